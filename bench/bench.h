@@ -1,0 +1,36 @@
+/*  bench - shared helpers: latency samples and the result line. */
+#ifndef CPEC_BENCH_H_INCLUDED
+#define CPEC_BENCH_H_INCLUDED
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static inline int64_t
+bench_now_us (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int
+s_cmp_i64 (const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+//  Prints one machine-readable line: NAME RPS P50_US P99_US.
+static inline void
+bench_report (const char *name, int64_t *samples, size_t count, int64_t elapsed_us)
+{
+    qsort (samples, count, sizeof (int64_t), s_cmp_i64);
+    double rps = elapsed_us > 0 ? (double)count * 1e6 / (double)elapsed_us : 0;
+    printf ("%s %.0f %lld %lld\n", name, rps, (long long)samples[count / 2],
+            (long long)samples[(count * 99) / 100]);
+    fflush (stdout);
+}
+
+#endif

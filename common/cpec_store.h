@@ -1,0 +1,128 @@
+/*  cpec_store - Redis state: entities as packed protobuf, indexes beside them,
+    and the transactional-outbox write.
+
+    An entity lives in a hash `key` with fields `v` (version, decimal) and `pb`
+    (the packed message). A write is one Lua script (common/lua/write.lua, run
+    by EVALSHA with a NOSCRIPT fallback) that, all or nothing:
+      1. returns the first answer if the request id was already seen
+         (`cpec:req:{request_id}`, kept CPEC_IDEMPOTENCY_TTL seconds);
+      2. checks every entity's expected version (0: must not exist);
+      3. writes the entities and applies the index operations;
+      4. appends the event to the stream `cpec:events` (fields `type`, `pb`);
+      5. records the answer under the request id.
+
+    The connection comes from a redis://host:port/db URL; it is made lazily and
+    remade after an error with exponential backoff (50 ms doubling to 1 s).
+    While Redis is unreachable calls fail fast with UNAVAILABLE.
+    One store per thread: a redisContext is never shared.
+*/
+#ifndef CPEC_STORE_H_INCLUDED
+#define CPEC_STORE_H_INCLUDED
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpec/v1/events.pb-c.h"
+#include "cpec_status.h"
+
+#define CPEC_STORE_EVENTS_KEY "cpec:events"
+
+typedef struct _cpec_store_t cpec_store_t;
+
+//  A store for the URL ("redis://127.0.0.1:6379/0"); NULL if the URL is
+//  malformed. Does not connect yet.
+cpec_store_t *cpec_store_new (const char *url);
+
+//  Closes the connection; idempotent.
+void cpec_store_destroy (cpec_store_t **self_p);
+
+//  Connects now if not connected (respecting backoff); true when connected
+//  and PING answers.
+bool cpec_store_ping (cpec_store_t *self);
+
+//  Reads the entity at key. OK with *message set; NOT_FOUND when absent;
+//  UNAVAILABLE when Redis is unreachable; DATA_LOSS when the stored bytes do not
+//  decode. *version (may be NULL) gets the stored version.
+int cpec_store_get (cpec_store_t *self, const char *key,
+                    const ProtobufCMessageDescriptor *descriptor, ProtobufCMessage **message,
+                    uint32_t *version, cpec_status_t *status);
+
+//  Reads several entities in one round trip; messages[i] is NULL where the key
+//  is absent. OK, UNAVAILABLE or DATA_LOSS.
+int cpec_store_get_many (cpec_store_t *self, const char **keys, size_t count,
+                         const ProtobufCMessageDescriptor *descriptor, ProtobufCMessage **messages,
+                         cpec_status_t *status);
+
+//  The members of the intersection of the sets `keys` (one key: its members),
+//  sorted by byte order, those strictly after `after` (NULL or "": from the
+//  start), at most `limit`. *members is a NULL-terminated malloc'd array of
+//  malloc'd strings (free with cpec_store_strings_destroy); *more tells whether
+//  members remain past the page.
+int cpec_store_members (cpec_store_t *self, const char **keys, size_t count, const char *after,
+                        size_t limit, char ***members, bool *more, cpec_status_t *status);
+
+//  Frees an array from cpec_store_members; idempotent.
+void cpec_store_strings_destroy (char ***strings_p);
+
+typedef struct
+{
+    const char *key;                 //  entity key, e.g. "cpec:sez:rashakai"
+    uint32_t expected_version;       //  0: must not exist yet
+    const ProtobufCMessage *message; //  the new state; its version field is
+                                     //  already expected_version + 1
+} cpec_store_put_t;
+
+typedef enum
+{
+    CPEC_STORE_SADD = 1,
+    CPEC_STORE_SREM,
+    CPEC_STORE_ZADD,
+    CPEC_STORE_ZREM,
+    CPEC_STORE_INCRBYFLOAT //  member is ignored; score is the increment
+} cpec_store_op_t;
+
+typedef struct
+{
+    cpec_store_op_t op;
+    const char *key;
+    const char *member;
+    double score;
+} cpec_store_index_t;
+
+typedef struct
+{
+    const char *request_id;       //  required: the idempotency key
+    const cpec_store_put_t *puts; //  entities written (at least one)
+    size_t put_count;
+    const cpec_store_index_t *indexes; //  index operations, in order
+    size_t index_count;
+    const Cpec__V1__Event *const *events; //  appended to cpec:events, in order
+    size_t event_count;                   //  may be 0
+    const ProtobufCMessage *answer;       //  recorded under the request id
+} cpec_store_write_t;
+
+//  Runs the outbox write. Returns OK and sets *stream_id (malloc'd, may be NULL
+//  if not wanted) to the stream entry id of the last event (NULL if none); or, when the request id
+//  was seen before, OK with *replayed set to the first answer (decoded with answer_descriptor) and
+//  nothing written. Errors: ABORTED (a version does not match, naming the key, expected and found),
+//  ALREADY_EXISTS (expected 0 but present), NOT_FOUND (expected > 0 but absent), UNAVAILABLE,
+//  INTERNAL.
+int cpec_store_write (cpec_store_t *self, const cpec_store_write_t *write,
+                      const ProtobufCMessageDescriptor *answer_descriptor,
+                      ProtobufCMessage **replayed, char **stream_id, cpec_status_t *status);
+
+//  Sets how long request ids are remembered (default 86400 s).
+void cpec_store_set_idempotency_ttl (cpec_store_t *self, int seconds);
+
+//  Reads events from the stream after `after_id` ("0" or "$"-free: "0-0" for
+//  the start), at most `count`, blocking up to block_ms (0: no block).
+//  events is a NULL-terminated malloc'd array; ids (parallel) the stream ids.
+int cpec_store_read_events (cpec_store_t *self, const char *after_id, size_t count, int block_ms,
+                            Cpec__V1__Event ***events, char ***ids, cpec_status_t *status);
+
+//  Frees an array from cpec_store_read_events; idempotent.
+void cpec_store_events_destroy (Cpec__V1__Event ***events_p);
+
+#endif

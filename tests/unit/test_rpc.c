@@ -1,0 +1,331 @@
+/*  The RPC path in one process: broker (as an actor), a worker serving the
+    Registry descriptor with test handlers (in its own thread), and clients.
+    Covers routing, status propagation, no-replica deadlines, queue bounds,
+    oversized and malformed messages, and a worker surviving a broker restart.
+*/
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <czmq.h>
+
+#include "broker.h"
+#include "cpec/v1/registry.pb-c.h"
+#include "cpec_client.h"
+#include "cpec_mdp.h"
+#include "cpec_pb.h"
+#include "cpec_worker.h"
+
+#define ENDPOINT  "tcp://127.0.0.1:17941"
+#define BUS_IN    "tcp://127.0.0.1:17942"
+#define BUS_OUT   "tcp://127.0.0.1:17943"
+#define HEARTBEAT 100
+
+static int
+s_get_sez (void *state, cpec_call_t *call, const ProtobufCMessage *input, ProtobufCMessage *output)
+{
+    (void)state;
+    const Cpec__V1__GetSezRequest *request = (const Cpec__V1__GetSezRequest *)input;
+    Cpec__V1__Sez *sez = (Cpec__V1__Sez *)output;
+    if (streq (request->id, "missing"))
+        return cpec_status_set (call->status, CPEC_NOT_FOUND, "zone %s not found", request->id);
+    sez->id = cpec_strdup (request->id);
+    sez->name = cpec_strdup (call->principal->subject);
+    return CPEC_OK;
+}
+
+static const cpec_method_t s_methods[] = {{"GetSez", s_get_sez}, {NULL, NULL}};
+
+//  A worker in its own thread until "$TERM".
+static void
+s_worker_actor (zsock_t *pipe, void *args)
+{
+    cpec_worker_t *worker =
+        cpec_worker_new ((const char *)args, &cpec__v1__registry__descriptor, s_methods, NULL);
+    cpec_worker_set_heartbeat (worker, HEARTBEAT);
+    cpec_worker_set_max_message (worker, 4096);
+    zsock_signal (pipe, 0);
+    zpoller_t *poller = zpoller_new (pipe, NULL);
+    while (!zpoller_wait (poller, 0)) {
+        if (cpec_worker_poll (worker, 10) < 0)
+            break;
+    }
+    zpoller_destroy (&poller);
+    cpec_worker_destroy (&worker);
+}
+
+static cpec_metrics_t *s_metrics;
+static cpec_broker_options_t s_options = {
+    .endpoint = ENDPOINT,
+    .bus_in = BUS_IN,
+    .bus_out = BUS_OUT,
+    .heartbeat_ms = HEARTBEAT,
+    .queue_max = 3,
+    .max_message = 64 * 1024,
+};
+
+static int
+s_call (cpec_client_t *client, const char *id, Cpec__V1__Sez **sez, cpec_status_t *status)
+{
+    Cpec__V1__GetSezRequest request = CPEC__V1__GET_SEZ_REQUEST__INIT;
+    request.id = (char *)id;
+    return cpec_client_call (client, &cpec__v1__registry__descriptor, "GetSez", NULL, &request.base,
+                             (ProtobufCMessage **)sez, 3000, status);
+}
+
+//  Waits until the broker has `count` registry replicas.
+static void
+s_wait_replicas (zactor_t *broker, size_t count)
+{
+    (void)broker;
+    cpec_client_t *client = cpec_client_new (ENDPOINT);
+    Cpec__V1__Sez *sez = NULL;
+    cpec_status_t status;
+    int rc = s_call (client, "ping", &sez, &status);
+    assert_int_equal (rc, count ? CPEC_OK : CPEC_UNAVAILABLE);
+    cpec_pb_destroy ((ProtobufCMessage **)&sez);
+    cpec_client_destroy (&client);
+}
+
+static void
+test_round_trip_and_status (void **state)
+{
+    (void)state;
+    zactor_t *broker = zactor_new (cpec_broker_actor, &s_options);
+    zactor_t *worker = zactor_new (s_worker_actor, ENDPOINT);
+    cpec_client_t *client = cpec_client_new (ENDPOINT);
+    cpec_client_set_principal (client, "officer-1", CPEC__V1__PRINCIPAL__ROLE__VIEWER, "");
+
+    Cpec__V1__Sez *sez = NULL;
+    cpec_status_t status;
+    assert_int_equal (s_call (client, "rashakai", &sez, &status), CPEC_OK);
+    assert_string_equal (sez->id, "rashakai");
+    assert_string_equal (sez->name, "officer-1"); //  the principal reached the handler
+    cpec_pb_destroy ((ProtobufCMessage **)&sez);
+
+    assert_int_equal (s_call (client, "missing", &sez, &status), CPEC_NOT_FOUND);
+    assert_string_equal (status.message, "zone missing not found");
+    assert_null (sez);
+
+    //  A method the service does not implement.
+    Cpec__V1__ListSezsRequest list = CPEC__V1__LIST_SEZS_REQUEST__INIT;
+    ProtobufCMessage *out = NULL;
+    assert_int_equal (cpec_client_call (client, &cpec__v1__registry__descriptor, "ListSezs", NULL,
+                                        &list.base, &out, 3000, &status),
+                      CPEC_UNIMPLEMENTED);
+    //  No body at all is a valid empty message.
+    assert_int_equal (
+        cpec_client_send (client, "registry", "GetSez", "empty-body", NULL, cpec_now_ms () + 3000),
+        0);
+    Cpec__V1__Reply *reply = cpec_client_recv (client, 3000);
+    assert_non_null (reply);
+    assert_string_equal (reply->request_id, "empty-body");
+    assert_int_equal (reply->code, CPEC_OK); //  an empty body is a valid empty message
+    cpec_pb_destroy ((ProtobufCMessage **)&reply);
+
+    //  Larger than the worker's limit (4096) but within the broker's (64 KiB).
+    char *big = (char *)zmalloc (8000);
+    memset (big, 'a', 7999);
+    assert_int_equal (s_call (client, big, &sez, &status), CPEC_RESOURCE_EXHAUSTED);
+    free (big);
+    //  Larger than the broker's limit.
+    big = (char *)zmalloc (70000);
+    memset (big, 'b', 69999);
+    assert_int_equal (s_call (client, big, &sez, &status), CPEC_RESOURCE_EXHAUSTED);
+    assert_non_null (strstr (status.message, "broker"));
+    free (big);
+
+    cpec_client_destroy (&client);
+    zactor_destroy (&worker);
+    zactor_destroy (&broker);
+}
+
+static void
+test_no_replica_waits_then_unavailable (void **state)
+{
+    (void)state;
+    zactor_t *broker = zactor_new (cpec_broker_actor, &s_options);
+    cpec_client_t *client = cpec_client_new (ENDPOINT);
+    int64_t start = cpec_clock_ms ();
+    assert_int_equal (cpec_client_send (client, "nobody", "Get", "r1", NULL, cpec_now_ms () + 400),
+                      0);
+    Cpec__V1__Reply *reply = cpec_client_recv (client, 3000);
+    assert_non_null (reply);
+    assert_int_equal (reply->code, CPEC_UNAVAILABLE);
+    assert_string_equal (reply->request_id, "r1");
+    //  It waited for a replica until the deadline rather than failing at once.
+    assert_true (cpec_clock_ms () - start >= 350);
+    cpec_pb_destroy ((ProtobufCMessage **)&reply);
+
+    //  A replica that arrives before the deadline gets the waiting request.
+    Cpec__V1__GetSezRequest request = CPEC__V1__GET_SEZ_REQUEST__INIT;
+    request.id = (char *)"late";
+    assert_int_equal (
+        cpec_client_send (client, "registry", "GetSez", "r2", &request.base, cpec_now_ms () + 3000),
+        0);
+    zclock_sleep (200);
+    zactor_t *worker = zactor_new (s_worker_actor, ENDPOINT);
+    reply = cpec_client_recv (client, 3000);
+    assert_non_null (reply);
+    assert_int_equal (reply->code, CPEC_OK);
+    assert_string_equal (reply->request_id, "r2");
+    cpec_pb_destroy ((ProtobufCMessage **)&reply);
+
+    cpec_client_destroy (&client);
+    zactor_destroy (&worker);
+    zactor_destroy (&broker);
+}
+
+static void
+test_queue_is_bounded (void **state)
+{
+    (void)state;
+    zactor_t *broker = zactor_new (cpec_broker_actor, &s_options);
+    cpec_client_t *client = cpec_client_new (ENDPOINT);
+    //  queue_max is 3: the fourth waiting request is refused at once.
+    for (int i = 0; i < 4; i++) {
+        char id[16];
+        snprintf (id, sizeof (id), "q%d", i);
+        assert_int_equal (
+            cpec_client_send (client, "nobody", "Get", id, NULL, cpec_now_ms () + 2000), 0);
+    }
+    Cpec__V1__Reply *reply = cpec_client_recv (client, 1000);
+    assert_non_null (reply);
+    assert_string_equal (reply->request_id, "q3");
+    assert_int_equal (reply->code, CPEC_RESOURCE_EXHAUSTED);
+    cpec_pb_destroy ((ProtobufCMessage **)&reply);
+    cpec_client_destroy (&client);
+    zactor_destroy (&broker);
+}
+
+static void
+test_malformed_frames_are_dropped (void **state)
+{
+    (void)state;
+    s_metrics = cpec_metrics_new ("broker");
+    cpec_broker_options_t options = s_options;
+    options.metrics = s_metrics;
+    zactor_t *broker = zactor_new (cpec_broker_actor, &options);
+    zactor_t *worker = zactor_new (s_worker_actor, ENDPOINT);
+
+    zsock_t *raw = zsock_new_dealer (ENDPOINT);
+    zstr_send (raw, "junk");                                            //  unknown header
+    zstr_sendx (raw, CPEC_MDP_CLIENT, "not a protobuf \xff\xff", NULL); //  bad envelope
+    zstr_send (raw, CPEC_MDP_CLIENT);                                   //  no body
+    zstr_sendx (raw, CPEC_MDP_CLIENT, "a", "b", "c", NULL);             //  too many frames
+    zstr_sendx (raw, CPEC_MDP_WORKER, "\x09", NULL);                    //  unknown command
+    zstr_sendx (raw, CPEC_MDP_WORKER, CPEC_MDP_READY, NULL);            //  READY without service
+    zsock_send (raw, "b", NULL, 0);                                     //  empty frame
+    zclock_sleep (300);
+
+    //  The broker is still up and routing.
+    cpec_client_t *client = cpec_client_new (ENDPOINT);
+    Cpec__V1__Sez *sez = NULL;
+    cpec_status_t status;
+    assert_int_equal (s_call (client, "still-up", &sez, &status), CPEC_OK);
+    cpec_pb_destroy ((ProtobufCMessage **)&sez);
+    //  The stranger sending worker commands was told to disconnect; every
+    //  other bad message was dropped and counted.
+    assert_true (cpec_metrics_value (s_metrics, "cpec_broker_malformed_total") >= 6);
+
+    cpec_client_destroy (&client);
+    zsock_destroy (&raw);
+    zactor_destroy (&worker);
+    zactor_destroy (&broker);
+    cpec_metrics_destroy (&s_metrics);
+}
+
+static void
+test_worker_rejects_malformed_requests (void **state)
+{
+    (void)state;
+    //  A fake broker, to talk to the worker frame by frame.
+    const char *endpoint = "tcp://127.0.0.1:17944";
+    zsock_t *router = zsock_new_router (endpoint);
+    assert_non_null (router);
+    zactor_t *worker = zactor_new (s_worker_actor, (void *)endpoint);
+    zmsg_t *ready = zmsg_recv (router);
+    assert_int_equal (zmsg_size (ready), 4);
+    zframe_t *identity = zmsg_pop (ready);
+    char *header = zmsg_popstr (ready);
+    char *command = zmsg_popstr (ready);
+    char *service = zmsg_popstr (ready);
+    assert_string_equal (header, CPEC_MDP_WORKER);
+    assert_string_equal (command, CPEC_MDP_READY);
+    assert_string_equal (service, "registry");
+    zstr_free (&header);
+    zstr_free (&command);
+    zstr_free (&service);
+    zmsg_destroy (&ready);
+
+    //  Garbage where the Request should be: answered INVALID_ARGUMENT.
+    zmsg_t *msg = zmsg_new ();
+    zmsg_append (msg, &(zframe_t *){zframe_dup (identity)});
+    zmsg_addstr (msg, CPEC_MDP_WORKER);
+    zmsg_addstr (msg, CPEC_MDP_REQUEST);
+    zmsg_addstr (msg, "client-1");
+    zmsg_addmem (msg, "\xff\xff\xff\xff", 4);
+    zmsg_send (&msg, router);
+    //  A command the worker does not know: ignored.
+    zsock_send (router, "fss", identity, CPEC_MDP_WORKER, "\x0e");
+
+    Cpec__V1__Reply *reply = NULL;
+    while (!reply) {
+        zmsg_t *in = zmsg_recv (router);
+        assert_non_null (in);
+        zframe_destroy (&(zframe_t *){zmsg_pop (in)});
+        char *h = zmsg_popstr (in);
+        char *c = zmsg_popstr (in);
+        if (streq (c, CPEC_MDP_REPLY)) {
+            char *client = zmsg_popstr (in);
+            assert_string_equal (client, "client-1");
+            zstr_free (&client);
+            zframe_t *body = zmsg_pop (in);
+            reply = (Cpec__V1__Reply *)cpec_pb_unpack (&cpec__v1__reply__descriptor,
+                                                       zframe_data (body), zframe_size (body));
+            zframe_destroy (&body);
+        }
+        zstr_free (&h);
+        zstr_free (&c);
+        zmsg_destroy (&in);
+    }
+    assert_int_equal (reply->code, CPEC_INVALID_ARGUMENT);
+    cpec_pb_destroy ((ProtobufCMessage **)&reply);
+    zframe_destroy (&identity);
+    zactor_destroy (&worker);
+    zsock_destroy (&router);
+}
+
+static void
+test_worker_survives_broker_restart (void **state)
+{
+    (void)state;
+    zactor_t *broker = zactor_new (cpec_broker_actor, &s_options);
+    zactor_t *worker = zactor_new (s_worker_actor, ENDPOINT);
+    s_wait_replicas (broker, 1);
+    zactor_destroy (&broker);
+    zclock_sleep (100);
+    broker = zactor_new (cpec_broker_actor, &s_options);
+    //  The worker notices the silence (3 heartbeats) and registers again;
+    //  the client's call waits for it.
+    s_wait_replicas (broker, 1);
+    zactor_destroy (&worker);
+    zactor_destroy (&broker);
+}
+
+int
+main (void)
+{
+    zsys_init ();
+    zsys_set_logstream (NULL);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_round_trip_and_status),
+        cmocka_unit_test (test_no_replica_waits_then_unavailable),
+        cmocka_unit_test (test_queue_is_bounded),
+        cmocka_unit_test (test_malformed_frames_are_dropped),
+        cmocka_unit_test (test_worker_rejects_malformed_requests),
+        cmocka_unit_test (test_worker_survives_broker_restart),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
