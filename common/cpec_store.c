@@ -1,0 +1,1032 @@
+/*  cpec_store - Redis state: entities as packed protobuf, indexes beside them,
+    and the transactional-outbox write (common/lua/write.lua).
+
+    Every call connects lazily through s_connect (respecting the backoff) and
+    turns a lost connection into UNAVAILABLE through s_fail: the context is
+    freed and the next attempt waits 50 ms, doubling to 1 s, reset by a
+    successful connect. Error replies become INTERNAL with Redis's text, except
+    write.lua's own codes (ABORTED, ALREADY_EXISTS, NOT_FOUND, INVALID) and the
+    transient states (LOADING, BUSY, READONLY, ...), which are UNAVAILABLE.
+*/
+#include "cpec_store.h"
+#include "cpec_pb.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#ifndef CPEC_IDEMPOTENCY_TTL
+#define CPEC_IDEMPOTENCY_TTL 86400
+#endif
+
+#define S_CONNECT_TIMEOUT_MS 1000
+#define S_COMMAND_TIMEOUT_MS 2000
+#define S_BACKOFF_MIN_MS     50
+#define S_BACKOFF_MAX_MS     1000
+#define S_READ_COUNT_DEFAULT 100
+#define S_REQUEST_PREFIX     "cpec:req:"
+
+extern const char cpec_lua_write[];
+
+struct _cpec_store_t
+{
+    char *host;           //  Redis host name or address
+    int port;             //  Redis TCP port
+    char *user;           //  ACL user for AUTH, NULL for none
+    char *password;       //  password for AUTH, NULL for none
+    int db;               //  database number for SELECT
+    redisContext *redis;  //  the connection, NULL while disconnected
+    int64_t next_attempt; //  monotonic ms before which we do not reconnect
+    int backoff;          //  delay after the next failure, ms
+    char last_error[128]; //  why the last connection failed
+    char write_sha[41];   //  SHA1 of write.lua loaded on this connection, "" if not
+    int idempotency_ttl;  //  seconds a request id is remembered
+};
+
+//  --------------------------------------------------------------------------
+//  URL parsing: redis://[[user]:password@]host[:port][/db]
+
+//  Decodes %XX escapes into a new string; NULL when an escape is malformed.
+static char *
+s_percent_decode (const char *text, size_t length)
+{
+    char *decoded = (char *)malloc (length + 1);
+    if (!decoded)
+        return NULL;
+    size_t out = 0;
+    for (size_t i = 0; i < length; i++) {
+        if (text[i] == '%') {
+            if (i + 2 >= length || !isxdigit ((unsigned char)text[i + 1]) ||
+                !isxdigit ((unsigned char)text[i + 2])) {
+                free (decoded);
+                return NULL;
+            }
+            char hex[3] = {text[i + 1], text[i + 2], 0};
+            decoded[out++] = (char)strtol (hex, NULL, 16);
+            i += 2;
+        } else
+            decoded[out++] = text[i];
+    }
+    decoded[out] = 0;
+    return decoded;
+}
+
+static char *
+s_strndup (const char *text, size_t length)
+{
+    char *copy = (char *)malloc (length + 1);
+    if (copy) {
+        memcpy (copy, text, length);
+        copy[length] = 0;
+    }
+    return copy;
+}
+
+//  Parses a non-negative decimal in [min, max] from text[0..length); -1 if not.
+static long
+s_parse_number (const char *text, size_t length, long min, long max)
+{
+    if (length == 0 || length > 9)
+        return -1;
+    long value = 0;
+    for (size_t i = 0; i < length; i++) {
+        if (!isdigit ((unsigned char)text[i]))
+            return -1;
+        value = value * 10 + (text[i] - '0');
+    }
+    return value >= min && value <= max ? value : -1;
+}
+
+static int
+s_parse_url (cpec_store_t *self, const char *url)
+{
+    const char *scheme = "redis://";
+    if (!url || strncmp (url, scheme, strlen (scheme)) != 0)
+        return -1;
+    const char *rest = url + strlen (scheme);
+    const char *path = strchr (rest, '/');
+    const char *end = path ? path : rest + strlen (rest);
+
+    //  userinfo: everything before the last '@' of the authority
+    const char *at = NULL;
+    for (const char *p = rest; p < end; p++)
+        if (*p == '@')
+            at = p;
+    if (at) {
+        const char *colon = memchr (rest, ':', (size_t)(at - rest));
+        if (colon) {
+            if (colon > rest && !(self->user = s_percent_decode (rest, (size_t)(colon - rest))))
+                return -1;
+            if (!(self->password = s_percent_decode (colon + 1, (size_t)(at - colon - 1))))
+                return -1;
+        } else if (!(self->password = s_percent_decode (rest, (size_t)(at - rest))))
+            return -1;
+        if (self->password && !*self->password) {
+            free (self->password);
+            self->password = NULL;
+        }
+        rest = at + 1;
+    }
+    //  host, [v6] or name, then :port
+    const char *host_end;
+    const char *port_start = NULL;
+    if (*rest == '[') {
+        const char *close = memchr (rest, ']', (size_t)(end - rest));
+        if (!close)
+            return -1;
+        self->host = s_strndup (rest + 1, (size_t)(close - rest - 1));
+        host_end = close + 1;
+        if (host_end < end) {
+            if (*host_end != ':')
+                return -1;
+            port_start = host_end + 1;
+        }
+    } else {
+        const char *colon = memchr (rest, ':', (size_t)(end - rest));
+        host_end = colon ? colon : end;
+        self->host = s_strndup (rest, (size_t)(host_end - rest));
+        if (colon)
+            port_start = colon + 1;
+    }
+    if (!self->host || !*self->host)
+        return -1;
+    self->port = 6379;
+    if (port_start) {
+        long port = s_parse_number (port_start, (size_t)(end - port_start), 1, 65535);
+        if (port < 0)
+            return -1;
+        self->port = (int)port;
+    }
+    self->db = 0;
+    if (path && path[1]) {
+        long db = s_parse_number (path + 1, strlen (path + 1), 0, 1000000);
+        if (db < 0)
+            return -1;
+        self->db = (int)db;
+    }
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Constructor and destructor
+
+cpec_store_t *
+cpec_store_new (const char *url)
+{
+    cpec_store_t *self = (cpec_store_t *)calloc (1, sizeof (cpec_store_t));
+    if (!self)
+        return NULL;
+    self->backoff = S_BACKOFF_MIN_MS;
+    self->idempotency_ttl = CPEC_IDEMPOTENCY_TTL;
+    if (s_parse_url (self, url)) {
+        cpec_store_destroy (&self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+cpec_store_destroy (cpec_store_t **self_p)
+{
+    assert (self_p);
+    cpec_store_t *self = *self_p;
+    if (self) {
+        if (self->redis)
+            redisFree (self->redis);
+        free (self->host);
+        free (self->user);
+        free (self->password);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+void
+cpec_store_set_idempotency_ttl (cpec_store_t *self, int seconds)
+{
+    assert (self);
+    assert (seconds > 0);
+    self->idempotency_ttl = seconds;
+}
+
+//  --------------------------------------------------------------------------
+//  Connection, backoff, commands
+
+static struct timeval
+s_timeval (int milliseconds)
+{
+    struct timeval tv = {milliseconds / 1000, (milliseconds % 1000) * 1000};
+    return tv;
+}
+
+//  Drops the connection, remembers why and schedules the next attempt.
+//  Returns UNAVAILABLE.
+static int
+s_fail (cpec_store_t *self, const char *why, cpec_status_t *status)
+{
+    //  why may point into the context: copy it first
+    snprintf (self->last_error, sizeof (self->last_error), "%s", why);
+    if (self->redis) {
+        redisFree (self->redis);
+        self->redis = NULL;
+    }
+    self->next_attempt = cpec_clock_ms () + self->backoff;
+    self->backoff = self->backoff * 2 > S_BACKOFF_MAX_MS ? S_BACKOFF_MAX_MS : self->backoff * 2;
+    return cpec_status_set (status, CPEC_UNAVAILABLE, "redis %s:%d: %s", self->host, self->port,
+                            self->last_error);
+}
+
+//  One command during the handshake; 0 when it answered without error.
+static int
+s_handshake (cpec_store_t *self, int argc, const char **argv, cpec_status_t *status)
+{
+    redisReply *reply = (redisReply *)redisCommandArgv (self->redis, argc, argv, NULL);
+    if (!reply)
+        return s_fail (self, self->redis->errstr, status);
+    int rc = 0;
+    if (reply->type == REDIS_REPLY_ERROR) {
+        char why[128];
+        snprintf (why, sizeof (why), "%s failed: %s", argv[0], reply->str);
+        rc = s_fail (self, why, status);
+    }
+    freeReplyObject (reply);
+    return rc;
+}
+
+//  Connects unless connected or backing off. 0, or UNAVAILABLE.
+static int
+s_connect (cpec_store_t *self, cpec_status_t *status)
+{
+    if (self->redis)
+        return 0;
+    int64_t now = cpec_clock_ms ();
+    if (now < self->next_attempt)
+        return cpec_status_set (status, CPEC_UNAVAILABLE, "redis %s:%d: %s (next attempt in %d ms)",
+                                self->host, self->port, self->last_error,
+                                (int)(self->next_attempt - now));
+
+    self->redis =
+        redisConnectWithTimeout (self->host, self->port, s_timeval (S_CONNECT_TIMEOUT_MS));
+    if (!self->redis)
+        return s_fail (self, "cannot allocate a connection", status);
+    if (self->redis->err)
+        return s_fail (self, self->redis->errstr, status);
+    if (redisSetTimeout (self->redis, s_timeval (S_COMMAND_TIMEOUT_MS)) != REDIS_OK)
+        return s_fail (self, "cannot set the command timeout", status);
+
+    if (self->password) {
+        const char *argv[3] = {"AUTH", self->user ? self->user : self->password, self->password};
+        int rc = s_handshake (self, self->user ? 3 : 2, argv, status);
+        if (rc)
+            return rc;
+    }
+    if (self->db) {
+        char db[16];
+        snprintf (db, sizeof (db), "%d", self->db);
+        const char *argv[2] = {"SELECT", db};
+        int rc = s_handshake (self, 2, argv, status);
+        if (rc)
+            return rc;
+    }
+    self->backoff = S_BACKOFF_MIN_MS;
+    self->next_attempt = 0;
+    self->write_sha[0] = 0;
+    return 0;
+}
+
+static bool
+s_starts_with (const char *text, const char *prefix)
+{
+    return strncmp (text, prefix, strlen (prefix)) == 0;
+}
+
+//  Maps an error reply to a status: the cluster/failover states to
+//  UNAVAILABLE, everything else to INTERNAL with Redis's text.
+static int
+s_reply_error (cpec_store_t *self, const redisReply *reply, cpec_status_t *status)
+{
+    if (s_starts_with (reply->str, "READONLY") || s_starts_with (reply->str, "MASTERDOWN")) {
+        //  We talk to a replica (after a failover): reconnect.
+        return s_fail (self, reply->str, status);
+    }
+    if (s_starts_with (reply->str, "LOADING") || s_starts_with (reply->str, "BUSY") ||
+        s_starts_with (reply->str, "TRYAGAIN") || s_starts_with (reply->str, "CLUSTERDOWN"))
+        return cpec_status_set (status, CPEC_UNAVAILABLE, "redis %s:%d: %s", self->host, self->port,
+                                reply->str);
+    return cpec_status_set (status, CPEC_INTERNAL, "redis: %s", reply->str);
+}
+
+//  Runs one command. The reply (possibly an error reply) or NULL with
+//  UNAVAILABLE in status.
+static redisReply *
+s_command (cpec_store_t *self, int argc, const char **argv, const size_t *lengths,
+           cpec_status_t *status)
+{
+    if (s_connect (self, status))
+        return NULL;
+    redisReply *reply = (redisReply *)redisCommandArgv (self->redis, argc, argv, lengths);
+    if (!reply)
+        s_fail (self, self->redis->errstr, status);
+    return reply;
+}
+
+//  Runs one command, turning an error reply into a status. NULL on error.
+static redisReply *
+s_command_ok (cpec_store_t *self, int argc, const char **argv, const size_t *lengths,
+              cpec_status_t *status)
+{
+    redisReply *reply = s_command (self, argc, argv, lengths, status);
+    if (reply && reply->type == REDIS_REPLY_ERROR) {
+        s_reply_error (self, reply, status);
+        freeReplyObject (reply);
+        reply = NULL;
+    }
+    return reply;
+}
+
+bool
+cpec_store_ping (cpec_store_t *self)
+{
+    assert (self);
+    const char *argv[1] = {"PING"};
+    redisReply *reply = s_command_ok (self, 1, argv, NULL, NULL);
+    bool alive = reply && reply->type == REDIS_REPLY_STATUS && strcmp (reply->str, "PONG") == 0;
+    if (reply)
+        freeReplyObject (reply);
+    return alive;
+}
+
+//  --------------------------------------------------------------------------
+//  Reads
+
+//  Decodes the reply of HMGET key v pb. *message NULL and 0 when absent.
+static int
+s_decode_entity (const char *key, const redisReply *reply,
+                 const ProtobufCMessageDescriptor *descriptor, ProtobufCMessage **message,
+                 uint32_t *version, cpec_status_t *status)
+{
+    *message = NULL;
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
+        return cpec_status_set (status, CPEC_INTERNAL, "redis: unexpected reply to HMGET %s", key);
+    const redisReply *v = reply->element[0];
+    const redisReply *pb = reply->element[1];
+    if (pb->type == REDIS_REPLY_NIL)
+        return 0;
+    if (pb->type != REDIS_REPLY_STRING)
+        return cpec_status_set (status, CPEC_INTERNAL, "redis: unexpected reply to HMGET %s", key);
+    long long found = 0;
+    if (v->type == REDIS_REPLY_STRING) {
+        char *end;
+        errno = 0;
+        found = strtoll (v->str, &end, 10);
+        if (errno || *end || end == v->str || found < 0 || found > UINT32_MAX)
+            return cpec_status_set (status, CPEC_DATA_LOSS,
+                                    "%s: stored version '%s' is not a number", key, v->str);
+    }
+    *message = cpec_pb_unpack (descriptor, (const uint8_t *)pb->str, pb->len);
+    if (!*message)
+        return cpec_status_set (status, CPEC_DATA_LOSS, "%s: stored bytes do not decode as %s", key,
+                                descriptor->name);
+    if (version)
+        *version = (uint32_t)found;
+    return 0;
+}
+
+int
+cpec_store_get (cpec_store_t *self, const char *key, const ProtobufCMessageDescriptor *descriptor,
+                ProtobufCMessage **message, uint32_t *version, cpec_status_t *status)
+{
+    assert (self);
+    assert (key);
+    assert (descriptor);
+    cpec_status_t local_status;
+    if (!status)
+        status = &local_status;
+    cpec_status_clear (status);
+    ProtobufCMessage *decoded = NULL;
+    if (message)
+        *message = NULL;
+    const char *argv[4] = {"HMGET", key, "v", "pb"};
+    redisReply *reply = s_command_ok (self, 4, argv, NULL, status);
+    if (!reply)
+        return status->code;
+    int rc = s_decode_entity (key, reply, descriptor, &decoded, version, status);
+    freeReplyObject (reply);
+    if (rc)
+        return rc;
+    if (!decoded)
+        return cpec_status_set (status, CPEC_NOT_FOUND, "%s not found", key);
+    if (message)
+        *message = decoded;
+    else
+        cpec_pb_destroy (&decoded);
+    return CPEC_OK;
+}
+
+int
+cpec_store_get_many (cpec_store_t *self, const char **keys, size_t count,
+                     const ProtobufCMessageDescriptor *descriptor, ProtobufCMessage **messages,
+                     cpec_status_t *status)
+{
+    assert (self);
+    assert (keys || count == 0);
+    assert (descriptor);
+    assert (messages || count == 0);
+    cpec_status_t local_status;
+    if (!status)
+        status = &local_status;
+    cpec_status_clear (status);
+    for (size_t i = 0; i < count; i++)
+        messages[i] = NULL;
+    if (count == 0)
+        return CPEC_OK;
+    if (s_connect (self, status))
+        return status->code;
+
+    //  Pipelined: all commands out, then all replies in
+    for (size_t i = 0; i < count; i++) {
+        const char *argv[4] = {"HMGET", keys[i], "v", "pb"};
+        if (redisAppendCommandArgv (self->redis, 4, argv, NULL) != REDIS_OK)
+            return s_fail (self, "cannot queue a command", status);
+    }
+    int rc = CPEC_OK;
+    for (size_t i = 0; i < count; i++) {
+        redisReply *reply = NULL;
+        if (redisGetReply (self->redis, (void **)&reply) != REDIS_OK || !reply) {
+            rc = s_fail (self, self->redis->errstr, status);
+            break;
+        }
+        if (rc == CPEC_OK) {
+            if (reply->type == REDIS_REPLY_ERROR)
+                rc = s_reply_error (self, reply, status);
+            else
+                rc = s_decode_entity (keys[i], reply, descriptor, &messages[i], NULL, status);
+        }
+        freeReplyObject (reply);
+        if (!self->redis)
+            break; //  s_reply_error dropped the connection
+    }
+    if (rc)
+        for (size_t i = 0; i < count; i++)
+            cpec_pb_destroy (&messages[i]);
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  Set members, sorted and paged
+
+typedef struct
+{
+    const char *data;
+    size_t size;
+} s_bytes_t;
+
+static int
+s_bytes_compare (const void *a, const void *b)
+{
+    const s_bytes_t *x = (const s_bytes_t *)a;
+    const s_bytes_t *y = (const s_bytes_t *)b;
+    size_t common = x->size < y->size ? x->size : y->size;
+    int order = common ? memcmp (x->data, y->data, common) : 0;
+    if (order)
+        return order;
+    return x->size < y->size ? -1 : x->size > y->size ? 1 : 0;
+}
+
+int
+cpec_store_members (cpec_store_t *self, const char **keys, size_t count, const char *after,
+                    size_t limit, char ***members, bool *more, cpec_status_t *status)
+{
+    assert (self);
+    assert (members);
+    cpec_status_t local_status;
+    if (!status)
+        status = &local_status;
+    cpec_status_clear (status);
+    *members = NULL;
+    if (more)
+        *more = false;
+    if (count == 0 || !keys)
+        return cpec_status_set (status, CPEC_INVALID_ARGUMENT, "cpec_store_members: no keys");
+
+    const char **argv = (const char **)calloc (count + 1, sizeof (char *));
+    if (!argv)
+        return cpec_status_set (status, CPEC_RESOURCE_EXHAUSTED, "out of memory");
+    argv[0] = count == 1 ? "SMEMBERS" : "SINTER";
+    for (size_t i = 0; i < count; i++)
+        argv[i + 1] = keys[i];
+    redisReply *reply = s_command_ok (self, (int)count + 1, argv, NULL, status);
+    free (argv);
+    if (!reply)
+        return status->code;
+    if (reply->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject (reply);
+        return cpec_status_set (status, CPEC_INTERNAL, "redis: unexpected reply to %s",
+                                count == 1 ? "SMEMBERS" : "SINTER");
+    }
+    size_t total = reply->elements;
+    s_bytes_t *sorted = (s_bytes_t *)calloc (total + 1, sizeof (s_bytes_t));
+    if (!sorted) {
+        freeReplyObject (reply);
+        return cpec_status_set (status, CPEC_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    size_t valid = 0;
+    for (size_t i = 0; i < total; i++)
+        if (reply->element[i]->type == REDIS_REPLY_STRING) {
+            sorted[valid].data = reply->element[i]->str;
+            sorted[valid].size = reply->element[i]->len;
+            valid++;
+        }
+    if (valid > 1)
+        qsort (sorted, valid, sizeof (s_bytes_t), s_bytes_compare);
+
+    size_t first = 0;
+    if (after && *after) {
+        s_bytes_t bound = {after, strlen (after)};
+        while (first < valid && s_bytes_compare (&sorted[first], &bound) <= 0)
+            first++;
+    }
+    size_t page = valid - first;
+    if (limit && page > limit)
+        page = limit;
+    char **result = (char **)calloc (page + 1, sizeof (char *));
+    int rc = CPEC_OK;
+    if (!result)
+        rc = cpec_status_set (status, CPEC_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; result && i < page; i++)
+        if (!(result[i] = s_strndup (sorted[first + i].data, sorted[first + i].size))) {
+            cpec_store_strings_destroy (&result);
+            rc = cpec_status_set (status, CPEC_RESOURCE_EXHAUSTED, "out of memory");
+        }
+    if (rc == CPEC_OK) {
+        *members = result;
+        if (more)
+            *more = first + page < valid;
+    }
+    free (sorted);
+    freeReplyObject (reply);
+    return rc;
+}
+
+void
+cpec_store_strings_destroy (char ***strings_p)
+{
+    assert (strings_p);
+    char **strings = *strings_p;
+    if (strings) {
+        for (char **s = strings; *s; s++)
+            free (*s);
+        free (strings);
+        *strings_p = NULL;
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  The outbox write
+
+//  A command line under construction: arguments borrowed or owned.
+typedef struct
+{
+    const char **argv; //  the arguments
+    size_t *lengths;   //  their lengths
+    int count;         //  arguments so far
+    void **owned;      //  buffers freed with the line
+    int owned_count;   //  how many
+} s_line_t;
+
+static int
+s_line_init (s_line_t *self, int max)
+{
+    memset (self, 0, sizeof (*self));
+    self->argv = (const char **)calloc ((size_t)max, sizeof (char *));
+    self->lengths = (size_t *)calloc ((size_t)max, sizeof (size_t));
+    self->owned = (void **)calloc ((size_t)max, sizeof (void *));
+    return self->argv && self->lengths && self->owned ? 0 : -1;
+}
+
+static void
+s_line_fini (s_line_t *self)
+{
+    for (int i = 0; self->owned && i < self->owned_count; i++)
+        free (self->owned[i]);
+    free (self->owned);
+    free (self->argv);
+    free (self->lengths);
+    memset (self, 0, sizeof (*self));
+}
+
+static void
+s_line_add (s_line_t *self, const void *data, size_t size)
+{
+    self->argv[self->count] = data ? (const char *)data : "";
+    self->lengths[self->count] = data ? size : 0;
+    self->count++;
+}
+
+static void
+s_line_add_string (s_line_t *self, const char *string)
+{
+    s_line_add (self, string, strlen (string));
+}
+
+//  Adds a buffer the line now owns (NULL: out of memory, returns -1).
+static int
+s_line_add_owned (s_line_t *self, void *data, size_t size)
+{
+    if (!data)
+        return -1;
+    self->owned[self->owned_count++] = data;
+    s_line_add (self, data, size);
+    return 0;
+}
+
+static int s_line_add_format (s_line_t *self, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+static int
+s_line_add_format (s_line_t *self, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    char *text = NULL;
+    int length = vasprintf (&text, format, args);
+    va_end (args);
+    if (length < 0)
+        return -1;
+    return s_line_add_owned (self, text, (size_t)length);
+}
+
+static int
+s_line_add_packed (s_line_t *self, const ProtobufCMessage *message)
+{
+    if (!message) {
+        s_line_add (self, "", 0);
+        return 0;
+    }
+    size_t size;
+    uint8_t *packed = cpec_pb_pack (message, &size);
+    return s_line_add_owned (self, packed, size);
+}
+
+//  Runs a script by EVALSHA, loading it once per connection and falling back
+//  to EVAL on NOSCRIPT. line->argv[0..1] are left for the command and the
+//  script. Returns the reply (possibly an error reply) or NULL (UNAVAILABLE).
+static redisReply *
+s_eval (cpec_store_t *self, const char *script, char sha[41], s_line_t *line, cpec_status_t *status)
+{
+    if (s_connect (self, status))
+        return NULL;
+    if (!*sha) {
+        const char *argv[3] = {"SCRIPT", "LOAD", script};
+        redisReply *reply = s_command_ok (self, 3, argv, NULL, status);
+        if (!reply)
+            return NULL;
+        if (reply->type == REDIS_REPLY_STRING && reply->len == 40)
+            memcpy (sha, reply->str, 41);
+        freeReplyObject (reply);
+    }
+    redisReply *reply = NULL;
+    if (*sha) {
+        line->argv[0] = "EVALSHA";
+        line->lengths[0] = 7;
+        line->argv[1] = sha;
+        line->lengths[1] = 40;
+        reply = s_command (self, line->count, line->argv, line->lengths, status);
+        if (!reply || reply->type != REDIS_REPLY_ERROR || !s_starts_with (reply->str, "NOSCRIPT"))
+            return reply;
+        freeReplyObject (reply);
+    }
+    //  The script cache was flushed (or SCRIPT LOAD failed): EVAL caches it again
+    line->argv[0] = "EVAL";
+    line->lengths[0] = 4;
+    line->argv[1] = script;
+    line->lengths[1] = strlen (script);
+    return s_command (self, line->count, line->argv, line->lengths, status);
+}
+
+//  The script's own error codes, and what they map to.
+static const struct
+{
+    const char *prefix;
+    int code;
+} s_script_errors[] = {{"ABORTED ", CPEC_ABORTED},
+                       {"ALREADY_EXISTS ", CPEC_ALREADY_EXISTS},
+                       {"NOT_FOUND ", CPEC_NOT_FOUND},
+                       {"INVALID ", CPEC_INVALID_ARGUMENT}};
+
+static const char *
+s_op_name (cpec_store_op_t op)
+{
+    switch (op) {
+        case CPEC_STORE_SADD: return "1";
+        case CPEC_STORE_SREM: return "2";
+        case CPEC_STORE_ZADD: return "3";
+        case CPEC_STORE_ZREM: return "4";
+        case CPEC_STORE_INCRBYFLOAT: return "5";
+    }
+    return NULL;
+}
+
+//  Builds the EVALSHA line for write.lua (see its header for the layout).
+static int
+s_write_line (cpec_store_t *self, const cpec_store_write_t *write, s_line_t *line,
+              cpec_status_t *status)
+{
+    int keys = 2 + (int)write->put_count + (int)write->index_count;
+    int args =
+        5 + 2 * (int)write->put_count + 3 * (int)write->index_count + 2 * (int)write->event_count;
+    if (s_line_init (line, 3 + keys + args))
+        return cpec_status_set (status, CPEC_RESOURCE_EXHAUSTED, "out of memory");
+    s_line_add_string (line, "EVALSHA");
+    s_line_add_string (line, "");
+    int rc = s_line_add_format (line, "%d", keys);
+
+    //  KEYS
+    rc = rc ? rc : s_line_add_format (line, "%s%s", S_REQUEST_PREFIX, write->request_id);
+    s_line_add_string (line, CPEC_STORE_EVENTS_KEY);
+    for (size_t i = 0; i < write->put_count; i++)
+        s_line_add_string (line, write->puts[i].key);
+    for (size_t i = 0; i < write->index_count; i++)
+        s_line_add_string (line, write->indexes[i].key);
+
+    //  ARGV
+    rc = rc ? rc : s_line_add_format (line, "%d", self->idempotency_ttl);
+    rc = rc ? rc : s_line_add_format (line, "%zu", write->put_count);
+    rc = rc ? rc : s_line_add_format (line, "%zu", write->index_count);
+    rc = rc ? rc : s_line_add_format (line, "%zu", write->event_count);
+    rc = rc ? rc : s_line_add_packed (line, write->answer);
+    for (size_t i = 0; i < write->put_count; i++) {
+        rc = rc ? rc : s_line_add_format (line, "%u", write->puts[i].expected_version);
+        rc = rc ? rc : s_line_add_packed (line, write->puts[i].message);
+    }
+    for (size_t i = 0; i < write->index_count; i++) {
+        const cpec_store_index_t *index = &write->indexes[i];
+        s_line_add_string (line, s_op_name (index->op));
+        s_line_add_string (line, index->member ? index->member : "");
+        rc = rc ? rc : s_line_add_format (line, "%.17g", index->score);
+    }
+    for (size_t i = 0; i < write->event_count; i++) {
+        const Cpec__V1__Event *event = write->events[i];
+        s_line_add_string (line, event->type ? event->type : "");
+        rc = rc ? rc : s_line_add_packed (line, &event->base);
+    }
+    assert (rc || line->count == 3 + keys + args);
+    return rc ? cpec_status_set (status, CPEC_RESOURCE_EXHAUSTED, "out of memory") : 0;
+}
+
+static int
+s_write_check (const cpec_store_write_t *write, cpec_status_t *status)
+{
+    if (!write->request_id || !*write->request_id)
+        return cpec_status_set (status, CPEC_INVALID_ARGUMENT, "a write needs a request id");
+    for (size_t i = 0; i < write->put_count; i++) {
+        assert (write->puts[i].key);
+        assert (write->puts[i].message);
+    }
+    for (size_t i = 0; i < write->event_count; i++)
+        assert (write->events[i]);
+    for (size_t i = 0; i < write->index_count; i++) {
+        const cpec_store_index_t *index = &write->indexes[i];
+        assert (index->key);
+        if (!s_op_name (index->op))
+            return cpec_status_set (status, CPEC_INVALID_ARGUMENT,
+                                    "unknown index operation %d on %s", (int)index->op, index->key);
+        if ((index->op == CPEC_STORE_ZADD || index->op == CPEC_STORE_INCRBYFLOAT) &&
+            !isfinite (index->score))
+            return cpec_status_set (status, CPEC_INVALID_ARGUMENT, "score for %s is not finite",
+                                    index->key);
+    }
+    return 0;
+}
+
+int
+cpec_store_write (cpec_store_t *self, const cpec_store_write_t *write,
+                  const ProtobufCMessageDescriptor *answer_descriptor, ProtobufCMessage **replayed,
+                  char **stream_id, cpec_status_t *status)
+{
+    assert (self);
+    assert (write);
+    assert (write->puts || write->put_count == 0);
+    assert (write->indexes || write->index_count == 0);
+    assert (write->events || write->event_count == 0);
+    cpec_status_t local_status;
+    if (!status)
+        status = &local_status;
+    cpec_status_clear (status);
+    if (replayed)
+        *replayed = NULL;
+    if (stream_id)
+        *stream_id = NULL;
+    if (s_write_check (write, status))
+        return status->code;
+
+    s_line_t line;
+    if (s_write_line (self, write, &line, status)) {
+        s_line_fini (&line);
+        return status->code;
+    }
+    redisReply *reply = s_eval (self, cpec_lua_write, self->write_sha, &line, status);
+    s_line_fini (&line);
+    if (!reply)
+        return status->code;
+
+    int rc = CPEC_OK;
+    if (reply->type == REDIS_REPLY_ERROR) {
+        rc = -1;
+        for (size_t i = 0; i < sizeof (s_script_errors) / sizeof (s_script_errors[0]); i++)
+            if (s_starts_with (reply->str, s_script_errors[i].prefix))
+                rc = cpec_status_set (status, s_script_errors[i].code, "%s",
+                                      reply->str + strlen (s_script_errors[i].prefix));
+        if (rc == -1)
+            rc = s_reply_error (self, reply, status);
+    } else if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+               reply->element[0]->type != REDIS_REPLY_INTEGER ||
+               reply->element[1]->type != REDIS_REPLY_STRING)
+        rc = cpec_status_set (status, CPEC_INTERNAL, "redis: unexpected reply from write.lua");
+    else if (reply->element[0]->integer == 0) {
+        //  Seen before: the first answer, nothing written
+        if (answer_descriptor && replayed) {
+            const redisReply *answer = reply->element[1];
+            *replayed =
+                cpec_pb_unpack (answer_descriptor, (const uint8_t *)answer->str, answer->len);
+            if (!*replayed)
+                rc = cpec_status_set (status, CPEC_DATA_LOSS,
+                                      "%s%s: stored answer does not decode as %s", S_REQUEST_PREFIX,
+                                      write->request_id, answer_descriptor->name);
+        }
+    } else if (stream_id && reply->element[1]->len > 0)
+        *stream_id = s_strndup (reply->element[1]->str, reply->element[1]->len);
+    freeReplyObject (reply);
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  Reading the event stream
+
+//  Appends the decodable entries of an XREAD reply; *last gets the id of the
+//  last entry seen (decodable or not), *seen how many entries there were.
+static int
+s_collect_events (const redisReply *reply, Cpec__V1__Event ***events, char ***ids, size_t *filled,
+                  size_t *capacity, char *last, size_t last_size, size_t *seen)
+{
+    *seen = 0;
+    if (reply->type == REDIS_REPLY_NIL)
+        return 0;
+    if (reply->type != REDIS_REPLY_ARRAY)
+        return -1;
+    for (size_t s = 0; s < reply->elements; s++) {
+        const redisReply *stream = reply->element[s];
+        if (stream->type != REDIS_REPLY_ARRAY || stream->elements != 2 ||
+            stream->element[1]->type != REDIS_REPLY_ARRAY)
+            return -1;
+        const redisReply *entries = stream->element[1];
+        for (size_t e = 0; e < entries->elements; e++) {
+            const redisReply *entry = entries->element[e];
+            if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 ||
+                entry->element[0]->type != REDIS_REPLY_STRING)
+                continue;
+            (*seen)++;
+            snprintf (last, last_size, "%s", entry->element[0]->str);
+            const redisReply *fields = entry->element[1];
+            if (fields->type != REDIS_REPLY_ARRAY)
+                continue;
+            Cpec__V1__Event *event = NULL;
+            for (size_t f = 0; f + 1 < fields->elements && !event; f += 2)
+                if (fields->element[f]->type == REDIS_REPLY_STRING &&
+                    strcmp (fields->element[f]->str, "pb") == 0 &&
+                    fields->element[f + 1]->type == REDIS_REPLY_STRING)
+                    event = (Cpec__V1__Event *)cpec_pb_unpack (
+                        &cpec__v1__event__descriptor, (const uint8_t *)fields->element[f + 1]->str,
+                        fields->element[f + 1]->len);
+            if (!event)
+                continue; //  malformed: skipped
+            if (*filled + 1 >= *capacity) {
+                size_t grown = *capacity * 2;
+                Cpec__V1__Event **more_events =
+                    (Cpec__V1__Event **)realloc (*events, grown * sizeof (void *));
+                if (more_events)
+                    *events = more_events;
+                char **more_ids = (char **)realloc (*ids, grown * sizeof (char *));
+                if (more_ids)
+                    *ids = more_ids;
+                if (!more_events || !more_ids) {
+                    cpec_pb_destroy ((ProtobufCMessage **)&event);
+                    return -2;
+                }
+                *capacity = grown;
+            }
+            char *id = s_strndup (entry->element[0]->str, entry->element[0]->len);
+            if (!id) {
+                cpec_pb_destroy ((ProtobufCMessage **)&event);
+                return -2;
+            }
+            (*events)[*filled] = event;
+            (*ids)[*filled] = id;
+            (*filled)++;
+            (*events)[*filled] = NULL;
+            (*ids)[*filled] = NULL;
+        }
+    }
+    return 0;
+}
+
+int
+cpec_store_read_events (cpec_store_t *self, const char *after_id, size_t count, int block_ms,
+                        Cpec__V1__Event ***events, char ***ids, cpec_status_t *status)
+{
+    assert (self);
+    assert (events);
+    cpec_status_t local_status;
+    if (!status)
+        status = &local_status;
+    cpec_status_clear (status);
+    *events = NULL;
+    if (ids)
+        *ids = NULL;
+    if (count == 0)
+        count = S_READ_COUNT_DEFAULT;
+    char cursor[64];
+    snprintf (cursor, sizeof (cursor), "%s", after_id && *after_id ? after_id : "0-0");
+
+    size_t capacity = 16, filled = 0;
+    Cpec__V1__Event **collected = (Cpec__V1__Event **)calloc (capacity, sizeof (void *));
+    char **collected_ids = (char **)calloc (capacity, sizeof (char *));
+    int rc = CPEC_OK;
+    if (!collected || !collected_ids)
+        rc = cpec_status_set (status, CPEC_RESOURCE_EXHAUSTED, "out of memory");
+
+    //  When a whole batch is malformed, read on past it (within the block
+    //  time) so that the caller is never stuck before undecodable entries.
+    int64_t deadline = cpec_clock_ms () + (block_ms > 0 ? block_ms : 0);
+    while (rc == CPEC_OK) {
+        int wait = block_ms > 0 ? (int)(deadline - cpec_clock_ms ()) : 0;
+        char count_text[24], block_text[16];
+        snprintf (count_text, sizeof (count_text), "%zu", count);
+        snprintf (block_text, sizeof (block_text), "%d", wait);
+        const char *argv[8] = {"XREAD", "COUNT", count_text};
+        int argc = 3;
+        if (wait > 0) {
+            argv[argc++] = "BLOCK";
+            argv[argc++] = block_text;
+        }
+        argv[argc++] = "STREAMS";
+        argv[argc++] = CPEC_STORE_EVENTS_KEY;
+        argv[argc++] = cursor;
+
+        if (s_connect (self, status)) {
+            rc = status->code;
+            break;
+        }
+        if (wait > 0)
+            redisSetTimeout (self->redis, s_timeval (wait + S_COMMAND_TIMEOUT_MS));
+        redisReply *reply = s_command_ok (self, argc, argv, NULL, status);
+        if (wait > 0 && self->redis)
+            redisSetTimeout (self->redis, s_timeval (S_COMMAND_TIMEOUT_MS));
+        if (!reply) {
+            rc = status->code;
+            break;
+        }
+        size_t seen = 0;
+        int collect = s_collect_events (reply, &collected, &collected_ids, &filled, &capacity,
+                                        cursor, sizeof (cursor), &seen);
+        freeReplyObject (reply);
+        if (collect == -1)
+            rc = cpec_status_set (status, CPEC_INTERNAL, "redis: unexpected reply to XREAD");
+        else if (collect == -2)
+            rc = cpec_status_set (status, CPEC_RESOURCE_EXHAUSTED, "out of memory");
+        if (seen == 0 || filled > 0)
+            break;
+    }
+    if (rc) {
+        cpec_store_events_destroy (&collected);
+        cpec_store_strings_destroy (&collected_ids);
+        free (collected);
+        free (collected_ids);
+        return rc;
+    }
+    *events = collected;
+    if (ids)
+        *ids = collected_ids;
+    else
+        cpec_store_strings_destroy (&collected_ids);
+    return CPEC_OK;
+}
+
+void
+cpec_store_events_destroy (Cpec__V1__Event ***events_p)
+{
+    assert (events_p);
+    Cpec__V1__Event **events = *events_p;
+    if (events) {
+        for (Cpec__V1__Event **e = events; *e; e++)
+            cpec_pb_destroy ((ProtobufCMessage **)e);
+        free (events);
+        *events_p = NULL;
+    }
+}

@@ -1,0 +1,119 @@
+-- write.lua: the transactional-outbox write of cpec_store_write (see
+-- common/cpec_store.h). All checks run before the first write, so a failing
+-- check changes nothing.
+--
+-- KEYS[1]                   cpec:req:<request id> (the idempotency record)
+-- KEYS[2]                   cpec:events (the event stream)
+-- KEYS[3 .. 2+P]            the entity hashes (fields v, pb)
+-- KEYS[3+P .. 2+P+I]        the index keys, one per index operation
+-- ARGV[1]                   idempotency ttl, seconds
+-- ARGV[2], ARGV[3], ARGV[4] P (entities), I (index operations), E (events)
+-- ARGV[5]                   the packed answer
+-- ARGV[6 ..]                per entity: expected version, packed bytes
+-- then                      per index operation: op, member, score
+--                           (op: 1 SADD, 2 SREM, 3 ZADD, 4 ZREM, 5 INCRBYFLOAT)
+-- then                      per event: type, packed bytes
+--
+-- Replies {0, answer} when the request id was seen before (nothing written),
+-- {1, stream id of the last event or ""} when written. Errors start with a
+-- stable code: ABORTED, ALREADY_EXISTS, NOT_FOUND, WRONGTYPE, INVALID.
+
+local ttl = tonumber(ARGV[1])
+local puts = tonumber(ARGV[2])
+local indexes = tonumber(ARGV[3])
+local events = tonumber(ARGV[4])
+local first_put = 6                           -- ARGV index of entity 1
+local first_index = first_put + 2 * puts      -- of index operation 1
+local first_event = first_index + 3 * indexes -- of event 1
+
+local seen = redis.call('GET', KEYS[1])
+if seen then
+    return {0, seen}
+end
+
+local function key_type(key)
+    return redis.call('TYPE', key)['ok']
+end
+
+local function wrong_type(key, found, wanted)
+    return redis.error_reply('WRONGTYPE ' .. key .. ' holds a ' .. found .. ', expected a ' .. wanted)
+end
+
+-- 1. checks
+local stream_type = key_type(KEYS[2])
+if events > 0 and stream_type ~= 'none' and stream_type ~= 'stream' then
+    return wrong_type(KEYS[2], stream_type, 'stream')
+end
+
+for i = 1, puts do
+    local key = KEYS[2 + i]
+    local expected = tonumber(ARGV[first_put + 2 * (i - 1)])
+    local found_type = key_type(key)
+    if found_type == 'none' then
+        if expected ~= 0 then
+            return redis.error_reply('NOT_FOUND ' .. key .. ' not found (expected version ' .. expected .. ')')
+        end
+    elseif found_type ~= 'hash' then
+        return wrong_type(key, found_type, 'hash')
+    else
+        local found = tonumber(redis.call('HGET', key, 'v')) or 0
+        if expected == 0 then
+            return redis.error_reply('ALREADY_EXISTS ' .. key .. ' already exists')
+        elseif found ~= expected then
+            return redis.error_reply('ABORTED version mismatch for ' .. key .. ': expected ' ..
+                                     expected .. ', found ' .. found)
+        end
+    end
+end
+
+local wanted_types = {'set', 'set', 'zset', 'zset', 'string'}
+for i = 1, indexes do
+    local key = KEYS[2 + puts + i]
+    local op = tonumber(ARGV[first_index + 3 * (i - 1)])
+    local wanted = wanted_types[op]
+    if not wanted then
+        return redis.error_reply('INVALID unknown index operation ' .. tostring(op) .. ' on ' .. key)
+    end
+    local found_type = key_type(key)
+    if found_type ~= 'none' and found_type ~= wanted then
+        return wrong_type(key, found_type, wanted)
+    end
+    if op == 5 and found_type == 'string' and not tonumber(redis.call('GET', key)) then
+        return redis.error_reply('WRONGTYPE ' .. key .. ' does not hold a number')
+    end
+end
+
+-- 2. writes
+for i = 1, puts do
+    local expected = tonumber(ARGV[first_put + 2 * (i - 1)])
+    local packed = ARGV[first_put + 2 * (i - 1) + 1]
+    redis.call('HSET', KEYS[2 + i], 'v', tostring(expected + 1), 'pb', packed)
+end
+
+for i = 1, indexes do
+    local key = KEYS[2 + puts + i]
+    local op = tonumber(ARGV[first_index + 3 * (i - 1)])
+    local member = ARGV[first_index + 3 * (i - 1) + 1]
+    local score = ARGV[first_index + 3 * (i - 1) + 2]
+    if op == 1 then
+        redis.call('SADD', key, member)
+    elseif op == 2 then
+        redis.call('SREM', key, member)
+    elseif op == 3 then
+        redis.call('ZADD', key, score, member)
+    elseif op == 4 then
+        redis.call('ZREM', key, member)
+    else
+        redis.call('INCRBYFLOAT', key, score)
+    end
+end
+
+local stream_id = ''
+for i = 1, events do
+    stream_id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', '1000000', '*',
+                           'type', ARGV[first_event + 2 * (i - 1)],
+                           'pb', ARGV[first_event + 2 * (i - 1) + 1])
+end
+
+redis.call('SET', KEYS[1], ARGV[5], 'EX', ttl)
+return {1, stream_id}
