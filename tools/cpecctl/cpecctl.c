@@ -1,0 +1,314 @@
+/*  cpecctl - helpers shared by the commands: argument parsing, the broker
+    client, JSON files, and formatting.
+*/
+#include "cpecctl.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpec_json.h"
+#include "cpec_pb.h"
+
+int
+cpecctl_usage_error (const char *command, const char *format, ...)
+{
+    fprintf (stderr, "cpecctl%s%s: ", command ? " " : "", command ? command : "");
+    va_list args;
+    va_start (args, format);
+    vfprintf (stderr, format, args);
+    va_end (args);
+    fprintf (stderr, "\nTry 'cpecctl%s%s --help'.\n", command ? " " : "", command ? command : "");
+    return CPECCTL_EXIT_USAGE;
+}
+
+int
+cpecctl_input_error (const char *command, const char *format, ...)
+{
+    fprintf (stderr, "cpecctl %s: ", command);
+    va_list args;
+    va_start (args, format);
+    vfprintf (stderr, format, args);
+    va_end (args);
+    fprintf (stderr, "\n");
+    return CPECCTL_EXIT_USAGE;
+}
+
+//  The option named by arg ("--file" or "--file=x"), or NULL.
+static const cpecctl_option_t *
+s_find_option (const cpecctl_option_t *options, const char *arg, size_t length)
+{
+    for (const cpecctl_option_t *option = options; option && option->name; option++)
+        if (strlen (option->name) == length && strncmp (option->name, arg, length) == 0)
+            return option;
+    return NULL;
+}
+
+int
+cpecctl_parse (const char *command, int argc, char *argv[], const cpecctl_option_t *options,
+               const char **positional, int positional_count, const char *positional_names)
+{
+    assert (command);
+    int seen = 0;
+    bool options_done = false;
+    for (int index = 0; index < argc; index++) {
+        const char *arg = argv[index];
+        if (!options_done && strcmp (arg, "--") == 0) {
+            options_done = true;
+            continue;
+        }
+        if (!options_done && arg[0] == '-' && arg[1] != '\0') {
+            const char *equals = strchr (arg, '=');
+            size_t length = equals ? (size_t)(equals - arg) : strlen (arg);
+            const cpecctl_option_t *option = s_find_option (options, arg, length);
+            if (option == NULL)
+                return cpecctl_usage_error (command, "unknown option '%.*s'", (int)length, arg);
+            if (option->flag) {
+                if (equals)
+                    return cpecctl_usage_error (command, "option '%s' takes no value",
+                                                option->name);
+                *option->flag = true;
+            } else {
+                assert (option->value);
+                if (equals)
+                    *option->value = equals + 1;
+                else if (index + 1 < argc)
+                    *option->value = argv[++index];
+                else
+                    return cpecctl_usage_error (command, "option '%s' needs a value", option->name);
+            }
+            continue;
+        }
+        if (seen >= positional_count)
+            return cpecctl_usage_error (command, "unexpected argument '%s'", arg);
+        positional[seen++] = arg;
+    }
+    if (seen < positional_count)
+        return cpecctl_usage_error (command, "missing %s",
+                                    positional_names ? positional_names : "argument");
+    return 0;
+}
+
+cpec_client_t *
+cpecctl_client_or_report (cpecctl_t *self)
+{
+    assert (self);
+    if (self->client)
+        return self->client;
+
+    const char *role_name = cpec_config_get (self->config, "CPEC_ROLE");
+    const char *province = cpec_config_get (self->config, "CPEC_PROVINCE");
+    const ProtobufCEnumValue *role = protobuf_c_enum_descriptor_get_value_by_name (
+        &cpec__v1__principal__role__descriptor, role_name);
+    if (role == NULL || role->value == CPEC__V1__PRINCIPAL__ROLE__ROLE_UNSPECIFIED ||
+        role->value == CPEC__V1__PRINCIPAL__ROLE__SERVICE) {
+        fprintf (stderr,
+                 "cpecctl: CPEC_ROLE must be ADMIN, PROVINCE, ENTERPRISE or VIEWER, not '%s'\n",
+                 role_name);
+        return NULL;
+    }
+    if (role->value == CPEC__V1__PRINCIPAL__ROLE__PROVINCE && *province == '\0') {
+        fprintf (stderr, "cpecctl: CPEC_ROLE=PROVINCE needs CPEC_PROVINCE (e.g. PK-KP)\n");
+        return NULL;
+    }
+    const char *broker = cpec_config_get (self->config, "CPEC_BROKER");
+    self->client = cpec_client_new (broker);
+    if (self->client == NULL) {
+        fprintf (stderr, "cpecctl: invalid CPEC_BROKER endpoint '%s'\n", broker);
+        return NULL;
+    }
+    cpec_client_set_principal (self->client, cpec_config_get (self->config, "CPEC_PRINCIPAL"),
+                               role->value, province);
+    return self->client;
+}
+
+int
+cpecctl_registry_call (cpecctl_t *self, const char *method, const char *request_id,
+                       const ProtobufCMessage *input, ProtobufCMessage **output,
+                       cpec_status_t *status)
+{
+    assert (self);
+    assert (self->client); //  cpecctl_client_or_report comes first
+    *output = NULL;
+    return cpec_client_call (self->client, &cpec__v1__registry__descriptor, method, request_id,
+                             input, output, self->timeout_ms, status);
+}
+
+int
+cpecctl_report_status (const cpec_status_t *status)
+{
+    assert (status);
+    fprintf (stderr, "%s: %s\n", cpec_code_name (status->code), status->message);
+    return CPECCTL_EXIT_ERROR;
+}
+
+json_t *
+cpecctl_load_json_or_report (const char *command, const char *path, bool object_only)
+{
+    json_error_t error;
+    json_t *json = json_load_file (path, JSON_REJECT_DUPLICATES, &error);
+    if (json == NULL) {
+        if (error.line > 0)
+            cpecctl_input_error (command, "%s:%d:%d: %s", path, error.line, error.column,
+                                 error.text);
+        else
+            cpecctl_input_error (command, "%s: %s", path, error.text);
+        return NULL;
+    }
+    if (object_only && !json_is_object (json)) {
+        cpecctl_input_error (command, "%s: expected a JSON object", path);
+        json_decref (json);
+        return NULL;
+    }
+    return json;
+}
+
+ProtobufCMessage *
+cpecctl_decode_or_report (const char *command, const char *origin,
+                          const ProtobufCMessageDescriptor *descriptor, json_t *json)
+{
+    char error[512] = "";
+    ProtobufCMessage *message = cpec_json_to_message (descriptor, json, error, sizeof (error));
+    if (message == NULL)
+        cpecctl_input_error (command, "%s: %s", origin, *error ? error : "invalid input");
+    return message;
+}
+
+void
+cpecctl_print_json (const ProtobufCMessage *message)
+{
+    char *text = cpec_json_encode (message, CPEC_JSON_DEFAULTS | CPEC_JSON_PRETTY);
+    if (text)
+        puts (text);
+    free (text);
+}
+
+void
+cpecctl_print_json_value (json_t *json)
+{
+    char *text = json_dumps (json, JSON_INDENT (2));
+    if (text)
+        puts (text);
+    free (text);
+}
+
+const char *
+cpecctl_format_timestamp (const Google__Protobuf__Timestamp *timestamp, char *buf, size_t size)
+{
+    if (timestamp == NULL)
+        snprintf (buf, size, "-");
+    else
+        cpec_json_format_time (cpec_pb_timestamp_ms (timestamp), buf, size);
+    return buf;
+}
+
+const char *
+cpecctl_format_number (double value, char *buf, size_t size)
+{
+    snprintf (buf, size, "%.2f", value);
+    char *dot = strchr (buf, '.');
+    if (dot) {
+        char *end = buf + strlen (buf) - 1;
+        while (end > dot && *end == '0')
+            *end-- = '\0';
+        if (end == dot)
+            *end = '\0';
+    }
+    return buf;
+}
+
+const char *
+cpecctl_format_double_value (const Google__Protobuf__DoubleValue *value, char *buf, size_t size)
+{
+    if (value == NULL) {
+        snprintf (buf, size, "-");
+        return buf;
+    }
+    return cpecctl_format_number (value->value, buf, size);
+}
+
+const char *
+cpecctl_status_name (int status)
+{
+    const ProtobufCEnumValue *value =
+        protobuf_c_enum_descriptor_get_value (&cpec__v1__sez__status__descriptor, status);
+    return value ? value->name : "STATUS_UNKNOWN";
+}
+
+void *
+cpecctl_realloc (void *pointer, size_t size)
+{
+    void *grown = realloc (pointer, size ? size : 1);
+    if (grown == NULL) {
+        fprintf (stderr, "cpecctl: out of memory\n");
+        abort ();
+    }
+    return grown;
+}
+
+void
+cpecctl_listing_destroy (cpecctl_listing_t *self)
+{
+    for (size_t index = 0; index < self->n_pages; index++)
+        cpec_pb_destroy (&self->pages[index]);
+    free (self->pages);
+    free (self->rows);
+    memset (self, 0, sizeof (*self));
+}
+
+int
+cpecctl_list_all (cpecctl_t *self, const char *method, ProtobufCMessage *request,
+                  const ProtobufCMessageDescriptor *reply_descriptor, const char *rows_field,
+                  cpecctl_listing_t *listing)
+{
+    const ProtobufCFieldDescriptor *cursor_field =
+        protobuf_c_message_descriptor_get_field_by_name (request->descriptor, "cursor");
+    const ProtobufCFieldDescriptor *next_field =
+        protobuf_c_message_descriptor_get_field_by_name (reply_descriptor, "next_cursor");
+    const ProtobufCFieldDescriptor *rows =
+        protobuf_c_message_descriptor_get_field_by_name (reply_descriptor, rows_field);
+    assert (cursor_field && cursor_field->type == PROTOBUF_C_TYPE_STRING);
+    assert (next_field && next_field->type == PROTOBUF_C_TYPE_STRING);
+    assert (rows && rows->label == PROTOBUF_C_LABEL_REPEATED);
+
+    char **cursor = (char **)((char *)request + cursor_field->offset);
+    char *first_cursor = *cursor;
+    memset (listing, 0, sizeof (*listing));
+    int rc = 0;
+    while (true) {
+        ProtobufCMessage *page = NULL;
+        cpec_status_t status;
+        if (cpecctl_registry_call (self, method, NULL, request, &page, &status) != CPEC_OK) {
+            rc = cpecctl_report_status (&status);
+            break;
+        }
+        assert (page->descriptor == reply_descriptor);
+        listing->pages = cpecctl_realloc (listing->pages, (listing->n_pages + 1) * sizeof (page));
+        listing->pages[listing->n_pages++] = page;
+
+        size_t n_page_rows = *(size_t *)((char *)page + rows->quantifier_offset);
+        void *page_rows; //  the page's array of row pointers
+        memcpy (&page_rows, (char *)page + rows->offset, sizeof (page_rows));
+        if (n_page_rows) {
+            listing->rows =
+                cpecctl_realloc (listing->rows, (listing->n_rows + n_page_rows) * sizeof (page));
+            memcpy (listing->rows + listing->n_rows, page_rows, n_page_rows * sizeof (page));
+            listing->n_rows += n_page_rows;
+        }
+        char *next = *(char **)((char *)page + next_field->offset);
+        if (next == NULL || *next == '\0')
+            break;
+        if (strcmp (next, *cursor) == 0) {
+            fprintf (stderr, "INTERNAL: %s returned the same cursor twice\n", method);
+            rc = CPECCTL_EXIT_ERROR;
+            break;
+        }
+        *cursor = next; //  borrowed from the page, which the listing keeps
+    }
+    *cursor = first_cursor;
+    if (rc)
+        cpecctl_listing_destroy (listing);
+    return rc;
+}

@@ -1,0 +1,155 @@
+/*  cpecctl - private header of the command-line client.
+
+    Reading order: this header, main.c (configuration and the command table),
+    cpecctl.c (the helpers below), then one source per command group: sez.c,
+    seed.c, events.c.
+
+    Every command is one function of the same shape, chosen from the table in
+    main.c: it gets the shared context and the arguments after its name, and
+    returns the process exit code. Helpers named "...or_report" have already
+    printed the error when they fail, so no error path is forgotten.
+*/
+#ifndef CPECCTL_H_INCLUDED
+#define CPECCTL_H_INCLUDED
+
+#include <jansson.h>
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cpec/v1/events.pb-c.h"
+#include "cpec/v1/registry.pb-c.h"
+#include "cpec_client.h"
+#include "cpec_config.h"
+#include "cpec_status.h"
+
+//  Exit codes.
+enum
+{
+    CPECCTL_EXIT_OK = 0,    //  done
+    CPECCTL_EXIT_ERROR = 1, //  the service answered with an error (or none came)
+    CPECCTL_EXIT_USAGE = 2, //  bad usage or bad local input: nothing was sent
+};
+
+//  The shared context of one run.
+typedef struct
+{
+    cpec_config_t *config; //  CPEC_* variables
+    cpec_client_t *client; //  created on first use by cpecctl_client_or_report
+    int timeout_ms;        //  CPEC_TIMEOUT_MS: the deadline of one call
+} cpecctl_t;
+
+//  One command: `cpecctl GROUP [VERB] ARGS...`.
+typedef int (cpecctl_handler_fn) (cpecctl_t *self, int argc, char *argv[]);
+
+//  One option of a command, for cpecctl_parse. Exactly one of value and flag.
+typedef struct
+{
+    const char *name;   //  "--province"
+    const char **value; //  an option with an argument: where it goes (borrowed from argv)
+    bool *flag;         //  a flag without an argument: set to true when present
+} cpecctl_option_t;
+
+//  Parses argv against options (terminated by {NULL}) into `positional`
+//  (exactly `positional_count` positional arguments, in order; "--" ends the
+//  options; `positional_names` names them in messages, "ID"). `command` names
+//  the command in messages ("sez get"). Returns 0,
+//  or CPECCTL_EXIT_USAGE after printing the error on stderr.
+int cpecctl_parse (const char *command, int argc, char *argv[], const cpecctl_option_t *options,
+                   const char **positional, int positional_count, const char *positional_names);
+
+//  Prints "cpecctl: <message>" and a hint to stderr; returns CPECCTL_EXIT_USAGE.
+int cpecctl_usage_error (const char *command, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+//  Prints "cpecctl <command>: <message>" to stderr, for bad input such as a
+//  malformed JSON file; returns CPECCTL_EXIT_USAGE.
+int cpecctl_input_error (const char *command, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+//  The client of the broker, with the principal from CPEC_PRINCIPAL,
+//  CPEC_ROLE and CPEC_PROVINCE; NULL after reporting a bad configuration.
+cpec_client_t *cpecctl_client_or_report (cpecctl_t *self);
+
+//  Calls a method of the Registry service. On OK *output is the reply (the
+//  caller frees it with cpec_pb_destroy). Returns the status code, with the
+//  message in *status; prints nothing.
+int cpecctl_registry_call (cpecctl_t *self, const char *method, const char *request_id,
+                           const ProtobufCMessage *input, ProtobufCMessage **output,
+                           cpec_status_t *status);
+
+//  The rows of a listing, gathered over every page. The rows point into the
+//  pages, which are kept until the listing is destroyed.
+typedef struct
+{
+    ProtobufCMessage **pages; //  the reply of each page
+    size_t n_pages;           //  pages held
+    ProtobufCMessage **rows;  //  every row of every page, in order (borrowed from pages)
+    size_t n_rows;            //  rows held
+} cpecctl_listing_t;
+
+//  Calls a List method of the registry page by page, passing each page's
+//  next_cursor as the next request's `cursor`, until next_cursor is empty, and
+//  gathers the repeated field `rows_field` of every page into *listing. The
+//  fields are found through the descriptors, so one loop serves every List
+//  method. Returns 0, or CPECCTL_EXIT_ERROR after reporting (nothing to free).
+int cpecctl_list_all (cpecctl_t *self, const char *method, ProtobufCMessage *request,
+                      const ProtobufCMessageDescriptor *reply_descriptor, const char *rows_field,
+                      cpecctl_listing_t *listing);
+
+//  Frees the pages and the rows of a listing; idempotent.
+void cpecctl_listing_destroy (cpecctl_listing_t *self);
+
+//  realloc that aborts when memory runs out, like cpec_strdup.
+void *cpecctl_realloc (void *pointer, size_t size);
+
+//  Prints "<CODE>: <message>" on stderr; returns CPECCTL_EXIT_ERROR.
+int cpecctl_report_status (const cpec_status_t *status);
+
+//  Reads a JSON file into a new jansson value (the caller's reference).
+//  When `object_only`, the top level must be an object. NULL after reporting
+//  the decoder's message (file, line and column) on stderr.
+json_t *cpecctl_load_json_or_report (const char *command, const char *path, bool object_only);
+
+//  Decodes a JSON value into a new message (free with cpec_pb_destroy); NULL
+//  after reporting the decoder's message naming the field. `origin` names the
+//  input in the message (a file name).
+ProtobufCMessage *cpecctl_decode_or_report (const char *command, const char *origin,
+                                            const ProtobufCMessageDescriptor *descriptor,
+                                            json_t *json);
+
+//  Prints a message as JSON (CPEC_JSON_DEFAULTS, pretty) and a newline.
+void cpecctl_print_json (const ProtobufCMessage *message);
+
+//  Prints a jansson value (pretty) and a newline.
+void cpecctl_print_json_value (json_t *json);
+
+//  RFC 3339 text of a Timestamp into buf (at least 32 bytes); "-" when unset.
+const char *cpecctl_format_timestamp (const Google__Protobuf__Timestamp *timestamp, char *buf,
+                                      size_t size);
+
+//  A number without trailing zeros ("1000", "246.5") into buf.
+const char *cpecctl_format_number (double value, char *buf, size_t size);
+
+//  A wrapped number, or "-" when unknown (unset).
+const char *cpecctl_format_double_value (const Google__Protobuf__DoubleValue *value, char *buf,
+                                         size_t size);
+
+//  The proto name of a Sez.Status value ("PROPOSED"); "STATUS_UNKNOWN" for a
+//  number outside the enum.
+const char *cpecctl_status_name (int status);
+
+//  Commands (sez.c, seed.c, events.c).
+int cpecctl_sez_list (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_sez_get (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_sez_create (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_sez_update (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_sez_admit (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_sez_enterprises (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_seed (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_events_tail (cpecctl_t *self, int argc, char *argv[]);
+
+//  The 9 CPEC zones (data/sezs.json) embedded at build time.
+extern const char cpec_data_sezs[];
+
+#endif

@@ -1,0 +1,171 @@
+/*  cpecctl - the command-line client of the CPEC Industrial Cooperation
+    Platform, for operators and scripts.
+
+    Thin: reads the configuration, picks the command from the table and runs
+    it. The commands live in sez.c, seed.c and events.c.
+*/
+#include "cpecctl.h"
+
+#include <stdio.h>
+#include <string.h>
+
+//  cpecctl's own variables (a client needs no Redis, no admin address).
+static const cpec_config_var_t s_vars[] = {
+    {"CPEC_BROKER", CPEC_CONFIG_STRING, "tcp://127.0.0.1:17100", "broker ROUTER endpoint"},
+    {"CPEC_BUS_SUB", CPEC_CONFIG_STRING, "tcp://127.0.0.1:17102",
+     "event bus output (XPUB), for events tail"},
+    {"CPEC_TIMEOUT_MS", CPEC_CONFIG_INT, "10000",
+     "deadline of one call, in milliseconds (retries included)"},
+    {"CPEC_PRINCIPAL", CPEC_CONFIG_STRING, "cpecctl", "who is calling (recorded in audits)"},
+    {"CPEC_ROLE", CPEC_CONFIG_STRING, "ADMIN", "ADMIN, PROVINCE, ENTERPRISE or VIEWER"},
+    {"CPEC_PROVINCE", CPEC_CONFIG_STRING, "", "ISO 3166-2 province, for CPEC_ROLE=PROVINCE"},
+    {NULL}};
+
+typedef struct
+{
+    const char *group;           //  first word: "sez"
+    const char *verb;            //  second word: "list"; NULL for one-word commands
+    cpecctl_handler_fn *handler; //  runs it
+    const char *arguments;       //  synopsis after the name
+    const char *summary;         //  one line for --help
+} s_command_t;
+
+static const s_command_t s_commands[] = {
+    {"sez", "list", cpecctl_sez_list,
+     "[--province CODE] [--status S] [--sector ISIC] [--fast-track] [--json]",
+     "list the zones (every page): ID PROVINCE STATUS FAST-TRACK ACRES NAME"},
+    {"sez", "get", cpecctl_sez_get, "ID [--json]", "print one zone, every field"},
+    {"sez", "create", cpecctl_sez_create, "--file F.json [--json]",
+     "create a zone from a cpec.v1.Sez in JSON"},
+    {"sez", "update", cpecctl_sez_update, "ID --file F.json --version V [--json]",
+     "change the top-level fields present in F.json, if the zone is at version V"},
+    {"sez", "admit", cpecctl_sez_admit, "ZONE --file F.json [--json]",
+     "admit an enterprise (a cpec.v1.ZoneEnterprise in JSON) to a zone"},
+    {"sez", "enterprises", cpecctl_sez_enterprises, "ZONE [--json]",
+     "list a zone's enterprises (every page)"},
+    {"seed", NULL, cpecctl_seed, "[--file F.json]",
+     "create the 9 CPEC zones (built in, or a JSON array in F.json); idempotent"},
+    {"events", "tail", cpecctl_events_tail, "[--type T] [--json]",
+     "print events from the bus, one per line, until Ctrl-C (--type SezUpdated: one type)"},
+};
+
+#define S_COMMAND_COUNT (sizeof (s_commands) / sizeof (s_commands[0]))
+
+static void
+s_print_synopsis (FILE *out, const s_command_t *command)
+{
+    fprintf (out, "  cpecctl %s%s%s %s\n      %s\n", command->group, command->verb ? " " : "",
+             command->verb ? command->verb : "", command->arguments, command->summary);
+}
+
+static void
+s_print_environment (FILE *out)
+{
+    fprintf (out, "\nEnvironment:\n");
+    for (const cpec_config_var_t *var = s_vars; var->name; var++)
+        fprintf (out, "  %-16s %s (default \"%s\")\n", var->name, var->help, var->default_value);
+}
+
+static void
+s_print_usage (FILE *out, const char *group)
+{
+    fprintf (out, "Usage: cpecctl COMMAND [ARGUMENTS]\n\n"
+                  "The command-line client of the CPEC Industrial Cooperation Platform.\n\n"
+                  "Commands:\n");
+    for (size_t index = 0; index < S_COMMAND_COUNT; index++)
+        if (group == NULL || strcmp (group, s_commands[index].group) == 0)
+            s_print_synopsis (out, &s_commands[index]);
+    fprintf (out,
+             "\n  --json prints the messages as JSON with the proto field names; --help after\n"
+             "  a command prints its usage.\n"
+             "\nExit status: 0 done; 1 the service answered with an error, printed on stderr\n"
+             "as \"CODE: message\" (e.g. NOT_FOUND, ABORTED); 2 bad usage or bad input (nothing\n"
+             "was sent).\n");
+    s_print_environment (out);
+}
+
+static bool
+s_is_help (const char *arg)
+{
+    return strcmp (arg, "--help") == 0 || strcmp (arg, "-h") == 0 || strcmp (arg, "help") == 0;
+}
+
+//  The command named by argv, with *words set to how many words it took; NULL
+//  after printing why (and *exit_code set).
+static const s_command_t *
+s_find_command (int argc, char *argv[], int *words, int *exit_code)
+{
+    *exit_code = CPECCTL_EXIT_USAGE;
+    if (argc < 2) {
+        s_print_usage (stderr, NULL);
+        return NULL;
+    }
+    if (s_is_help (argv[1])) {
+        s_print_usage (stdout, NULL);
+        *exit_code = CPECCTL_EXIT_OK;
+        return NULL;
+    }
+    bool group_known = false;
+    for (size_t index = 0; index < S_COMMAND_COUNT; index++) {
+        const s_command_t *command = &s_commands[index];
+        if (strcmp (argv[1], command->group) != 0)
+            continue;
+        group_known = true;
+        if (command->verb == NULL) {
+            *words = 1;
+            return command;
+        }
+        if (argc >= 3 && strcmp (argv[2], command->verb) == 0) {
+            *words = 2;
+            return command;
+        }
+    }
+    if (!group_known)
+        cpecctl_usage_error (NULL, "unknown command '%s'", argv[1]);
+    else if (argc >= 3 && s_is_help (argv[2])) {
+        s_print_usage (stdout, argv[1]);
+        *exit_code = CPECCTL_EXIT_OK;
+    } else if (argc >= 3)
+        cpecctl_usage_error (argv[1], "unknown command '%s %s'", argv[1], argv[2]);
+    else
+        cpecctl_usage_error (argv[1], "missing command after '%s'", argv[1]);
+    return NULL;
+}
+
+int
+main (int argc, char *argv[])
+{
+    int words = 0;
+    int exit_code = CPECCTL_EXIT_USAGE;
+    const s_command_t *command = s_find_command (argc, argv, &words, &exit_code);
+    if (command == NULL)
+        return exit_code;
+
+    int first = 1 + words;
+    for (int index = first; index < argc && strcmp (argv[index], "--") != 0; index++)
+        if (strcmp (argv[index], "--help") == 0 || strcmp (argv[index], "-h") == 0) {
+            printf ("Usage:\n");
+            s_print_synopsis (stdout, command);
+            s_print_environment (stdout);
+            return CPECCTL_EXIT_OK;
+        }
+
+    //  Only the environment is read here: the arguments belong to the command.
+    cpecctl_t self = {NULL, NULL, 0};
+    self.config = cpec_config_new ("cpecctl", NULL, s_vars, 1, argv, &exit_code);
+    if (self.config == NULL)
+        return exit_code;
+    int64_t timeout_ms = cpec_config_int (self.config, "CPEC_TIMEOUT_MS");
+    if (timeout_ms <= 0 || timeout_ms > 24 * 3600 * 1000) {
+        fprintf (stderr, "cpecctl: CPEC_TIMEOUT_MS must be between 1 and 86400000\n");
+        cpec_config_destroy (&self.config);
+        return CPECCTL_EXIT_USAGE;
+    }
+    self.timeout_ms = (int)timeout_ms;
+
+    exit_code = command->handler (&self, argc - first, argv + first);
+
+    cpec_client_destroy (&self.client);
+    cpec_config_destroy (&self.config);
+    return exit_code;
+}
