@@ -11,7 +11,8 @@
                                      checks each answer; exit 1 on a surprise.
 
     The principal is an administrator. Timeout per call: CPEC_TIMEOUT_MS
-    (default 20000).
+    (default 20000). CPEC_PROBE_PAUSE_MS paces create and get (a pause between
+    calls), so that a stream lasts long enough to be interrupted.
 */
 #include <czmq.h>
 
@@ -21,6 +22,7 @@
 #include "cpec_pb.h"
 
 static int s_timeout = 20000;
+static int s_pause = 0;
 
 static cpec_client_t *
 s_client (void)
@@ -60,6 +62,8 @@ s_create (const char *prefix, int count)
         }
         printf ("%s\n", id);
         fflush (stdout);
+        if (s_pause)
+            zclock_sleep (s_pause);
     }
     cpec_client_destroy (&client);
     return 0;
@@ -92,6 +96,8 @@ s_gets (const char *zone, int count)
                      status.message);
             failures++;
         }
+        if (s_pause)
+            zclock_sleep (s_pause);
     }
     cpec_client_destroy (&client);
     printf ("%d of %d succeeded\n", count - failures, count);
@@ -176,6 +182,7 @@ s_wire (void)
     zstr_sendx (raw, CPEC_MDP_WORKER, "\x07", NULL);
     zstr_sendx (raw, CPEC_MDP_WORKER, CPEC_MDP_REPLY, "nobody", "x", NULL);
     zsock_send (raw, "b", NULL, 0);
+    zsock_set_linger (raw, 2000); //  deliver them before closing
     zsock_destroy (&raw);
     printf ("%-58s sent\n", "6 malformed messages to the broker");
 
@@ -223,6 +230,9 @@ main (int argc, char *argv[])
     const char *timeout = getenv ("CPEC_TIMEOUT_MS");
     if (timeout && atoi (timeout) > 0)
         s_timeout = atoi (timeout);
+    const char *pause = getenv ("CPEC_PROBE_PAUSE_MS");
+    if (pause && atoi (pause) > 0)
+        s_pause = atoi (pause);
     if (argc == 4 && streq (argv[1], "create"))
         return s_create (argv[2], atoi (argv[3]));
     if (argc == 4 && streq (argv[1], "get"))

@@ -10,40 +10,46 @@ stack_up --replicas 2
 assert_ok "$CPEC_BIN_DIR/cpecctl" seed
 
 note "stream of writes and reads; registry-1 gets SIGKILL in the middle"
-"$probe" create killed 200 >"$TEST_TMP/created.txt" 2>"$TEST_TMP/created.err" &
+# Paced (2 ms between calls) so that the kill lands mid-stream.
+export CPEC_PROBE_PAUSE_MS=2
+"$probe" create killed 600 >"$TEST_TMP/created.txt" 2>"$TEST_TMP/created.err" &
 writer=$!
 "$probe" get rashakai 1500 >"$TEST_TMP/reads.txt" 2>"$TEST_TMP/reads.err" &
 reader=$!
-acked() { [[ $(wc -l <"$TEST_TMP/created.txt") -ge 30 ]]; }
+acked() { [[ $(wc -l <"$TEST_TMP/created.txt") -ge 50 ]]; }
 wait_until 60 acked
 assert_ok stack kill registry-1
+pid_alive "$writer" || fail "the write stream ended before the kill: the test proves nothing"
+pid_alive "$reader" || fail "the read stream ended before the kill: the test proves nothing"
 status=0; wait "$writer" || status=$?
 assert_eq 0 "$status" "every write succeeded: $(cat "$TEST_TMP/created.err")"
 status=0; wait "$reader" || status=$?
 assert_eq 0 "$status" "every read succeeded: $(cat "$TEST_TMP/reads.err")"
-assert_eq 200 "$(wc -l <"$TEST_TMP/created.txt" | tr -d ' ')" "200 writes acknowledged"
-assert_ok "$probe" verify killed 200
+assert_eq 600 "$(wc -l <"$TEST_TMP/created.txt" | tr -d ' ')" "600 writes acknowledged"
+assert_ok "$probe" verify killed 600
 # Retrying the same requests writes nothing twice: same answers, same count.
-assert_ok "$probe" create killed 200
+unset CPEC_PROBE_PAUSE_MS
+assert_ok "$probe" create killed 600
 count=$("$CPEC_BIN_DIR/cpecctl" sez list --json | grep -o '"id": *"killed-' | wc -l)
-assert_eq 200 "$count" "no zone written twice"
+assert_eq 600 "$count" "no zone written twice"
 
 note "registry-1 back; redis-server killed and restarted under a stream of writes"
 assert_ok stack start registry-1
 assert_ok "$probe" create before 50
-"$probe" create during 100 >"$TEST_TMP/during.txt" 2>"$TEST_TMP/during.err" &
+CPEC_PROBE_PAUSE_MS=5 "$probe" create during 300 >"$TEST_TMP/during.txt" 2>"$TEST_TMP/during.err" &
 writer=$!
-during() { [[ $(wc -l <"$TEST_TMP/during.txt") -ge 10 ]]; }
+during() { [[ $(wc -l <"$TEST_TMP/during.txt") -ge 20 ]]; }
 wait_until 60 during
 assert_ok stack kill redis
+pid_alive "$writer" || fail "the write stream ended before redis was killed"
 sleep 1
 assert_ok stack start redis
 status=0; wait "$writer" || status=$?
 assert_eq 0 "$status" "writes across the restart succeeded: $(cat "$TEST_TMP/during.err")"
 # Every acknowledged write is still there after the restart.
 assert_ok "$probe" verify before 50
-assert_ok "$probe" verify during 100
-assert_ok "$probe" verify killed 200
+assert_ok "$probe" verify during 300
+assert_ok "$probe" verify killed 600
 # Both replicas reconnected to Redis and to the broker.
 wait_until 20 curl -fsS "$CPEC_ADMIN_REGISTRY_1/readyz"
 wait_until 20 curl -fsS "$CPEC_ADMIN_REGISTRY_2/readyz"
