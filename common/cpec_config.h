@@ -24,24 +24,28 @@ typedef struct
 } cpec_config_var_t;
 
 //  Variables every service reads.
-#define CPEC_CONFIG_COMMON                                                                         \
-    {"CPEC_BROKER", CPEC_CONFIG_STRING, "tcp://127.0.0.1:17100",                                   \
-     "broker ROUTER endpoint (clients and workers)"},                                              \
-        {"CPEC_BUS_PUB", CPEC_CONFIG_STRING, "tcp://127.0.0.1:17101",                              \
-         "event bus input (XSUB): publishers connect here"},                                       \
-        {"CPEC_BUS_SUB", CPEC_CONFIG_STRING, "tcp://127.0.0.1:17102",                              \
-         "event bus output (XPUB): subscribers connect here"},                                     \
-        {"CPEC_REDIS_URL", CPEC_CONFIG_STRING, "redis://127.0.0.1:17103/0", "Redis URL"},          \
-        {"CPEC_ADMIN_ADDR", CPEC_CONFIG_STRING, "",                                                \
-         "admin HTTP address host:port (/healthz /readyz /metrics); empty: off"},                  \
-        {"CPEC_LOG_LEVEL", CPEC_CONFIG_STRING, "info", "debug, info, warn or error"},              \
-        {"CPEC_INSTANCE", CPEC_CONFIG_STRING, "", "instance name in logs (default: host:pid)"},    \
-        {"CPEC_HEARTBEAT_MS", CPEC_CONFIG_INT, "1000",                                             \
-         "heartbeat interval between broker and workers; 3 missed = dead"},                        \
-    {                                                                                              \
-        "CPEC_MAX_MESSAGE", CPEC_CONFIG_INT, "1048576",                                            \
-            "largest request or reply body accepted, in bytes"                                     \
-    }
+// clang-format off
+#define CPEC_CONFIG_COMMON                                                               \
+    {"CPEC_BROKER", CPEC_CONFIG_STRING, "tcp://127.0.0.1:17100",                         \
+     "broker ROUTER endpoint (clients and workers)"},                                    \
+    {"CPEC_BUS_PUB", CPEC_CONFIG_STRING, "tcp://127.0.0.1:17101",                        \
+     "event bus input (XSUB): publishers connect here"},                                 \
+    {"CPEC_BUS_SUB", CPEC_CONFIG_STRING, "tcp://127.0.0.1:17102",                        \
+     "event bus output (XPUB): subscribers connect here"},                               \
+    {"CPEC_REDIS_URL", CPEC_CONFIG_STRING, "redis://127.0.0.1:17103/0", "Redis URL"},    \
+    {"CPEC_ADMIN_ADDR", CPEC_CONFIG_STRING, "",                                          \
+     "admin HTTP address host:port (/healthz /readyz /metrics); empty: off"},            \
+    {"CPEC_LOG_LEVEL", CPEC_CONFIG_STRING, "info", "debug, info, warn or error"},        \
+    {"CPEC_INSTANCE", CPEC_CONFIG_STRING, "", "instance name in logs (default: host:pid)"}, \
+    {"CPEC_HEARTBEAT_MS", CPEC_CONFIG_INT, "1000",                                       \
+     "heartbeat interval between broker and workers; 3 missed = dead"},                  \
+    {"CPEC_WORKER_WINDOW", CPEC_CONFIG_INT, "8",                                         \
+     "requests a worker takes from the broker at once (served in order)"},               \
+    {"CPEC_CACHE_ENTRIES", CPEC_CONFIG_INT, "10000",                                     \
+     "entities cached in process, kept exact by Redis invalidations; 0: off"},           \
+    {"CPEC_MAX_MESSAGE", CPEC_CONFIG_INT, "1048576",                                     \
+     "largest request or reply body accepted, in bytes"}
+// clang-format on
 
 typedef struct _cpec_config_t cpec_config_t;
 

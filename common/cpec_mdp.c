@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cpec_pb.h"
+#include "cpec_status.h"
 
 zframe_t *
 cpec_mdp_error_frame (const char *request_id, int code, const char *format, ...)
@@ -37,4 +38,42 @@ cpec_mdp_service_name (const char *full_name, char *buf, size_t size)
     for (; name[i] && i + 1 < size; i++)
         buf[i] = (char)tolower ((unsigned char)name[i]);
     buf[i] = '\0';
+}
+
+//  Reads a varint at *pos; -1 if truncated or too long.
+static int
+s_varint (const uint8_t *data, size_t size, size_t *pos, uint64_t *value)
+{
+    *value = 0;
+    for (int shift = 0; shift < 64 && *pos < size; shift += 7) {
+        uint8_t byte = data[(*pos)++];
+        *value |= (uint64_t)(byte & 0x7f) << shift;
+        if (!(byte & 0x80))
+            return 0;
+    }
+    return -1;
+}
+
+int
+cpec_mdp_reply_code (const uint8_t *data, size_t size)
+{
+    size_t pos = 0;
+    int code = CPEC_OK; //  proto3: an absent code is OK
+    while (pos < size) {
+        uint64_t key, value;
+        if (s_varint (data, size, &pos, &key) != 0)
+            return CPEC_INTERNAL;
+        if ((key & 7) == 0) {
+            if (s_varint (data, size, &pos, &value) != 0)
+                return CPEC_INTERNAL;
+            if (key >> 3 == 2)
+                code = value <= CPEC_UNAUTHENTICATED ? (int)value : CPEC_UNKNOWN;
+        } else if ((key & 7) == 2) {
+            if (s_varint (data, size, &pos, &value) != 0 || value > size - pos)
+                return CPEC_INTERNAL;
+            pos += (size_t)value;
+        } else
+            return CPEC_INTERNAL; //  Reply has no other wire types
+    }
+    return code;
 }

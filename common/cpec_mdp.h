@@ -4,7 +4,7 @@
 
     client -> broker  [CPEC_MDP_CLIENT] [Request]
     broker -> client  [CPEC_MDP_CLIENT] [Reply]
-    worker -> broker  [CPEC_MDP_WORKER] [READY]      [service name]
+    worker -> broker  [CPEC_MDP_WORKER] [READY]      [service name] [window]
                       [CPEC_MDP_WORKER] [REPLY]      [client id] [Reply]
                       [CPEC_MDP_WORKER] [HEARTBEAT]
                       [CPEC_MDP_WORKER] [DISCONNECT]
@@ -13,7 +13,9 @@
                       [CPEC_MDP_WORKER] [DISCONNECT]
 
     Request and Reply are cpec.v1.Request / cpec.v1.Reply, packed. A worker
-    serves one request at a time; READY also means "ready for the next".
+    takes up to `window` requests at once (decimal; optional, default 1),
+    serves them in order and answers each with a REPLY, which frees a place
+    in its window. Pipelining hides the broker round trip between requests.
 */
 #ifndef CPEC_MDP_H_INCLUDED
 #define CPEC_MDP_H_INCLUDED
@@ -40,6 +42,10 @@
 //  new frame.
 zframe_t *cpec_mdp_error_frame (const char *request_id, int code, const char *format, ...)
     __attribute__ ((format (printf, 3, 4)));
+
+//  The status code of a packed Reply without decoding all of it (field 2,
+//  a varint); CPEC_INTERNAL when the bytes are not a Reply.
+int cpec_mdp_reply_code (const uint8_t *data, size_t size);
 
 //  The broker service name for a protoc-c service: the last component of its
 //  name, lowercased ("cpec.v1.Registry" -> "registry"), into buf.

@@ -7,12 +7,26 @@
     successful connect. Error replies become INTERNAL with Redis's text, except
     write.lua's own codes (ABORTED, ALREADY_EXISTS, NOT_FOUND, INVALID) and the
     transient states (LOADING, BUSY, READONLY, ...), which are UNAVAILABLE.
+
+    The entity cache (cpec_store_set_cache) keeps packed entities in process
+    and stays exact through Redis's server-assisted client-side caching: the
+    main connection runs CLIENT TRACKING with REDIRECT to a second connection
+    subscribed to __redis__:invalidate, so Redis announces every change of a
+    key this connection has read. A writer answers only after a PING that
+    follows its write: Redis writes all pending output (the invalidations
+    included) before it reads the PING, so the announcement has left Redis
+    before the write is acknowledged. Before every cache lookup the store
+    drains the second connection without blocking, so a read that follows an
+    acknowledged write never sees the older version. Losing either connection empties the
+    cache and turns it off until both are back.
 */
 #include "cpec_store.h"
 #include "cpec_pb.h"
 
 #include <assert.h>
+#include <czmq.h>
 #include <ctype.h>
+#include <poll.h>
 #include <errno.h>
 #include <hiredis/hiredis.h>
 #include <math.h>
@@ -34,19 +48,37 @@
 
 extern const char cpec_lua_write[];
 
+//  A cached entity: its version and packed bytes.
+typedef struct
+{
+    uint32_t version;
+    size_t size;
+    uint8_t data[];
+} s_entry_t;
+
+static void
+s_entry_free (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
 struct _cpec_store_t
 {
-    char *host;           //  Redis host name or address
-    int port;             //  Redis TCP port
-    char *user;           //  ACL user for AUTH, NULL for none
-    char *password;       //  password for AUTH, NULL for none
-    int db;               //  database number for SELECT
-    redisContext *redis;  //  the connection, NULL while disconnected
-    int64_t next_attempt; //  monotonic ms before which we do not reconnect
-    int backoff;          //  delay after the next failure, ms
-    char last_error[128]; //  why the last connection failed
-    char write_sha[41];   //  SHA1 of write.lua loaded on this connection, "" if not
-    int idempotency_ttl;  //  seconds a request id is remembered
+    char *host;            //  Redis host name or address
+    int port;              //  Redis TCP port
+    char *user;            //  ACL user for AUTH, NULL for none
+    char *password;        //  password for AUTH, NULL for none
+    int db;                //  database number for SELECT
+    redisContext *redis;   //  the connection, NULL while disconnected
+    int64_t next_attempt;  //  monotonic ms before which we do not reconnect
+    int backoff;           //  delay after the next failure, ms
+    char last_error[128];  //  why the last connection failed
+    char write_sha[41];    //  SHA1 of write.lua loaded on this connection, "" if not
+    int idempotency_ttl;   //  seconds a request id is remembered
+    size_t cache_max;      //  entities cached at most; 0: no cache
+    zhashx_t *cache;       //  key -> s_entry_t, while tracking works
+    redisContext *tracker; //  subscribed to invalidations, NULL when off
 };
 
 //  --------------------------------------------------------------------------
@@ -199,6 +231,9 @@ cpec_store_destroy (cpec_store_t **self_p)
     if (self) {
         if (self->redis)
             redisFree (self->redis);
+        if (self->tracker)
+            redisFree (self->tracker);
+        zhashx_destroy (&self->cache);
         free (self->host);
         free (self->user);
         free (self->password);
@@ -236,6 +271,12 @@ s_fail (cpec_store_t *self, const char *why, cpec_status_t *status)
         redisFree (self->redis);
         self->redis = NULL;
     }
+    if (self->tracker) {
+        redisFree (self->tracker);
+        self->tracker = NULL;
+    }
+    if (self->cache)
+        zhashx_purge (self->cache);
     self->next_attempt = cpec_clock_ms () + self->backoff;
     self->backoff = self->backoff * 2 > S_BACKOFF_MAX_MS ? S_BACKOFF_MAX_MS : self->backoff * 2;
     return cpec_status_set (status, CPEC_UNAVAILABLE, "redis %s:%d: %s", self->host, self->port,
@@ -257,6 +298,148 @@ s_handshake (cpec_store_t *self, int argc, const char **argv, cpec_status_t *sta
     }
     freeReplyObject (reply);
     return rc;
+}
+
+//  One command on the tracker connection; the reply or NULL.
+static redisReply *
+s_tracker_command (cpec_store_t *self, int argc, const char **argv)
+{
+    redisReply *reply = (redisReply *)redisCommandArgv (self->tracker, argc, argv, NULL);
+    if (reply && reply->type == REDIS_REPLY_ERROR) {
+        freeReplyObject (reply);
+        reply = NULL;
+    }
+    return reply;
+}
+
+//  Opens the invalidation connection and turns tracking on for the main
+//  one. On any failure the cache stays off (reads go to Redis).
+static void
+s_track (cpec_store_t *self)
+{
+    zhashx_purge (self->cache);
+    self->tracker =
+        redisConnectWithTimeout (self->host, self->port, s_timeval (S_CONNECT_TIMEOUT_MS));
+    if (!self->tracker || self->tracker->err)
+        goto off;
+    redisSetTimeout (self->tracker, s_timeval (S_COMMAND_TIMEOUT_MS));
+    if (self->password) {
+        const char *argv[3] = {"AUTH", self->user ? self->user : self->password, self->password};
+        redisReply *reply = s_tracker_command (self, self->user ? 3 : 2, argv);
+        if (!reply)
+            goto off;
+        freeReplyObject (reply);
+    }
+    const char *id_argv[2] = {"CLIENT", "ID"};
+    redisReply *id = s_tracker_command (self, 2, id_argv);
+    if (!id || id->type != REDIS_REPLY_INTEGER) {
+        if (id)
+            freeReplyObject (id);
+        goto off;
+    }
+    char client_id[32];
+    snprintf (client_id, sizeof (client_id), "%lld", id->integer);
+    freeReplyObject (id);
+    const char *sub_argv[2] = {"SUBSCRIBE", "__redis__:invalidate"};
+    redisReply *sub = s_tracker_command (self, 2, sub_argv);
+    if (!sub)
+        goto off;
+    freeReplyObject (sub);
+    const char *track_argv[5] = {"CLIENT", "TRACKING", "on", "REDIRECT", client_id};
+    redisReply *on = (redisReply *)redisCommandArgv (self->redis, 5, track_argv, NULL);
+    bool ok = on && on->type == REDIS_REPLY_STATUS;
+    if (on)
+        freeReplyObject (on);
+    if (ok)
+        return;
+off:
+    if (self->tracker) {
+        redisFree (self->tracker);
+        self->tracker = NULL;
+    }
+}
+
+//  Applies what Redis announced so far, without blocking. Returns false when
+//  the tracker connection is gone (the cache is then empty and off).
+static bool
+s_drain (cpec_store_t *self)
+{
+    while (self->tracker) {
+        struct pollfd item = {self->tracker->fd, POLLIN, 0};
+        if (poll (&item, 1, 0) <= 0)
+            return true;
+        if (redisBufferRead (self->tracker) != REDIS_OK)
+            break;
+        void *any = NULL;
+        while (redisReaderGetReply (self->tracker->reader, &any) == REDIS_OK && any) {
+            redisReply *reply = (redisReply *)any;
+            //  ["message", "__redis__:invalidate", [key, ...] or nil (flush)]
+            if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 3) {
+                redisReply *keys = reply->element[2];
+                if (keys->type == REDIS_REPLY_ARRAY) {
+                    for (size_t i = 0; i < keys->elements; i++)
+                        if (keys->element[i]->type == REDIS_REPLY_STRING)
+                            zhashx_delete (self->cache, keys->element[i]->str);
+                } else
+                    zhashx_purge (self->cache);
+            }
+            freeReplyObject (reply);
+            any = NULL;
+        }
+        if (self->tracker->reader->err)
+            break;
+    }
+    //  Lost: forget everything and reconnect both connections.
+    zhashx_purge (self->cache);
+    if (self->tracker)
+        s_fail (self, "invalidation connection lost", NULL);
+    return false;
+}
+
+//  The cached entity at key, or NULL. Drains invalidations first.
+static const s_entry_t *
+s_cached (cpec_store_t *self, const char *key)
+{
+    if (!self->tracker || !s_drain (self))
+        return NULL;
+    return (const s_entry_t *)zhashx_lookup (self->cache, key);
+}
+
+//  Remembers an entity just read on the tracked connection.
+static void
+s_cache_put (cpec_store_t *self, const char *key, uint32_t version, const char *data, size_t size)
+{
+    if (!self->tracker)
+        return;
+    if (zhashx_size (self->cache) >= self->cache_max)
+        zhashx_purge (self->cache); //  bounded: start afresh
+    s_entry_t *entry = (s_entry_t *)malloc (sizeof (s_entry_t) + size);
+    assert (entry);
+    entry->version = version;
+    entry->size = size;
+    memcpy (entry->data, data, size);
+    zhashx_update (self->cache, key, entry);
+}
+
+void
+cpec_store_set_cache (cpec_store_t *self, size_t max_entries)
+{
+    assert (self);
+    self->cache_max = max_entries;
+    if (!self->cache) {
+        self->cache = zhashx_new ();
+        zhashx_set_destructor (self->cache, s_entry_free);
+    }
+    zhashx_purge (self->cache);
+    if (self->redis && !self->tracker && max_entries)
+        s_track (self);
+}
+
+bool
+cpec_store_cache_active (cpec_store_t *self)
+{
+    assert (self);
+    return self->tracker != NULL;
 }
 
 //  Connects unless connected or backing off. 0, or UNAVAILABLE.
@@ -297,6 +480,8 @@ s_connect (cpec_store_t *self, cpec_status_t *status)
     self->backoff = S_BACKOFF_MIN_MS;
     self->next_attempt = 0;
     self->write_sha[0] = 0;
+    if (self->cache_max)
+        s_track (self);
     return 0;
 }
 
@@ -412,11 +597,32 @@ cpec_store_get (cpec_store_t *self, const char *key, const ProtobufCMessageDescr
     ProtobufCMessage *decoded = NULL;
     if (message)
         *message = NULL;
+    if (s_connect (self, status))
+        return status->code;
+    const s_entry_t *entry = s_cached (self, key);
+    if (entry) {
+        decoded = cpec_pb_unpack (descriptor, entry->data, entry->size);
+        if (decoded) {
+            if (version)
+                *version = entry->version;
+            if (message)
+                *message = decoded;
+            else
+                cpec_pb_destroy (&decoded);
+            return CPEC_OK;
+        }
+    }
     const char *argv[4] = {"HMGET", key, "v", "pb"};
     redisReply *reply = s_command_ok (self, 4, argv, NULL, status);
     if (!reply)
         return status->code;
-    int rc = s_decode_entity (key, reply, descriptor, &decoded, version, status);
+    uint32_t found = 0;
+    int rc = s_decode_entity (key, reply, descriptor, &decoded, &found, status);
+    if (rc == 0 && decoded) {
+        s_cache_put (self, key, found, reply->element[1]->str, reply->element[1]->len);
+        if (version)
+            *version = found;
+    }
     freeReplyObject (reply);
     if (rc)
         return rc;
@@ -449,14 +655,29 @@ cpec_store_get_many (cpec_store_t *self, const char **keys, size_t count,
     if (s_connect (self, status))
         return status->code;
 
-    //  Pipelined: all commands out, then all replies in
+    //  From the cache what it holds; the rest pipelined: all commands out,
+    //  then all replies in.
+    bool *asked = (bool *)calloc (count, sizeof (bool));
+    assert (asked);
     for (size_t i = 0; i < count; i++) {
+        const s_entry_t *entry = s_cached (self, keys[i]);
+        if (entry)
+            messages[i] = cpec_pb_unpack (descriptor, entry->data, entry->size);
+        if (messages[i])
+            continue;
         const char *argv[4] = {"HMGET", keys[i], "v", "pb"};
-        if (redisAppendCommandArgv (self->redis, 4, argv, NULL) != REDIS_OK)
+        if (redisAppendCommandArgv (self->redis, 4, argv, NULL) != REDIS_OK) {
+            free (asked);
+            for (size_t j = 0; j < count; j++)
+                cpec_pb_destroy (&messages[j]);
             return s_fail (self, "cannot queue a command", status);
+        }
+        asked[i] = true;
     }
     int rc = CPEC_OK;
     for (size_t i = 0; i < count; i++) {
+        if (!asked[i])
+            continue;
         redisReply *reply = NULL;
         if (redisGetReply (self->redis, (void **)&reply) != REDIS_OK || !reply) {
             rc = s_fail (self, self->redis->errstr, status);
@@ -465,13 +686,19 @@ cpec_store_get_many (cpec_store_t *self, const char **keys, size_t count,
         if (rc == CPEC_OK) {
             if (reply->type == REDIS_REPLY_ERROR)
                 rc = s_reply_error (self, reply, status);
-            else
-                rc = s_decode_entity (keys[i], reply, descriptor, &messages[i], NULL, status);
+            else {
+                uint32_t found = 0;
+                rc = s_decode_entity (keys[i], reply, descriptor, &messages[i], &found, status);
+                if (rc == 0 && messages[i])
+                    s_cache_put (self, keys[i], found, reply->element[1]->str,
+                                 reply->element[1]->len);
+            }
         }
         freeReplyObject (reply);
         if (!self->redis)
             break; //  s_reply_error dropped the connection
     }
+    free (asked);
     if (rc)
         for (size_t i = 0; i < count; i++)
             cpec_pb_destroy (&messages[i]);
@@ -863,6 +1090,19 @@ cpec_store_write (cpec_store_t *self, const cpec_store_write_t *write,
     } else if (stream_id && reply->element[1]->len > 0)
         *stream_id = s_strndup (reply->element[1]->str, reply->element[1]->len);
     freeReplyObject (reply);
+    //  Redis announces the change too; forgetting now costs nothing.
+    for (size_t i = 0; self->cache && i < write->put_count; i++)
+        zhashx_delete (self->cache, write->puts[i].key);
+    if (rc == CPEC_OK && self->redis) {
+        //  The fence: Redis flushes every pending output (the invalidations
+        //  for other processes' caches among them) before it reads another
+        //  command, so once this PING is answered they have left Redis,
+        //  and our caller's acknowledgement cannot overtake them.
+        const char *argv[1] = {"PING"};
+        redisReply *pong = s_command (self, 1, argv, NULL, NULL);
+        if (pong)
+            freeReplyObject (pong);
+    }
     return rc;
 }
 

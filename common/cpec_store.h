@@ -113,6 +113,14 @@ int cpec_store_write (cpec_store_t *self, const cpec_store_write_t *write,
                       const ProtobufCMessageDescriptor *answer_descriptor,
                       ProtobufCMessage **replayed, char **stream_id, cpec_status_t *status);
 
+//  Keeps up to max_entries entities in process (0: off, the default), exact
+//  thanks to Redis's client-side-caching invalidations: a read never returns
+//  a version older than an acknowledged write, whichever process wrote it.
+void cpec_store_set_cache (cpec_store_t *self, size_t max_entries);
+
+//  True while the cache is on (tracking established on this connection).
+bool cpec_store_cache_active (cpec_store_t *self);
+
 //  Sets how long request ids are remembered (default 86400 s).
 void cpec_store_set_idempotency_ttl (cpec_store_t *self, int seconds);
 

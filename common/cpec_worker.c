@@ -19,6 +19,7 @@ struct _cpec_worker_t
     zsock_t *sock;                                //  DEALER to the broker
     cpec_metrics_t *metrics;                      //  borrowed, may be NULL
     int heartbeat_ms;                             //  heartbeat interval
+    int window;                                   //  requests taken at once
     size_t max_message;                           //  largest body accepted
     int64_t heard_at;                             //  last message from broker
     int64_t heartbeat_at;                         //  when to send the next
@@ -53,7 +54,10 @@ s_connect (cpec_worker_t *self)
         return -1;
     }
     zframe_t *name = zframe_from (self->service_name);
-    s_send_command (self, CPEC_MDP_READY, &name, NULL);
+    char window[16];
+    snprintf (window, sizeof (window), "%d", self->window);
+    zframe_t *window_frame = zframe_from (window);
+    s_send_command (self, CPEC_MDP_READY, &name, &window_frame);
     self->registered = true;
     int64_t now = cpec_clock_ms ();
     self->heard_at = now;
@@ -73,6 +77,7 @@ cpec_worker_new (const char *endpoint, const ProtobufCServiceDescriptor *service
     self->handlers = (cpec_handler_fn **)zmalloc (sizeof (cpec_handler_fn *) * service->n_methods);
     self->state = state;
     self->heartbeat_ms = 1000;
+    self->window = 8;
     self->max_message = 1024 * 1024;
     for (const cpec_method_t *m = methods; m->method; m++) {
         const ProtobufCMethodDescriptor *md =
@@ -115,6 +120,19 @@ cpec_worker_set_heartbeat (cpec_worker_t *self, int interval_ms)
     assert (self && interval_ms > 0);
     self->heartbeat_ms = interval_ms;
     self->heartbeat_at = cpec_clock_ms () + interval_ms;
+}
+
+void
+cpec_worker_set_window (cpec_worker_t *self, int window)
+{
+    assert (self && window >= 1 && window <= 1024);
+    if (window == self->window)
+        return;
+    self->window = window;
+    if (self->sock) {
+        s_send_command (self, CPEC_MDP_DISCONNECT, NULL, NULL);
+        s_connect (self);
+    }
 }
 
 void

@@ -64,6 +64,11 @@ void cpec_worker_set_metrics (cpec_worker_t *self, cpec_metrics_t *metrics);
 void cpec_worker_set_heartbeat (cpec_worker_t *self, int interval_ms);
 void cpec_worker_set_max_message (cpec_worker_t *self, size_t bytes);
 
+//  How many requests the broker may hand this worker at once (default 8).
+//  The worker serves them one after the other; a window hides the round trip
+//  to the broker between them. Re-registers when already connected.
+void cpec_worker_set_window (cpec_worker_t *self, int window);
+
 //  Serves what arrives within timeout_ms, sends heartbeats and reconnects
 //  when the broker has gone silent. Returns 0, or -1 when interrupted.
 int cpec_worker_poll (cpec_worker_t *self, int timeout_ms);

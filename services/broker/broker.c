@@ -23,13 +23,21 @@ typedef struct
 
 typedef struct
 {
-    char *key;          //  identity as hex, the workers hash key
-    zframe_t *identity; //  routing id on the ROUTER
-    service_t *service; //  the service it serves
-    int64_t expiry;     //  dropped when silent past this (monotonic ms)
-    void *ready_handle; //  its place in service->ready; NULL when busy
-    char method[96];    //  what it serves now, for metrics
-    int64_t started;    //  when that request reached the broker
+    char method[96];  //  "service.Method", for metrics
+    int64_t received; //  when the request reached the broker (monotonic ms)
+} inflight_t;
+
+typedef struct
+{
+    char *key;            //  identity as hex, the workers hash key
+    zframe_t *identity;   //  routing id on the ROUTER
+    service_t *service;   //  the service it serves
+    int64_t expiry;       //  dropped when silent past this (monotonic ms)
+    void *ready_handle;   //  its place in service->ready; NULL when its window is full
+    size_t window;        //  requests it takes at once (READY's optional frame)
+    size_t outstanding;   //  requests sent and not yet answered
+    size_t head;          //  oldest outstanding entry in inflight
+    inflight_t *inflight; //  outstanding requests, in order (it answers in order)
 } worker_t;
 
 typedef struct
@@ -107,6 +115,7 @@ s_worker_free (void **item)
     if (!self)
         return;
     zframe_destroy (&self->identity);
+    free (self->inflight);
     free (self->key);
     free (self);
     *item = NULL;
@@ -200,6 +209,7 @@ s_dispatch (cpec_broker_t *self, service_t *service)
         }
         worker_t *worker = (worker_t *)zlistx_detach (service->ready, NULL);
         worker->ready_handle = NULL;
+        assert (worker->outstanding < worker->window);
         int rc = 0;
         s_send_worker (self, worker, CPEC_MDP_REQUEST, request->client, request->body, &rc);
         if (rc != 0) {
@@ -211,8 +221,14 @@ s_dispatch (cpec_broker_t *self, service_t *service)
             zlistx_add_start (service->requests, request);
             continue;
         }
-        memcpy (worker->method, request->method, sizeof (worker->method));
-        worker->started = request->received;
+        inflight_t *slot = &worker->inflight[(worker->head + worker->outstanding) % worker->window];
+        memcpy (slot->method, request->method, sizeof (slot->method));
+        slot->received = request->received;
+        worker->outstanding++;
+        //  Back to the end of the line while its window has room: replicas
+        //  take turns, least recently used first.
+        if (worker->outstanding < worker->window)
+            worker->ready_handle = zlistx_add_end (service->ready, worker);
         s_request_destroy (&request);
     }
 }
@@ -270,7 +286,8 @@ s_client_message (cpec_broker_t *self, zframe_t *sender, zmsg_t *msg)
 static void
 s_worker_ready (cpec_broker_t *self, worker_t *worker)
 {
-    worker->ready_handle = zlistx_add_end (worker->service->ready, worker);
+    if (!worker->ready_handle)
+        worker->ready_handle = zlistx_add_end (worker->service->ready, worker);
     s_dispatch (self, worker->service);
 }
 
@@ -287,9 +304,14 @@ s_worker_message (cpec_broker_t *self, zframe_t *sender, zmsg_t *msg)
     worker_t *worker = (worker_t *)zhashx_lookup (self->workers, key);
 
     if (zframe_streq (command, CPEC_MDP_READY)) {
-        char *name = zmsg_size (msg) == 1 ? zmsg_popstr (msg) : NULL;
-        if (!name || !*name || strlen (name) >= 64)
-            s_malformed (self, "READY without a valid service name");
+        //  [service] or [service][window]: how many requests it takes at once.
+        size_t frames = zmsg_size (msg);
+        char *name = frames == 1 || frames == 2 ? zmsg_popstr (msg) : NULL;
+        char *window_text = frames == 2 ? zmsg_popstr (msg) : NULL;
+        long window = window_text ? atol (window_text) : 1;
+        free (window_text);
+        if (!name || !*name || strlen (name) >= 64 || window < 1 || window > 1024)
+            s_malformed (self, "READY without a valid service name and window");
         else {
             if (worker) //  re-registration: start afresh
                 s_worker_delete (self, worker, false);
@@ -299,6 +321,8 @@ s_worker_message (cpec_broker_t *self, zframe_t *sender, zmsg_t *msg)
                 worker->key = cpec_strdup (key);
                 worker->identity = zframe_dup (sender);
                 worker->service = service;
+                worker->window = (size_t)window;
+                worker->inflight = (inflight_t *)zmalloc (sizeof (inflight_t) * worker->window);
                 worker->expiry = cpec_clock_ms () + (int64_t)self->options.heartbeat_ms * LIVENESS;
                 zhashx_insert (self->workers, key, worker);
                 service->replicas++;
@@ -316,19 +340,19 @@ s_worker_message (cpec_broker_t *self, zframe_t *sender, zmsg_t *msg)
         }
     } else if (zframe_streq (command, CPEC_MDP_REPLY)) {
         worker->expiry = cpec_clock_ms () + (int64_t)self->options.heartbeat_ms * LIVENESS;
-        if (zmsg_size (msg) != 2 || worker->ready_handle)
+        if (zmsg_size (msg) != 2 || worker->outstanding == 0)
             s_malformed (self, "REPLY without a client and a body, or from an idle replica");
         else {
             zframe_t *client = zmsg_pop (msg);
             zframe_t *reply = zmsg_pop (msg);
-            if (self->options.metrics) {
-                Cpec__V1__Reply *decoded = (Cpec__V1__Reply *)cpec_pb_unpack (
-                    &cpec__v1__reply__descriptor, zframe_data (reply), zframe_size (reply));
-                int code = decoded ? (int)decoded->code : CPEC_INTERNAL;
-                cpec_pb_destroy ((ProtobufCMessage **)&decoded);
-                cpec_metrics_observe (self->options.metrics, worker->method, code,
-                                      (double)(cpec_clock_ms () - worker->started) / 1000.0);
-            }
+            inflight_t *slot = &worker->inflight[worker->head];
+            worker->head = (worker->head + 1) % worker->window;
+            worker->outstanding--;
+            if (self->options.metrics)
+                cpec_metrics_observe (
+                    self->options.metrics, slot->method,
+                    cpec_mdp_reply_code (zframe_data (reply), zframe_size (reply)),
+                    (double)(cpec_clock_ms () - slot->received) / 1000.0);
             s_reply_frame (self, client, &reply);
             zframe_destroy (&client);
             s_worker_ready (self, worker);

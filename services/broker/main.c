@@ -29,7 +29,6 @@ main (int argc, char *argv[])
     if (!config)
         return exit_code;
     zsys_init ();
-    zsys_handler_set (NULL); //  keep czmq's SIGINT/SIGTERM -> zsys_interrupted
     cpec_log_init ("broker", cpec_config_get (config, "CPEC_INSTANCE"),
                    cpec_config_get (config, "CPEC_LOG_LEVEL"));
 

@@ -246,7 +246,7 @@ test_worker_rejects_malformed_requests (void **state)
     assert_non_null (router);
     zactor_t *worker = zactor_new (s_worker_actor, (void *)endpoint);
     zmsg_t *ready = zmsg_recv (router);
-    assert_int_equal (zmsg_size (ready), 4);
+    assert_int_equal (zmsg_size (ready), 5);
     zframe_t *identity = zmsg_pop (ready);
     char *header = zmsg_popstr (ready);
     char *command = zmsg_popstr (ready);
@@ -254,6 +254,9 @@ test_worker_rejects_malformed_requests (void **state)
     assert_string_equal (header, CPEC_MDP_WORKER);
     assert_string_equal (command, CPEC_MDP_READY);
     assert_string_equal (service, "registry");
+    char *window = zmsg_popstr (ready);
+    assert_string_equal (window, "8"); //  the default window
+    zstr_free (&window);
     zstr_free (&header);
     zstr_free (&command);
     zstr_free (&service);

@@ -942,6 +942,63 @@ test_read_events (void **state)
     cpec_store_destroy (&store);
 }
 
+//  The entity cache: a reader that caches never returns a version older than
+//  a write another store (another replica) has had acknowledged, and
+//  get_many mixes cached and fresh entities correctly.
+static void
+test_cache_is_never_stale (void **state)
+{
+    (void)state;
+    cpec_store_t *reader = s_store ();
+    cpec_store_t *writer = s_store ();
+    cpec_store_set_cache (reader, 100);
+    char key[64], other[64], name[32];
+    snprintf (key, sizeof (key), "test:store:cache:%d", getpid ());
+    snprintf (other, sizeof (other), "test:store:cache2:%d", getpid ());
+    cpec_status_t status;
+    assert_int_equal (s_put_sez (writer, key, 0, "v1", &status), CPEC_OK);
+    assert_int_equal (s_put_sez (writer, other, 0, "o1", &status), CPEC_OK);
+    uint32_t version = 0;
+    Cpec__V1__Sez *sez = s_get_sez (reader, key, &version, CPEC_OK);
+    assert_true (cpec_store_cache_active (reader));
+    assert_int_equal (version, 1);
+    cpec_pb_destroy ((ProtobufCMessage **)&sez);
+    for (uint32_t v = 1; v < 200; v++) {
+        //  Cached now (read twice), then changed elsewhere and acknowledged...
+        sez = s_get_sez (reader, key, &version, CPEC_OK);
+        cpec_pb_destroy ((ProtobufCMessage **)&sez);
+        snprintf (name, sizeof (name), "v%u", v + 1);
+        assert_int_equal (s_put_sez (writer, key, v, name, &status), CPEC_OK);
+        //  ...so the very next read sees it.
+        sez = s_get_sez (reader, key, &version, CPEC_OK);
+        assert_int_equal (version, v + 1);
+        assert_string_equal (sez->name, name);
+        cpec_pb_destroy ((ProtobufCMessage **)&sez);
+    }
+    //  get_many: one key cached and unchanged, one changed since.
+    const char *keys[2] = {key, other};
+    ProtobufCMessage *many[2] = {NULL, NULL};
+    assert_int_equal (
+        cpec_store_get_many (reader, keys, 2, &cpec__v1__sez__descriptor, many, &status), CPEC_OK);
+    cpec_pb_destroy (&many[0]);
+    cpec_pb_destroy (&many[1]);
+    assert_int_equal (s_put_sez (writer, other, 1, "o2", &status), CPEC_OK);
+    assert_int_equal (
+        cpec_store_get_many (reader, keys, 2, &cpec__v1__sez__descriptor, many, &status), CPEC_OK);
+    assert_string_equal (((Cpec__V1__Sez *)many[0])->name, "v200");
+    assert_string_equal (((Cpec__V1__Sez *)many[1])->name, "o2");
+    cpec_pb_destroy (&many[0]);
+    cpec_pb_destroy (&many[1]);
+    //  A deleted key is not served from the cache either.
+    redisContext *raw = s_raw ();
+    s_raw_ok (raw, "DEL %s", key);
+    s_raw_ok (raw, "PING"); //  the same fence cpec_store_write uses
+    redisFree (raw);
+    sez = s_get_sez (reader, key, NULL, CPEC_NOT_FOUND);
+    cpec_store_destroy (&reader);
+    cpec_store_destroy (&writer);
+}
+
 static void
 test_unavailable_and_recovery (void **state)
 {
@@ -1116,6 +1173,7 @@ main (void)
         cmocka_unit_test (test_members),
         cmocka_unit_test (test_data_loss_and_get_many),
         cmocka_unit_test (test_read_events),
+        cmocka_unit_test (test_cache_is_never_stale),
         cmocka_unit_test_teardown (test_unavailable_and_recovery, s_spare_teardown),
     };
     return cmocka_run_group_tests (tests, s_setup, NULL);
