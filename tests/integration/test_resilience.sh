@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A registry replica killed with SIGKILL during a stream of requests: every
 # request still succeeds. redis-server killed and restarted: the services
-# reconnect and no acknowledged write is lost.
+# reconnect and no acknowledged write is lost. The broker killed and
+# restarted: workers register again, clients retry, nothing is lost.
 source "$(dirname "$0")/lib.sh"
 require_bins cpec-broker cpec-registry cpecctl cpec_probe
 probe=$CPEC_BIN_DIR/cpec_probe
@@ -54,3 +55,23 @@ assert_ok "$probe" verify killed 600
 wait_until 20 curl -fsS "$CPEC_ADMIN_REGISTRY_1/readyz"
 wait_until 20 curl -fsS "$CPEC_ADMIN_REGISTRY_2/readyz"
 assert_ok "$probe" get dhabeji 50
+
+note "the broker killed and restarted under a stream of writes and reads"
+CPEC_PROBE_PAUSE_MS=5 "$probe" create broker 300 >"$TEST_TMP/broker.txt" 2>"$TEST_TMP/broker.err" &
+writer=$!
+CPEC_PROBE_PAUSE_MS=5 "$probe" get bostan 600 >/dev/null 2>"$TEST_TMP/broker-reads.err" &
+reader=$!
+broker_acked() { [[ $(wc -l <"$TEST_TMP/broker.txt") -ge 20 ]]; }
+wait_until 60 broker_acked
+assert_ok stack kill broker
+pid_alive "$writer" || fail "the write stream ended before the broker was killed"
+sleep 0.5
+assert_ok stack start broker
+status=0; wait "$writer" || status=$?
+assert_eq 0 "$status" "writes across the broker restart succeeded: $(cat "$TEST_TMP/broker.err")"
+status=0; wait "$reader" || status=$?
+assert_eq 0 "$status" "reads across the broker restart succeeded: $(cat "$TEST_TMP/broker-reads.err")"
+assert_ok "$probe" verify broker 300
+# Both replicas registered again with the new broker.
+replicas() { [[ $(curl -fsS "$CPEC_ADMIN_BROKER/metrics" | awk '/^cpec_broker_replicas[{ ]/ { print $NF }') == 2 ]]; }
+wait_until 20 replicas
