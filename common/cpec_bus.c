@@ -16,13 +16,7 @@ s_new (int type, const char *endpoint)
 {
     assert (endpoint);
     cpec_bus_t *self = (cpec_bus_t *)zmalloc (sizeof (cpec_bus_t));
-    self->sock = zsock_new (type);
-    if (self->sock) {
-        zsock_set_linger (self->sock, 0);
-        zsock_set_maxmsgsize (self->sock, CPEC_MDP_HARD_LIMIT);
-        if (zsock_connect (self->sock, "%s", endpoint) != 0)
-            zsock_destroy (&self->sock);
-    }
+    self->sock = cpec_mdp_socket (type, endpoint, false);
     if (!self->sock)
         cpec_bus_destroy (&self);
     return self;

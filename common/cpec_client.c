@@ -20,16 +20,7 @@ struct _cpec_client_t
 static zsock_t *
 s_connect (const char *endpoint)
 {
-    zsock_t *sock = zsock_new (ZMQ_DEALER);
-    if (!sock)
-        return NULL;
-    zsock_set_linger (sock, 0);
-    zsock_set_maxmsgsize (sock, CPEC_MDP_HARD_LIMIT);
-    if (zsock_connect (sock, "%s", endpoint) != 0) {
-        zsock_destroy (&sock);
-        return NULL;
-    }
-    return sock;
+    return cpec_mdp_socket (ZMQ_DEALER, endpoint, false);
 }
 
 cpec_client_t *

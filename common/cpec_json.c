@@ -43,31 +43,6 @@ s_is_timestamp (const ProtobufCMessageDescriptor *descriptor)
     return strcmp (descriptor->name, "google.protobuf.Timestamp") == 0;
 }
 
-static size_t
-s_storage_size (ProtobufCType type)
-{
-    switch (type) {
-        case PROTOBUF_C_TYPE_INT32:
-        case PROTOBUF_C_TYPE_SINT32:
-        case PROTOBUF_C_TYPE_SFIXED32:
-        case PROTOBUF_C_TYPE_UINT32:
-        case PROTOBUF_C_TYPE_FIXED32: return sizeof (uint32_t);
-        case PROTOBUF_C_TYPE_INT64:
-        case PROTOBUF_C_TYPE_SINT64:
-        case PROTOBUF_C_TYPE_SFIXED64:
-        case PROTOBUF_C_TYPE_UINT64:
-        case PROTOBUF_C_TYPE_FIXED64: return sizeof (uint64_t);
-        case PROTOBUF_C_TYPE_FLOAT: return sizeof (float);
-        case PROTOBUF_C_TYPE_DOUBLE: return sizeof (double);
-        case PROTOBUF_C_TYPE_BOOL: return sizeof (protobuf_c_boolean);
-        case PROTOBUF_C_TYPE_ENUM: return sizeof (int);
-        case PROTOBUF_C_TYPE_STRING: return sizeof (char *);
-        case PROTOBUF_C_TYPE_BYTES: return sizeof (ProtobufCBinaryData);
-        case PROTOBUF_C_TYPE_MESSAGE: return sizeof (ProtobufCMessage *);
-    }
-    return 0;
-}
-
 static void *
 s_calloc (size_t count, size_t size)
 {
@@ -528,7 +503,7 @@ s_encode_message (const ProtobufCMessage *message, int flags)
             if (count == 0 && !defaults)
                 continue;
             value = json_array ();
-            size_t size = s_storage_size (field->type);
+            size_t size = cpec_pb_storage_size (field->type);
             for (size_t k = 0; k < count && array; k++)
                 json_array_append_new (value, s_encode_value (field, array + k * size, flags));
         } else if (field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
@@ -924,7 +899,7 @@ s_decode_integer (s_decoder_t *self, const ProtobufCFieldDescriptor *field, json
     bool is_unsigned =
         field->type == PROTOBUF_C_TYPE_UINT32 || field->type == PROTOBUF_C_TYPE_FIXED32 ||
         field->type == PROTOBUF_C_TYPE_UINT64 || field->type == PROTOBUF_C_TYPE_FIXED64;
-    bool is_64 = s_storage_size (field->type) == 8;
+    bool is_64 = cpec_pb_storage_size (field->type) == 8;
     int64_t signed_value = 0;
     uint64_t unsigned_value = 0;
     int rc;
@@ -1132,7 +1107,7 @@ s_decode_field (s_decoder_t *self, ProtobufCMessage *message, const ProtobufCFie
         if (!json_is_array (json))
             return s_fail (self, path, "expected an array, got %s", s_json_type_name (json));
         size_t count = json_array_size (json);
-        size_t size = s_storage_size (field->type);
+        size_t size = cpec_pb_storage_size (field->type);
         size_t *quantifier = (size_t *)(base + field->quantifier_offset);
         if (count == 0)
             return 0;

@@ -9,6 +9,22 @@
 #include "cpec_pb.h"
 #include "cpec_status.h"
 
+zsock_t *
+cpec_mdp_socket (int type, const char *endpoint, bool bind)
+{
+    assert (endpoint);
+    zsock_t *sock = zsock_new (type);
+    if (!sock)
+        return NULL;
+    zsock_set_linger (sock, 0);
+    zsock_set_maxmsgsize (sock, CPEC_MDP_HARD_LIMIT);
+    int rc = bind ? (zsock_bind (sock, "%s", endpoint) < 0 ? -1 : 0)
+                  : zsock_connect (sock, "%s", endpoint);
+    if (rc != 0)
+        zsock_destroy (&sock);
+    return sock;
+}
+
 zframe_t *
 cpec_mdp_error_frame (const char *request_id, int code, const char *format, ...)
 {

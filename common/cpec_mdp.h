@@ -21,6 +21,7 @@
 #define CPEC_MDP_H_INCLUDED
 
 #include <czmq.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "cpec/v1/envelope.pb-c.h"
@@ -37,6 +38,11 @@
 //  ZMQ_MAXMSGSIZE on every socket: a frame past this drops the connection.
 //  Requests up to CPEC_MAX_MESSAGE get an answer; past it RESOURCE_EXHAUSTED.
 #define CPEC_MDP_HARD_LIMIT (16 * 1024 * 1024)
+
+//  A socket of `type` bound (bind true) or connected to endpoint, with the
+//  project's settings: no linger, frames capped at CPEC_MDP_HARD_LIMIT.
+//  NULL if the endpoint is invalid or cannot be bound.
+zsock_t *cpec_mdp_socket (int type, const char *endpoint, bool bind);
 
 //  Builds and packs a Reply with the given code and message (no body) into a
 //  new frame.

@@ -88,9 +88,8 @@ cpec_pb_dup (const ProtobufCMessage *message)
     return copy;
 }
 
-//  Size of one value of this type as stored in a message struct.
-static size_t
-s_storage_size (ProtobufCType type)
+size_t
+cpec_pb_storage_size (ProtobufCType type)
 {
     switch (type) {
         case PROTOBUF_C_TYPE_INT32:
@@ -151,7 +150,7 @@ cpec_pb_swap_field (ProtobufCMessage *a, ProtobufCMessage *b, const char *name)
             const ProtobufCFieldDescriptor *member = &descriptor->fields[i];
             if ((member->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
                 member->quantifier_offset == field->quantifier_offset) {
-                size_t member_size = s_storage_size (member->type);
+                size_t member_size = cpec_pb_storage_size (member->type);
                 if (member_size > size)
                     size = member_size;
             }
@@ -163,7 +162,8 @@ cpec_pb_swap_field (ProtobufCMessage *a, ProtobufCMessage *b, const char *name)
         if (field->label == PROTOBUF_C_LABEL_OPTIONAL && field->quantifier_offset)
             s_swap_bytes (base_a + field->quantifier_offset, base_b + field->quantifier_offset,
                           sizeof (protobuf_c_boolean));
-        s_swap_bytes (base_a + field->offset, base_b + field->offset, s_storage_size (field->type));
+        s_swap_bytes (base_a + field->offset, base_b + field->offset,
+                      cpec_pb_storage_size (field->type));
     }
     return 0;
 }

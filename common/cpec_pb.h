@@ -37,6 +37,9 @@ ProtobufCMessage *cpec_pb_dup (const ProtobufCMessage *message);
 //  Returns 0, or -1 when the field does not exist.
 int cpec_pb_swap_field (ProtobufCMessage *a, ProtobufCMessage *b, const char *name);
 
+//  Size of one value of this type as stored in a message struct.
+size_t cpec_pb_storage_size (ProtobufCType type);
+
 //  malloc'd copy of a string (never NULL for a non-NULL input; aborts on OOM).
 char *cpec_strdup (const char *string);
 

@@ -44,15 +44,9 @@ static int
 s_connect (cpec_worker_t *self)
 {
     zsock_destroy (&self->sock);
-    self->sock = zsock_new (ZMQ_DEALER);
+    self->sock = cpec_mdp_socket (ZMQ_DEALER, self->endpoint, false);
     if (!self->sock)
         return -1;
-    zsock_set_linger (self->sock, 0);
-    zsock_set_maxmsgsize (self->sock, CPEC_MDP_HARD_LIMIT);
-    if (zsock_connect (self->sock, "%s", self->endpoint) != 0) {
-        zsock_destroy (&self->sock);
-        return -1;
-    }
     zframe_t *name = zframe_from (self->service_name);
     char window[16];
     snprintf (window, sizeof (window), "%d", self->window);

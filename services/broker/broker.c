@@ -471,15 +471,9 @@ s_forward (zsock_t *from, zsock_t *to)
 static zsock_t *
 s_bind (int type, const char *endpoint)
 {
-    zsock_t *sock = zsock_new (type);
+    zsock_t *sock = cpec_mdp_socket (type, endpoint, true);
     if (!sock)
-        return NULL;
-    zsock_set_linger (sock, 0);
-    zsock_set_maxmsgsize (sock, CPEC_MDP_HARD_LIMIT);
-    if (zsock_bind (sock, "%s", endpoint) < 0) {
         cpec_log_error (NULL, "cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
-        zsock_destroy (&sock);
-    }
     return sock;
 }
 
