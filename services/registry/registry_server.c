@@ -412,8 +412,8 @@ registry_create_sez (void *state, cpec_call_t *call, const ProtobufCMessage *inp
 }
 
 //  --------------------------------------------------------------------------
-//  GetSez: anyone. Straight from Redis, so never older than the last
-//  acknowledged write.
+//  GetSez: anyone. Through the store's entity cache, which Redis's
+//  invalidations keep exact: never older than the last acknowledged write.
 
 int
 registry_get_sez (void *state, cpec_call_t *call, const ProtobufCMessage *input,
