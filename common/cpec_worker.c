@@ -254,6 +254,39 @@ s_handle (cpec_worker_t *self, zmsg_t *msg)
                             "malformed messages dropped", 1);
 }
 
+void
+cpec_worker_stop (cpec_worker_t *self, int quiet_ms)
+{
+    assert (self);
+    if (!self->sock)
+        return;
+    s_send_command (self, CPEC_MDP_DISCONNECT, NULL, NULL);
+    self->registered = false;
+    //  What the broker sent before it read our DISCONNECT is still coming:
+    //  serve it, ignore everything else, never register again.
+    zmq_pollitem_t item = {zsock_resolve (self->sock), 0, ZMQ_POLLIN, 0};
+    int served = 0;
+    while (zmq_poll (&item, 1, quiet_ms) > 0) {
+        zmsg_t *msg = zmsg_recv (self->sock);
+        if (!msg)
+            break;
+        zframe_t *header = zmsg_first (msg);
+        zframe_t *command = zmsg_next (msg);
+        if (header && zframe_streq (header, CPEC_MDP_WORKER) && command &&
+            zframe_streq (command, CPEC_MDP_REQUEST) && zmsg_size (msg) == 4) {
+            zframe_t *client = zframe_dup (zmsg_next (msg));
+            zframe_t *reply = s_serve (self, zmsg_next (msg));
+            s_send_command (self, CPEC_MDP_REPLY, &client, &reply);
+            served++;
+        }
+        zmsg_destroy (&msg);
+    }
+    if (served)
+        cpec_log_info (NULL, "served %d requests taken before stopping", served);
+    zsock_set_linger (self->sock, 1000); //  let the last replies leave
+    zsock_destroy (&self->sock);
+}
+
 int
 cpec_worker_poll (cpec_worker_t *self, int timeout_ms)
 {
@@ -285,13 +318,17 @@ cpec_worker_poll (cpec_worker_t *self, int timeout_ms)
         if (rc < 0)
             return zsys_interrupted ? -1 : 0;
         if (rc > 0) {
-            //  Drain what is queued, then come back to the clock.
-            while (zsock_events (self->sock) & ZMQ_POLLIN) {
+            //  Serve what is queued while the time allows (a signal or the
+            //  caller's own work waits no longer than the timeout), then
+            //  come back to the clock.
+            while ((zsock_events (self->sock) & ZMQ_POLLIN) && !zsys_interrupted) {
                 zmsg_t *msg = zmsg_recv (self->sock);
                 if (!msg)
                     break;
                 s_handle (self, msg);
                 zmsg_destroy (&msg);
+                if (cpec_clock_ms () >= end)
+                    return 0;
             }
         }
     }

@@ -53,6 +53,11 @@ typedef struct _cpec_worker_t cpec_worker_t;
 cpec_worker_t *cpec_worker_new (const char *endpoint, const ProtobufCServiceDescriptor *service,
                                 const cpec_method_t *methods, void *state);
 
+//  Stops taking work: tells the broker (DISCONNECT), then serves the
+//  requests it had already taken, until none has arrived for quiet_ms.
+//  Call before destroy on SIGTERM, so that no taken request is dropped.
+void cpec_worker_stop (cpec_worker_t *self, int quiet_ms);
+
 //  Sends DISCONNECT to the broker and closes; idempotent.
 void cpec_worker_destroy (cpec_worker_t **self_p);
 

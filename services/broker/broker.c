@@ -332,6 +332,13 @@ s_worker_message (cpec_broker_t *self, zframe_t *sender, zmsg_t *msg)
             }
         }
         free (name);
+    } else if (!worker && zframe_streq (command, CPEC_MDP_REPLY) && zmsg_size (msg) == 2) {
+        //  A replica that said DISCONNECT still answers what it had taken
+        //  (cpec_worker_stop): pass the answer on.
+        zframe_t *client = zmsg_pop (msg);
+        zframe_t *reply = zmsg_pop (msg);
+        s_reply_frame (self, client, &reply);
+        zframe_destroy (&client);
     } else if (!worker) {
         //  Not registered here (the broker restarted): ask it to reconnect.
         if (!zframe_streq (command, CPEC_MDP_DISCONNECT)) {

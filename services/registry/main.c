@@ -110,6 +110,8 @@ main (int argc, char *argv[])
         cpec_log_info (NULL, "registry serving through %s, events to %s", broker, bus_endpoint);
         s_serve (worker, store, admin);
         cpec_log_info (NULL, "registry stopping");
+        //  Unregister, then answer what the broker had already handed us.
+        cpec_worker_stop (worker, 200);
     } else
         exit_code = 1;
 

@@ -15,6 +15,12 @@
 # At the end the base inputs are sent unbroken and succeed (so each case broke
 # only its own rule), as do inputs at every limit (200 characters, 64 sectors,
 # 100 sources, the last leasable acre, a date 2 minutes ahead...).
+#
+# Each case's command and answer go to CPEC_TEST_TMP/cases.log, its input
+# file to CPEC_TEST_TMP/cases/case-NNN.json.
+#
+# The jq expressions are in single quotes on purpose ($base, $a201: jq's):
+# shellcheck disable=SC2016
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -26,6 +32,7 @@ CTL=$CPEC_BIN_DIR/cpecctl
 export CPEC_PRINCIPAL=validation CPEC_ROLE=ADMIN CPEC_TIMEOUT_MS=10000
 unset CPEC_PROVINCE NAME
 CASES_DIR=$TEST_TMP/cases
+CASES_LOG=$TEST_TMP/cases.log
 mkdir -p "$CASES_DIR"
 CASES=0   # refused cases run
 CALLER=() # env assignments for the next case (CPEC_ROLE=VIEWER ...); reset after it
@@ -57,9 +64,8 @@ snapshot() {
     ents=$("$CTL" sez enterprises val-target --json 2>/dev/null || echo none)
     printf 'zones: %s\nenterprises of val-target: %s\n' "$list" "$ents"
     if [[ -n "$REDIS_CLI" ]]; then
-        printf 'redis keys: %s\nevents: %s\n' \
-            "$("$REDIS_CLI" -u "$CPEC_REDIS_URL" dbsize)" \
-            "$("$REDIS_CLI" -u "$CPEC_REDIS_URL" xlen cpec:events)"
+        printf 'redis keys, events: %s\n' \
+            "$("$REDIS_CLI" -u "$CPEC_REDIS_URL" <<<$'DBSIZE\nXLEN cpec:events' | xargs)"
     fi
 }
 
@@ -91,8 +97,9 @@ refused() {
     shift 3
     CASES=$((CASES + 1))
     run_ctl "$@"
-    local what="case $CASES: ${CALLER[*]+"${CALLER[*]} "}cpecctl $*"
+    local what="case $CASES (line ${BASH_LINENO[-2]}): ${CALLER[*]+"${CALLER[*]} "}cpecctl $*"
     CALLER=()
+    printf '%s\n  exit %s: %s\n' "$what" "$RC" "$ERR" >>"$CASES_LOG"
     [[ "$RC" == 1 ]] || fail "$what: exited $RC, expected 1; stdout: [$OUT] stderr: [$ERR]"
     [[ "$ERR" == "$code: $prefix"* ]] || fail "$what: stderr does not start with [$code: $prefix]: [$ERR]"
     [[ "$ERR" == *"$text"* ]] || fail "$what: [$text] not in stderr: [$ERR]"
@@ -116,8 +123,9 @@ bad_input() {
     shift
     CASES=$((CASES + 1))
     run_ctl "$@"
-    local what="case $CASES: cpecctl $*"
+    local what="case $CASES (line ${BASH_LINENO[-2]}): cpecctl $*"
     CALLER=()
+    printf '%s\n  exit %s: %s\n' "$what" "$RC" "$ERR" >>"$CASES_LOG"
     [[ "$RC" == 2 ]] || fail "$what: exited $RC, expected 2; stdout: [$OUT] stderr: [$ERR]"
     [[ "$ERR" == "cpecctl $1 $2: "* ]] || fail "$what: stderr does not start with [cpecctl $1 $2: ]: [$ERR]"
     [[ "$ERR" == *"$text"* ]] || fail "$what: [$text] not in stderr: [$ERR]"
@@ -361,14 +369,14 @@ invalid zone_id '"zone" is reserved' sez enterprises zone
 note "PERMISSION_DENIED"
 mkfile '$base' "$BASE_ZONE"
 for role in VIEWER ENTERPRISE; do
-    CALLER=(CPEC_ROLE=$role)
+    CALLER=("CPEC_ROLE=$role")
     refused PERMISSION_DENIED "CreateSez: only an ADMIN may create a zone" "" sez create --file "$F"
 done
 CALLER=(CPEC_ROLE=PROVINCE CPEC_PROVINCE=PK-PB)
 refused PERMISSION_DENIED "CreateSez: only an ADMIN" "" sez create --file "$F"
 mkfile '{name: "Taken over"}'
 for role in VIEWER ENTERPRISE; do
-    CALLER=(CPEC_ROLE=$role)
+    CALLER=("CPEC_ROLE=$role")
     refused PERMISSION_DENIED "UpdateSez: only an ADMIN or a PROVINCE authority" "" \
         sez update val-target --file "$F" --version "$(zone_field val-target version)"
 done
@@ -381,7 +389,7 @@ refused PERMISSION_DENIED "province: a PROVINCE authority of PK-PB may not move 
     sez update val-target --file "$F" --version "$(zone_field val-target version)"
 mkfile '$base' "$BASE_FIRM"
 for role in VIEWER ENTERPRISE; do
-    CALLER=(CPEC_ROLE=$role)
+    CALLER=("CPEC_ROLE=$role")
     refused PERMISSION_DENIED "AdmitEnterprise: only an ADMIN or a PROVINCE authority" "" \
         sez admit val-target --file "$F"
 done

@@ -30,6 +30,8 @@ s_get_sez (void *state, cpec_call_t *call, const ProtobufCMessage *input, Protob
     Cpec__V1__Sez *sez = (Cpec__V1__Sez *)output;
     if (streq (request->id, "missing"))
         return cpec_status_set (call->status, CPEC_NOT_FOUND, "zone %s not found", request->id);
+    if (strncmp (request->id, "slow", 4) == 0)
+        zclock_sleep (30);
     sez->id = cpec_strdup (request->id);
     sez->name = cpec_strdup (call->principal->subject);
     return CPEC_OK;
@@ -52,6 +54,7 @@ s_worker_actor (zsock_t *pipe, void *args)
             break;
     }
     zpoller_destroy (&poller);
+    cpec_worker_stop (worker, 200); //  answers what it had taken
     cpec_worker_destroy (&worker);
 }
 
@@ -317,6 +320,40 @@ test_worker_survives_broker_restart (void **state)
     zactor_destroy (&broker);
 }
 
+//  A worker told to stop answers every request it had already taken: none is
+//  left for the client to retry.
+static void
+test_stop_answers_what_was_taken (void **state)
+{
+    (void)state;
+    zactor_t *broker = zactor_new (cpec_broker_actor, &s_options);
+    zactor_t *worker = zactor_new (s_worker_actor, ENDPOINT);
+    s_wait_replicas (broker, 1);
+    cpec_client_t *client = cpec_client_new (ENDPOINT);
+    Cpec__V1__GetSezRequest request = CPEC__V1__GET_SEZ_REQUEST__INIT;
+    request.id = (char *)"slow";
+    //  Six requests, 30 ms each, all within the worker's window of 8.
+    for (int i = 0; i < 6; i++) {
+        char id[16];
+        snprintf (id, sizeof (id), "s%d", i);
+        assert_int_equal (cpec_client_send (client, "registry", "GetSez", id, &request.base,
+                                            cpec_now_ms () + 5000),
+                          0);
+    }
+    zclock_sleep (50); //  the worker has taken them and is serving the first
+    zactor_destroy (&worker);
+    int answered = 0;
+    Cpec__V1__Reply *reply;
+    while ((reply = cpec_client_recv (client, 1000))) {
+        assert_int_equal (reply->code, CPEC_OK);
+        answered++;
+        cpec_pb_destroy ((ProtobufCMessage **)&reply);
+    }
+    assert_int_equal (answered, 6);
+    cpec_client_destroy (&client);
+    zactor_destroy (&broker);
+}
+
 int
 main (void)
 {
@@ -329,6 +366,7 @@ main (void)
         cmocka_unit_test (test_malformed_frames_are_dropped),
         cmocka_unit_test (test_worker_rejects_malformed_requests),
         cmocka_unit_test (test_worker_survives_broker_restart),
+        cmocka_unit_test (test_stop_answers_what_was_taken),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
