@@ -1,6 +1,7 @@
 /*  cpecctl sez - zones and zone enterprises through the Registry service:
     list, get, create, update, admit, enterprises.
 */
+#include <ctype.h>
 #include "cpecctl.h"
 
 #include <assert.h>
@@ -38,6 +39,34 @@ s_load_message (const char *command, const char *path, const ProtobufCMessageDes
 
 //  Checks that an optional string member of the file matches the argument
 //  (e.g. "id" against ID). 0, or CPECCTL_EXIT_USAGE after reporting.
+//  The proto name of the field a JSON key names: the key itself, or the
+//  field whose lowerCamelCase form it is (the proto3 JSON mapping accepts
+//  both). Borrowed from the descriptor, or the key when nothing matches.
+static const char *
+s_proto_field_name (const ProtobufCMessageDescriptor *descriptor, const char *key)
+{
+    for (unsigned i = 0; i < descriptor->n_fields; i++) {
+        const char *name = descriptor->fields[i].name;
+        const char *k = key;
+        bool upper = false;
+        for (const char *n = name; *n; n++) {
+            if (*n == '_') {
+                upper = true;
+                continue;
+            }
+            char want = upper ? (char)toupper ((unsigned char)*n) : *n;
+            upper = false;
+            if (*k++ != want) {
+                k = NULL;
+                break;
+            }
+        }
+        if ((k && *k == '\0') || strcmp (name, key) == 0)
+            return name;
+    }
+    return key;
+}
+
 static int
 s_check_same (const char *command, const char *path, json_t *json, const char *key,
               const char *expected)
@@ -361,8 +390,11 @@ cpecctl_sez_update (cpecctl_t *self, int argc, char *argv[])
         json_t *value;
         json_object_foreach (object, key, value)
         {
-            if (strcmp (key, "id") != 0)
-                request.update_mask[request.n_update_mask++] = (char *)key;
+            //  The decoder took the key, so it names a field, by its proto
+            //  name or its lowerCamelCase JSON name: the mask wants the former.
+            const char *name = s_proto_field_name (&cpec__v1__sez__descriptor, key);
+            if (strcmp (name, "id") != 0)
+                request.update_mask[request.n_update_mask++] = (char *)name;
         }
         if (request.n_update_mask == 0)
             rc = cpecctl_input_error (command, "%s: no fields to change", file);
