@@ -79,6 +79,7 @@ struct _cpec_store_t
     size_t cache_max;      //  entities cached at most; 0: no cache
     zhashx_t *cache;       //  key -> s_entry_t, while tracking works
     redisContext *tracker; //  subscribed to invalidations, NULL when off
+    int64_t track_at;      //  earliest retry of tracking after a loss (monotonic ms)
 };
 
 //  --------------------------------------------------------------------------
@@ -345,6 +346,13 @@ s_track (cpec_store_t *self)
     if (!sub)
         goto off;
     freeReplyObject (sub);
+    //  Off first: after a lost tracker the main connection still redirects
+    //  to a client that is gone, and Redis will not switch a live redirect.
+    const char *off_argv[3] = {"CLIENT", "TRACKING", "off"};
+    redisReply *off = (redisReply *)redisCommandArgv (self->redis, 3, off_argv, NULL);
+    if (!off)
+        goto off;
+    freeReplyObject (off);
     const char *track_argv[5] = {"CLIENT", "TRACKING", "on", "REDIRECT", client_id};
     redisReply *on = (redisReply *)redisCommandArgv (self->redis, 5, track_argv, NULL);
     bool ok = on && on->type == REDIS_REPLY_STATUS;
@@ -357,6 +365,7 @@ off:
         redisFree (self->tracker);
         self->tracker = NULL;
     }
+    self->track_at = cpec_clock_ms () + 1000;
 }
 
 //  Applies what Redis announced so far, without blocking. Returns false when
@@ -389,10 +398,14 @@ s_drain (cpec_store_t *self)
         if (self->tracker->reader->err)
             break;
     }
-    //  Lost: forget everything and reconnect both connections.
+    //  Lost: forget everything; reads go to Redis until tracking is back
+    //  (s_cached tries again, at most once a second).
     zhashx_purge (self->cache);
-    if (self->tracker)
-        s_fail (self, "invalidation connection lost", NULL);
+    if (self->tracker) {
+        redisFree (self->tracker);
+        self->tracker = NULL;
+    }
+    self->track_at = cpec_clock_ms () + 1000;
     return false;
 }
 
@@ -400,6 +413,8 @@ s_drain (cpec_store_t *self)
 static const s_entry_t *
 s_cached (cpec_store_t *self, const char *key)
 {
+    if (!self->tracker && self->cache_max && self->redis && cpec_clock_ms () >= self->track_at)
+        s_track (self);
     if (!self->tracker || !s_drain (self))
         return NULL;
     return (const s_entry_t *)zhashx_lookup (self->cache, key);

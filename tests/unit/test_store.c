@@ -995,6 +995,33 @@ test_cache_is_never_stale (void **state)
     s_raw_ok (raw, "PING"); //  the same fence cpec_store_write uses
     redisFree (raw);
     sez = s_get_sez (reader, key, NULL, CPEC_NOT_FOUND);
+
+    //  The invalidation connection killed under the reader: reads carry on
+    //  (from Redis), stay exact, and the cache comes back.
+    sez = s_get_sez (reader, other, NULL, CPEC_OK);
+    cpec_pb_destroy ((ProtobufCMessage **)&sez);
+    raw = s_raw ();
+    s_raw_ok (raw, "CLIENT KILL TYPE pubsub");
+    redisFree (raw);
+    usleep (50 * 1000);
+    assert_int_equal (
+        cpec_store_get_many (reader, keys + 1, 1, &cpec__v1__sez__descriptor, many, &status),
+        CPEC_OK);
+    assert_string_equal (((Cpec__V1__Sez *)many[0])->name, "o2");
+    cpec_pb_destroy (&many[0]);
+    assert_false (cpec_store_cache_active (reader));
+    assert_int_equal (s_put_sez (writer, other, 2, "o3", &status), CPEC_OK);
+    sez = s_get_sez (reader, other, NULL, CPEC_OK);
+    assert_string_equal (sez->name, "o3");
+    cpec_pb_destroy ((ProtobufCMessage **)&sez);
+    usleep (1100 * 1000); //  tracking is tried again after a second
+    sez = s_get_sez (reader, other, NULL, CPEC_OK);
+    cpec_pb_destroy ((ProtobufCMessage **)&sez);
+    assert_true (cpec_store_cache_active (reader));
+    assert_int_equal (s_put_sez (writer, other, 3, "o4", &status), CPEC_OK);
+    sez = s_get_sez (reader, other, NULL, CPEC_OK);
+    assert_string_equal (sez->name, "o4");
+    cpec_pb_destroy ((ProtobufCMessage **)&sez);
     cpec_store_destroy (&reader);
     cpec_store_destroy (&writer);
 }
