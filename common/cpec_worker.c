@@ -52,7 +52,7 @@ s_connect (cpec_worker_t *self)
     snprintf (window, sizeof (window), "%d", self->window);
     zframe_t *window_frame = zframe_from (window);
     s_send_command (self, CPEC_MDP_READY, &name, &window_frame);
-    self->registered = true;
+    self->registered = false; //  until the broker answers
     int64_t now = cpec_clock_ms ();
     self->heard_at = now;
     self->heartbeat_at = now + self->heartbeat_ms;
@@ -231,7 +231,6 @@ s_serve (cpec_worker_t *self, zframe_t *body)
 static void
 s_handle (cpec_worker_t *self, zmsg_t *msg)
 {
-    self->heard_at = cpec_clock_ms ();
     zframe_t *header = zmsg_first (msg);
     zframe_t *command = zmsg_next (msg);
     if (!header || !zframe_streq (header, CPEC_MDP_WORKER) || !command) {
@@ -240,13 +239,19 @@ s_handle (cpec_worker_t *self, zmsg_t *msg)
                                 "malformed messages dropped", 1);
         return;
     }
+    bool disconnect = zframe_streq (command, CPEC_MDP_DISCONNECT);
+    if (!disconnect) {
+        //  Only a broker that has taken our READY sends anything else.
+        self->heard_at = cpec_clock_ms ();
+        self->registered = true;
+    }
     if (zframe_streq (command, CPEC_MDP_REQUEST) && zmsg_size (msg) == 4) {
         zframe_t *client = zframe_dup (zmsg_next (msg));
         zframe_t *reply = s_serve (self, zmsg_next (msg));
         s_send_command (self, CPEC_MDP_REPLY, &client, &reply);
     } else if (zframe_streq (command, CPEC_MDP_HEARTBEAT))
         ; //  heard_at is enough
-    else if (zframe_streq (command, CPEC_MDP_DISCONNECT)) {
+    else if (disconnect) {
         cpec_log_info (NULL, "broker asked to reconnect");
         s_connect (self);
     } else if (self->metrics)

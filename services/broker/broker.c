@@ -9,9 +9,12 @@
 #include "cpec_pb.h"
 #include "cpec_status.h"
 
-#define LIVENESS         3     //  missed heartbeats before a replica is dropped
-#define SERVICES_MAX     1024  //  distinct service names held at once
-#define DEFAULT_DEADLINE 30000 //  ms, for requests that carry none
+#define LIVENESS         3      //  missed heartbeats before a replica is dropped
+#define SERVICES_MAX     1024   //  distinct service names held at once
+#define CLIENT_SERVICES  256    //  ... of which clients may open (workers the rest)
+#define MAX_WAIT         300000 //  ms a request may wait, whatever its deadline
+#define DEPARTED_MS      10000  //  how long late replies of a departed replica pass
+#define DEFAULT_DEADLINE 30000  //  ms, for requests that carry none
 
 typedef struct
 {
@@ -42,8 +45,9 @@ typedef struct
 
 typedef struct
 {
-    zframe_t *client; //  client routing id
-    zframe_t *body;   //  the packed Request, forwarded as is
+    zframe_t *client;     //  client routing id
+    zframe_t *body;       //  the packed Request, forwarded as is
+    size_t *queued_bytes; //  the broker's byte count, to give back
     char *request_id;
     char method[96];  //  "service.Method" for metrics
     int64_t deadline; //  Unix ms
@@ -58,6 +62,8 @@ struct _cpec_broker_t
     zsock_t *bus_out;              //  XPUB: subscribers connect here
     zhashx_t *services;            //  name -> service_t
     zhashx_t *workers;             //  identity hex -> worker_t
+    zhashx_t *departed;            //  identity hex -> until when its late replies pass
+    size_t queued_bytes;           //  bodies of waiting requests, all services
     int64_t heartbeat_at;          //  next heartbeat (monotonic ms)
     int64_t housekeeping_at;       //  next expiry scan (monotonic ms)
 };
@@ -83,6 +89,8 @@ s_request_destroy (request_t **self_p)
     if (!self)
         return;
     zframe_destroy (&self->client);
+    if (self->body && self->queued_bytes)
+        *self->queued_bytes -= zframe_size (self->body);
     zframe_destroy (&self->body);
     free (self->request_id);
     free (self);
@@ -178,11 +186,14 @@ s_worker_delete (cpec_broker_t *self, worker_t *worker, bool disconnect)
     zhashx_delete (self->workers, worker->key);
 }
 
+//  The service, created if needed: by a worker while fewer than SERVICES_MAX
+//  are held, by a client only while fewer than CLIENT_SERVICES are, so that
+//  requests for made-up names can never keep a real replica out.
 static service_t *
-s_service_require (cpec_broker_t *self, const char *name)
+s_service_require (cpec_broker_t *self, const char *name, bool for_worker)
 {
     service_t *service = (service_t *)zhashx_lookup (self->services, name);
-    if (service || zhashx_size (self->services) >= SERVICES_MAX)
+    if (service || zhashx_size (self->services) >= (for_worker ? SERVICES_MAX : CLIENT_SERVICES))
         return service;
     service = (service_t *)zmalloc (sizeof (service_t));
     service->name = cpec_strdup (name);
@@ -252,6 +263,8 @@ s_client_message (cpec_broker_t *self, zframe_t *sender, zmsg_t *msg)
     int64_t now = cpec_now_ms ();
     int64_t deadline =
         request->deadline_unix_ms ? request->deadline_unix_ms : now + DEFAULT_DEADLINE;
+    if (deadline > now + MAX_WAIT)
+        deadline = now + MAX_WAIT;
     service_t *service = NULL;
     if (request->body.len > self->options.max_message)
         s_reply_error (self, sender, request->request_id, CPEC_RESOURCE_EXHAUSTED,
@@ -259,19 +272,25 @@ s_client_message (cpec_broker_t *self, zframe_t *sender, zmsg_t *msg)
     else if (deadline < now)
         s_reply_error (self, sender, request->request_id, CPEC_DEADLINE_EXCEEDED,
                        "deadline already passed");
-    else if (!(service = s_service_require (self, request->service)))
-        s_reply_error (self, sender, request->request_id, CPEC_RESOURCE_EXHAUSTED,
-                       "too many services");
+    else if (!(service = s_service_require (self, request->service, false)))
+        s_reply_error (self, sender, request->request_id, CPEC_UNAVAILABLE,
+                       "no replica of the service is available");
     else if (zlistx_size (service->requests) >= self->options.queue_max) {
         s_count (self, "cpec_broker_rejected_total", "requests refused: queue full");
         char message[160];
         snprintf (message, sizeof (message), "queue of service %s is full (%zu requests)",
                   service->name, self->options.queue_max);
         s_reply_error (self, sender, request->request_id, CPEC_RESOURCE_EXHAUSTED, message);
+    } else if (self->queued_bytes + zframe_size (body) > self->options.queue_bytes_max) {
+        s_count (self, "cpec_broker_rejected_total", "requests refused: queue full");
+        s_reply_error (self, sender, request->request_id, CPEC_RESOURCE_EXHAUSTED,
+                       "the broker holds too many waiting bytes");
     } else {
         request_t *queued = (request_t *)zmalloc (sizeof (request_t));
         queued->client = zframe_dup (sender);
         queued->body = zmsg_pop (msg);
+        queued->queued_bytes = &self->queued_bytes;
+        self->queued_bytes += zframe_size (queued->body);
         queued->request_id = cpec_strdup (request->request_id);
         snprintf (queued->method, sizeof (queued->method), "%s.%s", request->service,
                   request->method);
@@ -289,6 +308,21 @@ s_worker_ready (cpec_broker_t *self, worker_t *worker)
     if (!worker->ready_handle)
         worker->ready_handle = zlistx_add_end (worker->service->ready, worker);
     s_dispatch (self, worker->service);
+}
+
+static void
+s_until_free (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
+//  True if the peer said DISCONNECT a short while ago.
+static bool
+s_departed (cpec_broker_t *self, const char *key)
+{
+    int64_t *until = (int64_t *)zhashx_lookup (self->departed, key);
+    return until && *until > cpec_clock_ms ();
 }
 
 static void
@@ -315,7 +349,7 @@ s_worker_message (cpec_broker_t *self, zframe_t *sender, zmsg_t *msg)
         else {
             if (worker) //  re-registration: start afresh
                 s_worker_delete (self, worker, false);
-            service_t *service = s_service_require (self, name);
+            service_t *service = s_service_require (self, name, true);
             if (service) {
                 worker = (worker_t *)zmalloc (sizeof (worker_t));
                 worker->key = cpec_strdup (key);
@@ -328,13 +362,17 @@ s_worker_message (cpec_broker_t *self, zframe_t *sender, zmsg_t *msg)
                 service->replicas++;
                 cpec_log_info (NULL, "replica %s of %s registered (%zu now)", key, name,
                                service->replicas);
+                //  Acknowledge at once: the worker counts as registered when
+                //  it hears from us.
+                s_send_worker (self, worker, CPEC_MDP_HEARTBEAT, NULL, NULL, NULL);
                 s_worker_ready (self, worker);
             }
         }
         free (name);
-    } else if (!worker && zframe_streq (command, CPEC_MDP_REPLY) && zmsg_size (msg) == 2) {
+    } else if (!worker && zframe_streq (command, CPEC_MDP_REPLY) && zmsg_size (msg) == 2 &&
+               s_departed (self, key)) {
         //  A replica that said DISCONNECT still answers what it had taken
-        //  (cpec_worker_stop): pass the answer on.
+        //  (cpec_worker_stop): pass the answer on, for a while.
         zframe_t *client = zmsg_pop (msg);
         zframe_t *reply = zmsg_pop (msg);
         s_reply_frame (self, client, &reply);
@@ -368,6 +406,9 @@ s_worker_message (cpec_broker_t *self, zframe_t *sender, zmsg_t *msg)
         worker->expiry = cpec_clock_ms () + (int64_t)self->options.heartbeat_ms * LIVENESS;
     else if (zframe_streq (command, CPEC_MDP_DISCONNECT)) {
         cpec_log_info (NULL, "replica %s of %s disconnected", key, worker->service->name);
+        int64_t *until = (int64_t *)zmalloc (sizeof (int64_t));
+        *until = cpec_clock_ms () + DEPARTED_MS;
+        zhashx_update (self->departed, key, until);
         s_worker_delete (self, worker, false);
     } else
         s_malformed (self, "unknown worker command");
@@ -419,6 +460,12 @@ s_housekeeping (cpec_broker_t *self)
     if (clock < self->housekeeping_at)
         return;
     self->housekeeping_at = clock + 50;
+    for (int64_t *until = (int64_t *)zhashx_first (self->departed); until;
+         until = (int64_t *)zhashx_next (self->departed))
+        if (*until <= clock) {
+            zhashx_delete (self->departed, zhashx_cursor (self->departed));
+            break; //  the cursor is gone; the rest wait for the next round
+        }
     int64_t now = cpec_now_ms ();
     size_t queued = 0, replicas = 0;
     zlistx_t *names = zhashx_keys (self->services);
@@ -496,6 +543,8 @@ cpec_broker_new (const cpec_broker_options_t *options)
     zhashx_set_destructor (self->services, s_service_free);
     self->workers = zhashx_new ();
     zhashx_set_destructor (self->workers, s_worker_free);
+    self->departed = zhashx_new ();
+    zhashx_set_destructor (self->departed, s_until_free);
     self->router = s_bind (ZMQ_ROUTER, options->endpoint);
     self->bus_in = s_bind (ZMQ_XSUB, options->bus_in);
     self->bus_out = s_bind (ZMQ_XPUB, options->bus_out);
@@ -517,6 +566,7 @@ cpec_broker_destroy (cpec_broker_t **self_p)
     if (!self)
         return;
     zhashx_destroy (&self->workers);
+    zhashx_destroy (&self->departed);
     zhashx_destroy (&self->services);
     zsock_destroy (&self->router);
     zsock_destroy (&self->bus_in);

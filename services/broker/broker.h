@@ -24,6 +24,7 @@ typedef struct
     const char *bus_out;     //  XPUB bind endpoint (CPEC_BUS_SUB)
     int heartbeat_ms;        //  heartbeat interval
     size_t queue_max;        //  requests waiting per service
+    size_t queue_bytes_max;  //  bytes of waiting requests, all services
     size_t max_message;      //  largest request body answered
     cpec_metrics_t *metrics; //  borrowed, may be NULL
 } cpec_broker_options_t;

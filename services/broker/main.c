@@ -15,6 +15,8 @@ static const cpec_config_var_t s_vars[] = {
     CPEC_CONFIG_COMMON,
     {"CPEC_BROKER_QUEUE_MAX", CPEC_CONFIG_INT, "10000",
      "requests waiting per service before RESOURCE_EXHAUSTED"},
+    {"CPEC_BROKER_QUEUE_BYTES", CPEC_CONFIG_INT, "268435456",
+     "bytes of waiting requests, all services, before RESOURCE_EXHAUSTED"},
     {NULL, 0, NULL, NULL}};
 
 int
@@ -39,6 +41,7 @@ main (int argc, char *argv[])
         .bus_out = cpec_config_get (config, "CPEC_BUS_SUB"),
         .heartbeat_ms = (int)cpec_config_int (config, "CPEC_HEARTBEAT_MS"),
         .queue_max = (size_t)cpec_config_int (config, "CPEC_BROKER_QUEUE_MAX"),
+        .queue_bytes_max = (size_t)cpec_config_int (config, "CPEC_BROKER_QUEUE_BYTES"),
         .max_message = (size_t)cpec_config_int (config, "CPEC_MAX_MESSAGE"),
         .metrics = metrics,
     };

@@ -22,6 +22,7 @@ static cpec_broker_options_t s_options = {
     .bus_out = BUS_OUT,
     .heartbeat_ms = 1000,
     .queue_max = 10,
+    .queue_bytes_max = 64 * 1024 * 1024,
     .max_message = 1024 * 1024,
 };
 

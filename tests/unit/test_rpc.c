@@ -65,6 +65,7 @@ static cpec_broker_options_t s_options = {
     .bus_out = BUS_OUT,
     .heartbeat_ms = HEARTBEAT,
     .queue_max = 3,
+    .queue_bytes_max = 64 * 1024 * 1024,
     .max_message = 64 * 1024,
 };
 
@@ -198,6 +199,33 @@ test_queue_is_bounded (void **state)
     assert_string_equal (reply->request_id, "q3");
     assert_int_equal (reply->code, CPEC_RESOURCE_EXHAUSTED);
     cpec_pb_destroy ((ProtobufCMessage **)&reply);
+    cpec_client_destroy (&client);
+    zactor_destroy (&broker);
+
+    //  Bytes are bounded too, across services: two 40 KB requests fit in
+    //  100 KB, the third does not.
+    cpec_broker_options_t options = s_options;
+    options.queue_bytes_max = 100 * 1000;
+    broker = zactor_new (cpec_broker_actor, &options);
+    client = cpec_client_new (ENDPOINT);
+    char *big = (char *)zmalloc (40001);
+    memset (big, 'x', 40000);
+    Cpec__V1__GetSezRequest request = CPEC__V1__GET_SEZ_REQUEST__INIT;
+    request.id = big;
+    const char *names[3] = {"nobody-a", "nobody-b", "nobody-c"};
+    for (int i = 0; i < 3; i++) {
+        char id[16];
+        snprintf (id, sizeof (id), "b%d", i);
+        assert_int_equal (
+            cpec_client_send (client, names[i], "Get", id, &request.base, cpec_now_ms () + 2000),
+            0);
+    }
+    reply = cpec_client_recv (client, 1000);
+    assert_non_null (reply);
+    assert_string_equal (reply->request_id, "b2");
+    assert_int_equal (reply->code, CPEC_RESOURCE_EXHAUSTED);
+    cpec_pb_destroy ((ProtobufCMessage **)&reply);
+    free (big);
     cpec_client_destroy (&client);
     zactor_destroy (&broker);
 }
@@ -354,6 +382,73 @@ test_stop_answers_what_was_taken (void **state)
     zactor_destroy (&broker);
 }
 
+//  Requests for hundreds of made-up services, waiting as long as they may,
+//  cannot keep a real replica from registering and serving.
+static void
+test_made_up_services_do_not_lock_out_replicas (void **state)
+{
+    (void)state;
+    zactor_t *broker = zactor_new (cpec_broker_actor, &s_options);
+    cpec_client_t *flood = cpec_client_new (ENDPOINT);
+    for (int i = 0; i < 400; i++) {
+        char name[32];
+        snprintf (name, sizeof (name), "bogus-%d", i);
+        assert_int_equal (
+            cpec_client_send (flood, name, "Get", name, NULL, cpec_now_ms () + 3600 * 1000), 0);
+    }
+    //  Past the clients' share: refused at once, not held.
+    Cpec__V1__Reply *reply = cpec_client_recv (flood, 2000);
+    assert_non_null (reply);
+    assert_int_equal (reply->code, CPEC_UNAVAILABLE);
+    cpec_pb_destroy ((ProtobufCMessage **)&reply);
+    zactor_t *worker = zactor_new (s_worker_actor, ENDPOINT);
+    s_wait_replicas (broker, 1);
+    zactor_destroy (&worker);
+    cpec_client_destroy (&flood);
+    zactor_destroy (&broker);
+}
+
+//  A REPLY from a peer that never registered (nor recently left) is not
+//  passed on to the client it names.
+static void
+test_stranger_cannot_answer_for_a_replica (void **state)
+{
+    (void)state;
+    zactor_t *broker = zactor_new (cpec_broker_actor, &s_options);
+    zsock_t *victim = zsock_new (ZMQ_DEALER);
+    zsock_set_identity (victim, "victim");
+    zsock_connect (victim, ENDPOINT);
+    //  The victim is known to the broker once it has sent something.
+    Cpec__V1__Request request = CPEC__V1__REQUEST__INIT;
+    request.request_id = (char *)"v1";
+    request.service = (char *)"nobody";
+    request.method = (char *)"Get";
+    request.deadline_unix_ms = cpec_now_ms () + 300;
+    size_t size;
+    uint8_t *packed = cpec_pb_pack (&request.base, &size);
+    zsock_send (victim, "sb", CPEC_MDP_CLIENT, packed, size);
+    free (packed);
+    zclock_sleep (100);
+    zframe_t *forged = cpec_mdp_error_frame ("v1", CPEC_OK, "forged");
+    zsock_t *stranger = zsock_new_dealer (ENDPOINT);
+    zsock_send (stranger, "sssf", CPEC_MDP_WORKER, CPEC_MDP_REPLY, "victim", forged);
+    zframe_destroy (&forged);
+    //  What the victim gets is the broker's own verdict at the deadline.
+    zsock_set_rcvtimeo (victim, 2000);
+    zmsg_t *msg = zmsg_recv (victim);
+    assert_non_null (msg);
+    zframe_t *body = zmsg_last (msg);
+    Cpec__V1__Reply *reply = (Cpec__V1__Reply *)cpec_pb_unpack (
+        &cpec__v1__reply__descriptor, zframe_data (body), zframe_size (body));
+    assert_non_null (reply);
+    assert_int_equal (reply->code, CPEC_UNAVAILABLE);
+    cpec_pb_destroy ((ProtobufCMessage **)&reply);
+    zmsg_destroy (&msg);
+    zsock_destroy (&stranger);
+    zsock_destroy (&victim);
+    zactor_destroy (&broker);
+}
+
 int
 main (void)
 {
@@ -367,6 +462,8 @@ main (void)
         cmocka_unit_test (test_worker_rejects_malformed_requests),
         cmocka_unit_test (test_worker_survives_broker_restart),
         cmocka_unit_test (test_stop_answers_what_was_taken),
+        cmocka_unit_test (test_made_up_services_do_not_lock_out_replicas),
+        cmocka_unit_test (test_stranger_cannot_answer_for_a_replica),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
