@@ -4,6 +4,7 @@
 #include "cpec_config.h"
 
 #include <assert.h>
+#include <inttypes.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -83,6 +84,8 @@ s_print_help (const char *program, const char *summary, const cpec_config_var_t 
     for (const cpec_config_var_t *var = vars; var->name; var++) {
         printf ("  %s%s\n", var->name, var->kind == CPEC_CONFIG_INT ? " (integer)" : "");
         printf ("      %s\n", var->help ? var->help : "");
+        if (var->kind == CPEC_CONFIG_INT && (var->min || var->max))
+            printf ("      range: %" PRId64 " to %" PRId64 "\n", var->min, var->max);
         printf ("      default: \"%s\"\n", var->default_value ? var->default_value : "");
         printf ("      current: \"");
         if (s_is_secret (var->name) && *s_lookup (var))
@@ -150,6 +153,14 @@ cpec_config_new (const char *program, const char *summary, const cpec_config_var
         if (var->kind == CPEC_CONFIG_INT && s_parse_int (entry->value, &entry->number) != 0) {
             fprintf (stderr, "%s: %s must be an integer, not '%s'\n", program, var->name,
                      entry->value);
+            cpec_config_destroy (&self);
+            *exit_code = 2;
+            return NULL;
+        }
+        if (var->kind == CPEC_CONFIG_INT && (var->min || var->max) &&
+            (entry->number < var->min || entry->number > var->max)) {
+            fprintf (stderr, "%s: %s must be between %" PRId64 " and %" PRId64 ", not '%s'\n",
+                     program, var->name, var->min, var->max, entry->value);
             cpec_config_destroy (&self);
             *exit_code = 2;
             return NULL;

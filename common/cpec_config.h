@@ -21,6 +21,7 @@ typedef struct
     cpec_config_kind_t kind;   //  INT values are checked to be integers
     const char *default_value; //  used when the variable is unset or empty
     const char *help;          //  one line for --help
+    int64_t min, max;          //  INT range, inclusive; both 0: any integer
 } cpec_config_var_t;
 
 //  Variables every service reads.
@@ -38,13 +39,13 @@ typedef struct
     {"CPEC_LOG_LEVEL", CPEC_CONFIG_STRING, "info", "debug, info, warn or error"},        \
     {"CPEC_INSTANCE", CPEC_CONFIG_STRING, "", "instance name in logs (default: host:pid)"}, \
     {"CPEC_HEARTBEAT_MS", CPEC_CONFIG_INT, "1000",                                       \
-     "heartbeat interval between broker and workers; 3 missed = dead"},                  \
+     "heartbeat interval between broker and workers; 3 missed = dead", 10, 60000},                  \
     {"CPEC_WORKER_WINDOW", CPEC_CONFIG_INT, "8",                                         \
-     "requests a worker takes from the broker at once (served in order)"},               \
+     "requests a worker takes from the broker at once (served in order)", 1, 1024},               \
     {"CPEC_CACHE_ENTRIES", CPEC_CONFIG_INT, "10000",                                     \
-     "entities cached in process, kept exact by Redis invalidations; 0: off"},           \
+     "entities cached in process, kept exact by Redis invalidations; 0: off", 0, 10000000},           \
     {"CPEC_MAX_MESSAGE", CPEC_CONFIG_INT, "1048576",                                     \
-     "largest request or reply body accepted, in bytes"}
+     "largest request or reply body accepted, in bytes", 1024, 8388608}
 // clang-format on
 
 typedef struct _cpec_config_t cpec_config_t;
@@ -52,7 +53,8 @@ typedef struct _cpec_config_t cpec_config_t;
 //  Reads the variables from the environment and checks argv. With --help (or
 //  -h) prints the program summary and every variable with its default and
 //  current value to stdout, returns NULL and sets *exit_code to 0. On an
-//  unknown argument or a variable of the wrong kind prints an error to stderr,
+//  unknown argument or a variable of the wrong kind or outside its range
+//  prints an error to stderr,
 //  returns NULL and sets *exit_code to 2.
 cpec_config_t *cpec_config_new (const char *program, const char *summary,
                                 const cpec_config_var_t *vars, int argc, char *argv[],

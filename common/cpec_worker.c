@@ -208,6 +208,16 @@ s_serve (cpec_worker_t *self, zframe_t *body)
     if (status.code == CPEC_OK && output) {
         packed = cpec_pb_pack (output, &reply.body.len);
         reply.body.data = packed;
+        if (reply.body.len > self->max_message) {
+            //  Never send what the other side would refuse.
+            cpec_status_set (&status, CPEC_RESOURCE_EXHAUSTED,
+                             "reply of %zu bytes exceeds the limit of %zu; ask for less",
+                             reply.body.len, self->max_message);
+            reply.code = (Cpec__V1__Status__Code)status.code;
+            reply.message = status.message;
+            reply.body.data = NULL;
+            reply.body.len = 0;
+        }
     }
     zframe_t *frame = zframe_new (NULL, cpec__v1__reply__get_packed_size (&reply));
     cpec__v1__reply__pack (&reply, zframe_data (frame));

@@ -19,6 +19,9 @@
 -- stable code: ABORTED, ALREADY_EXISTS, NOT_FOUND, WRONGTYPE, INVALID.
 
 local ttl = tonumber(ARGV[1])
+if not ttl or ttl < 1 or ttl ~= math.floor(ttl) then
+    return redis.error_reply('INVALID idempotency ttl ' .. tostring(ARGV[1]) .. ' is not a whole number of seconds >= 1')
+end
 local puts = tonumber(ARGV[2])
 local indexes = tonumber(ARGV[3])
 local events = tonumber(ARGV[4])

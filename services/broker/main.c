@@ -14,9 +14,9 @@
 static const cpec_config_var_t s_vars[] = {
     CPEC_CONFIG_COMMON,
     {"CPEC_BROKER_QUEUE_MAX", CPEC_CONFIG_INT, "10000",
-     "requests waiting per service before RESOURCE_EXHAUSTED"},
+     "requests waiting per service before RESOURCE_EXHAUSTED", 1, 1000000},
     {"CPEC_BROKER_QUEUE_BYTES", CPEC_CONFIG_INT, "268435456",
-     "bytes of waiting requests, all services, before RESOURCE_EXHAUSTED"},
+     "bytes of waiting requests, all services, before RESOURCE_EXHAUSTED", 1024, 8589934592},
     {NULL, 0, NULL, NULL}};
 
 int

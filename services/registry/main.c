@@ -24,7 +24,7 @@
 static const cpec_config_var_t s_vars[] = {
     CPEC_CONFIG_COMMON,
     {"CPEC_IDEMPOTENCY_TTL", CPEC_CONFIG_INT, "86400",
-     "seconds a request id is remembered, so that a retry gets the first answer"},
+     "seconds a request id is remembered, so that a retry gets the first answer", 1, 31536000},
     {NULL, 0, NULL, NULL}};
 
 //  Serves until interrupted, telling the admin endpoint whether it is ready.

@@ -29,7 +29,8 @@
 #include "cpec_log.h"
 #include "cpec_pb.h"
 
-#define S_KEY_MAX 200 //  every key: a prefix and at most two slugs or a code
+#define S_KEY_MAX    200          //  every key: a prefix and at most two slugs or a code
+#define S_PAGE_BYTES (512 * 1024) //  a list page stops short of this (half the message limit)
 
 //  The principal roles, shorter
 #define S_ADMIN    CPEC__V1__PRINCIPAL__ROLE__ADMIN
@@ -296,7 +297,7 @@ s_write_or_fail (registry_t *self, cpec_call_t *call, const cpec_store_write_t *
 static int
 s_list_page_or_fail (registry_t *self, cpec_call_t *call, char **ids,
                      const ProtobufCMessageDescriptor *descriptor, const char *zone,
-                     ProtobufCMessage ***items, size_t *item_count)
+                     ProtobufCMessage ***items, size_t *item_count, bool *more)
 {
     size_t count = 0;
     while (ids[count])
@@ -318,12 +319,28 @@ s_list_page_or_fail (registry_t *self, cpec_call_t *call, char **ids,
     int rc = cpec_store_get_many (self->store, (const char **)keys, count, descriptor, found,
                                   call->status);
     if (rc == CPEC_OK) {
-        for (size_t i = 0; i < count; i++)
-            if (found[i])
-                found[(*item_count)++] = found[i];
-            else
+        //  A page stops short of S_PAGE_BYTES (always at least one item), so
+        //  that no reply outgrows the message limit; the cursor goes on from
+        //  the last item kept.
+        size_t bytes = 0;
+        for (size_t i = 0; i < count; i++) {
+            if (!found[i]) {
                 cpec_log_warn (call->request_id, "%s: index lists %s, which is absent",
                                call->method, keys[i]);
+                continue;
+            }
+            bytes += protobuf_c_message_get_packed_size (found[i]) + 8;
+            if (bytes > S_PAGE_BYTES && *item_count > 0) {
+                for (size_t j = i; j < count; j++) {
+                    cpec_pb_destroy (&found[j]);
+                    free (ids[j]);
+                    ids[j] = NULL;
+                }
+                *more = true;
+                break;
+            }
+            found[(*item_count)++] = found[i];
+        }
         *items = found;
     } else
         free (found);
@@ -466,7 +483,7 @@ registry_list_sezs (void *state, cpec_call_t *call, const ProtobufCMessage *inpu
                              request->cursor, page, &ids, &more, call->status);
     if (rc == CPEC_OK)
         rc = s_list_page_or_fail (self, call, ids, &cpec__v1__sez__descriptor, NULL,
-                                  (ProtobufCMessage ***)&response->sezs, &response->n_sezs);
+                                  (ProtobufCMessage ***)&response->sezs, &response->n_sezs, &more);
     if (rc == CPEC_OK)
         response->next_cursor = s_next_cursor (ids, more);
     cpec_store_strings_destroy (&ids);
@@ -918,7 +935,7 @@ registry_list_zone_enterprises (void *state, cpec_call_t *call, const ProtobufCM
     if (rc == CPEC_OK)
         rc = s_list_page_or_fail (self, call, ids, &cpec__v1__zone_enterprise__descriptor,
                                   request->zone_id, (ProtobufCMessage ***)&response->enterprises,
-                                  &response->n_enterprises);
+                                  &response->n_enterprises, &more);
     if (rc == CPEC_OK)
         response->next_cursor = s_next_cursor (ids, more);
     cpec_store_strings_destroy (&ids);

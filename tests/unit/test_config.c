@@ -96,8 +96,8 @@ test_env_override (void **state)
     (void)state;
     setenv ("CPEC_BROKER", "tcp://broker.internal:5555", 1);
     setenv ("CPEC_HEARTBEAT_MS", "250", 1);
-    setenv ("CPEC_TEST_WORKERS", "-3", 1);
-    setenv ("CPEC_MAX_MESSAGE", "9000000000", 1);
+    setenv ("CPEC_TEST_WORKERS", "-9000000000", 1); //  64-bit, no range
+    setenv ("CPEC_MAX_MESSAGE", "2000000", 1);
     setenv ("CPEC_LOG_LEVEL", "", 1); //  empty: the default
     int code = -1;
     cpec_config_t *config = cpec_config_new ("cpec-test", "a test", s_vars, 0, NULL, &code);
@@ -106,8 +106,8 @@ test_env_override (void **state)
     assert_string_equal (cpec_config_get (config, "CPEC_BROKER"), "tcp://broker.internal:5555");
     assert_string_equal (cpec_config_get (config, "CPEC_LOG_LEVEL"), "info");
     assert_int_equal (cpec_config_int (config, "CPEC_HEARTBEAT_MS"), 250);
-    assert_int_equal (cpec_config_int (config, "CPEC_TEST_WORKERS"), -3);
-    assert_true (cpec_config_int (config, "CPEC_MAX_MESSAGE") == INT64_C (9000000000));
+    assert_true (cpec_config_int (config, "CPEC_TEST_WORKERS") == INT64_C (-9000000000));
+    assert_int_equal (cpec_config_int (config, "CPEC_MAX_MESSAGE"), 2000000);
     //  The values were copied: later changes to the environment do not show.
     setenv ("CPEC_BROKER", "tcp://elsewhere:1", 1);
     assert_string_equal (cpec_config_get (config, "CPEC_BROKER"), "tcp://broker.internal:5555");
@@ -140,6 +140,27 @@ test_int_validation (void **state)
     s_expect_bad_int ("1.5");
     s_expect_bad_int ("0x10");
     s_expect_bad_int ("99999999999999999999999");
+    //  Integers outside the variable's range (CPEC_HEARTBEAT_MS: 10 to 60000).
+    s_expect_bad_int ("0");
+    s_expect_bad_int ("-5");
+    s_expect_bad_int ("60001");
+    //  The bounds themselves are fine.
+    int code = -1;
+    setenv ("CPEC_HEARTBEAT_MS", "10", 1);
+    cpec_config_t *config = cpec_config_new ("cpec-test", "a test", s_vars, 0, NULL, &code);
+    assert_non_null (config);
+    assert_int_equal (cpec_config_int (config, "CPEC_HEARTBEAT_MS"), 10);
+    cpec_config_destroy (&config);
+    setenv ("CPEC_HEARTBEAT_MS", "60000", 1);
+    config = cpec_config_new ("cpec-test", "a test", s_vars, 0, NULL, &code);
+    assert_non_null (config);
+    cpec_config_destroy (&config);
+    //  A variable without a range takes any integer.
+    setenv ("CPEC_TEST_WORKERS", "-1", 1);
+    config = cpec_config_new ("cpec-test", "a test", s_vars, 0, NULL, &code);
+    assert_non_null (config);
+    assert_int_equal (cpec_config_int (config, "CPEC_TEST_WORKERS"), -1);
+    cpec_config_destroy (&config);
 }
 
 static void

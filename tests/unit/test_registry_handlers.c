@@ -703,6 +703,71 @@ test_list_paging (void **state)
         free (ids[i]);
 }
 
+//  Pages stop short of half the message limit however large the zones, and
+//  the cursor carries on from the last zone kept: every zone comes once.
+static void
+test_list_pages_by_bytes (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    cpec_status_t status;
+    char text[481];
+    memset (text, 'a', 480);
+    text[480] = '\0';
+    const size_t zones = 14; //  about 50 KB each: 700 KB in all
+    for (size_t i = 0; i < zones; i++) {
+        char name[32];
+        snprintf (name, sizeof (name), "big-%02zu", i);
+        Cpec__V1__Sez *sez = s_sez_new (self, name, "PK-IS", 100);
+        sez->n_sources = 100;
+        sez->sources = calloc (100, sizeof (Cpec__V1__Provenance *));
+        for (size_t j = 0; j < 100; j++) {
+            sez->sources[j] =
+                (Cpec__V1__Provenance *)cpec_pb_new (&cpec__v1__provenance__descriptor);
+            sez->sources[j]->field = cpec_strdup ("area_acres");
+            sez->sources[j]->source = cpec_strdup (text);
+        }
+        assert_int_equal (s_create (self, s_admin, sez, NULL, &status), CPEC_OK);
+        s_destroy (&sez);
+    }
+    char cursor[64], prefix[64];
+    snprintf (cursor, sizeof (cursor), "%s-big", self->prefix);
+    snprintf (prefix, sizeof (prefix), "%s-big-", self->prefix);
+    Cpec__V1__ListSezsRequest request = CPEC__V1__LIST_SEZS_REQUEST__INIT;
+    request.province = "PK-IS";
+    request.page_size = 500;
+    s_caller_t viewer = {S_VIEWER, "", NULL};
+    size_t seen = 0, pages = 0;
+    char *next = cpec_strdup (cursor);
+    bool ours = true;
+    while (ours && *next) {
+        request.cursor = next;
+        Cpec__V1__ListSezsResponse *response = NULL;
+        assert_int_equal (s_call (self, registry_list_sezs, "ListSezs", viewer, &request.base,
+                                  &cpec__v1__list_sezs_response__descriptor,
+                                  (ProtobufCMessage **)&response, &status),
+                          CPEC_OK);
+        assert_true (protobuf_c_message_get_packed_size (&response->base) < 600 * 1024);
+        assert_true (response->n_sezs >= 1);
+        for (size_t i = 0; i < response->n_sezs; i++) {
+            if (strncmp (response->sezs[i]->id, prefix, strlen (prefix)) != 0) {
+                ours = false;
+                break;
+            }
+            char expected[64];
+            snprintf (expected, sizeof (expected), "%s%02zu", prefix, seen);
+            assert_string_equal (response->sezs[i]->id, expected);
+            seen++;
+        }
+        pages++;
+        free (next);
+        next = cpec_strdup (response->next_cursor);
+        s_destroy (&response);
+    }
+    free (next);
+    assert_int_equal (seen, zones);
+    assert_true (pages >= 2); //  700 KB cannot come in one page
+}
+
 static void
 test_admit (void **state)
 {
@@ -938,9 +1003,13 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_create_and_get),   cmocka_unit_test (test_create_denied_and_invalid),
-        cmocka_unit_test (test_idempotent_retry), cmocka_unit_test (test_update),
-        cmocka_unit_test (test_list_paging),      cmocka_unit_test (test_admit),
+        cmocka_unit_test (test_create_and_get),
+        cmocka_unit_test (test_create_denied_and_invalid),
+        cmocka_unit_test (test_idempotent_retry),
+        cmocka_unit_test (test_update),
+        cmocka_unit_test (test_list_paging),
+        cmocka_unit_test (test_list_pages_by_bytes),
+        cmocka_unit_test (test_admit),
         cmocka_unit_test (test_admit_race),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);

@@ -32,6 +32,12 @@ s_get_sez (void *state, cpec_call_t *call, const ProtobufCMessage *input, Protob
         return cpec_status_set (call->status, CPEC_NOT_FOUND, "zone %s not found", request->id);
     if (strncmp (request->id, "slow", 4) == 0)
         zclock_sleep (30);
+    if (streq (request->id, "huge-reply")) {
+        sez->name = (char *)zmalloc (10001); //  larger than the worker's 4096
+        memset (sez->name, 'n', 10000);
+        sez->id = cpec_strdup (request->id);
+        return CPEC_OK;
+    }
     sez->id = cpec_strdup (request->id);
     sez->name = cpec_strdup (call->principal->subject);
     return CPEC_OK;
@@ -128,6 +134,10 @@ test_round_trip_and_status (void **state)
     assert_int_equal (reply->code, CPEC_OK); //  an empty body is a valid empty message
     cpec_pb_destroy ((ProtobufCMessage **)&reply);
 
+    //  A reply larger than the limit is refused by its own worker.
+    assert_int_equal (s_call (client, "huge-reply", &sez, &status), CPEC_RESOURCE_EXHAUSTED);
+    assert_non_null (strstr (status.message, "reply of"));
+    assert_null (sez);
     //  Larger than the worker's limit (4096) but within the broker's (64 KiB).
     char *big = (char *)zmalloc (8000);
     memset (big, 'a', 7999);

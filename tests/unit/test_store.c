@@ -1026,6 +1026,34 @@ test_cache_is_never_stale (void **state)
     cpec_store_destroy (&writer);
 }
 
+//  The write script refuses a request-id lifetime below one second before it
+//  writes anything (Redis does not undo a script's earlier writes).
+static void
+test_script_refuses_bad_ttl (void **state)
+{
+    (void)state;
+    extern const char cpec_lua_write[];
+    redisContext *raw = s_raw ();
+    char key[64], request[64];
+    snprintf (key, sizeof (key), "test:store:ttl:%d", getpid ());
+    snprintf (request, sizeof (request), "cpec:req:test-ttl-%d", getpid ());
+    const char *ttls[] = {"0", "-1", "1.5", "x"};
+    for (size_t i = 0; i < 4; i++) {
+        //  KEYS: request, stream, entity; ARGV: ttl, puts, indexes, events,
+        //  answer, expected, packed entity.
+        redisReply *reply =
+            redisCommand (raw, "EVAL %s 3 %s %s %s %s 1 0 0 answer 0 entity", cpec_lua_write,
+                          request, CPEC_STORE_EVENTS_KEY, key, ttls[i]);
+        assert_non_null (reply);
+        assert_int_equal (reply->type, REDIS_REPLY_ERROR);
+        assert_non_null (strstr (reply->str, "INVALID idempotency ttl"));
+        freeReplyObject (reply);
+        assert_int_equal (s_raw_integer (raw, "EXISTS %s", key), 0);
+        assert_int_equal (s_raw_integer (raw, "EXISTS %s", request), 0);
+    }
+    redisFree (raw);
+}
+
 static void
 test_unavailable_and_recovery (void **state)
 {
@@ -1201,6 +1229,7 @@ main (void)
         cmocka_unit_test (test_data_loss_and_get_many),
         cmocka_unit_test (test_read_events),
         cmocka_unit_test (test_cache_is_never_stale),
+        cmocka_unit_test (test_script_refuses_bad_ttl),
         cmocka_unit_test_teardown (test_unavailable_and_recovery, s_spare_teardown),
     };
     return cmocka_run_group_tests (tests, s_setup, NULL);
