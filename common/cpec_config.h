@@ -40,7 +40,7 @@ typedef struct
     {"CPEC_INSTANCE", CPEC_CONFIG_STRING, "", "instance name in logs (default: host:pid)"}, \
     {"CPEC_HEARTBEAT_MS", CPEC_CONFIG_INT, "1000",                                       \
      "heartbeat interval between broker and workers; 3 missed = dead", 10, 60000},                  \
-    {"CPEC_WORKER_WINDOW", CPEC_CONFIG_INT, "8",                                         \
+    {"CPEC_WORKER_WINDOW", CPEC_CONFIG_INT, "32",                                         \
      "requests a worker takes from the broker at once (served in order)", 1, 1024},               \
     {"CPEC_CACHE_ENTRIES", CPEC_CONFIG_INT, "10000",                                     \
      "entities cached in process, kept exact by Redis invalidations; 0: off", 0, 10000000},           \

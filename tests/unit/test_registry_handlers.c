@@ -753,7 +753,7 @@ test_list_pages_by_bytes (void **state)
                 ours = false;
                 break;
             }
-            char expected[64];
+            char expected[96];
             snprintf (expected, sizeof (expected), "%s%02zu", prefix, seen);
             assert_string_equal (response->sezs[i]->id, expected);
             seen++;
