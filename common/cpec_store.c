@@ -413,11 +413,18 @@ s_drain (cpec_store_t *self)
 static const s_entry_t *
 s_cached (cpec_store_t *self, const char *key)
 {
-    if (!self->tracker && self->cache_max && self->redis && cpec_clock_ms () >= self->track_at)
-        s_track (self);
     if (!self->tracker || !s_drain (self))
         return NULL;
     return (const s_entry_t *)zhashx_lookup (self->cache, key);
+}
+
+//  After a lost tracker, tries tracking again (at most once a second). Call
+//  only while no command is queued on the main connection.
+static void
+s_retrack (cpec_store_t *self)
+{
+    if (!self->tracker && self->cache_max && self->redis && cpec_clock_ms () >= self->track_at)
+        s_track (self);
 }
 
 //  Remembers an entity just read on the tracked connection.
@@ -614,6 +621,7 @@ cpec_store_get (cpec_store_t *self, const char *key, const ProtobufCMessageDescr
         *message = NULL;
     if (s_connect (self, status))
         return status->code;
+    s_retrack (self);
     const s_entry_t *entry = s_cached (self, key);
     if (entry) {
         decoded = cpec_pb_unpack (descriptor, entry->data, entry->size);
@@ -670,6 +678,7 @@ cpec_store_get_many (cpec_store_t *self, const char **keys, size_t count,
     if (s_connect (self, status))
         return status->code;
 
+    s_retrack (self); //  before anything is queued
     //  From the cache what it holds; the rest pipelined: all commands out,
     //  then all replies in.
     bool *asked = (bool *)calloc (count, sizeof (bool));

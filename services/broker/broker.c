@@ -460,12 +460,11 @@ s_housekeeping (cpec_broker_t *self)
     if (clock < self->housekeeping_at)
         return;
     self->housekeeping_at = clock + 50;
-    for (int64_t *until = (int64_t *)zhashx_first (self->departed); until;
-         until = (int64_t *)zhashx_next (self->departed))
-        if (*until <= clock) {
-            zhashx_delete (self->departed, zhashx_cursor (self->departed));
-            break; //  the cursor is gone; the rest wait for the next round
-        }
+    zlistx_t *departed = zhashx_keys (self->departed);
+    for (char *key = (char *)zlistx_first (departed); key; key = (char *)zlistx_next (departed))
+        if (*(int64_t *)zhashx_lookup (self->departed, key) <= clock)
+            zhashx_delete (self->departed, key);
+    zlistx_destroy (&departed);
     int64_t now = cpec_now_ms ();
     size_t queued = 0, replicas = 0;
     zlistx_t *names = zhashx_keys (self->services);

@@ -94,7 +94,12 @@ main (int argc, char *argv[])
         cpec_store_set_idempotency_ttl (store,
                                         (int)cpec_config_int (config, "CPEC_IDEMPOTENCY_TTL"));
         cpec_store_set_cache (store, (size_t)cpec_config_int (config, "CPEC_CACHE_ENTRIES"));
-        registry = (registry_t){.store = store, .bus = bus, .metrics = metrics};
+        registry =
+            (registry_t){.store = store,
+                         .bus = bus,
+                         .metrics = metrics,
+                         //  Half the message limit leaves room for the reply's envelope.
+                         .page_bytes = (size_t)cpec_config_int (config, "CPEC_MAX_MESSAGE") / 2};
         worker =
             cpec_worker_new (broker, &cpec__v1__registry__descriptor, registry_methods, &registry);
         if (!worker)

@@ -40,6 +40,7 @@ typedef struct
     cpec_store_t *store;     //  Redis: entities, indexes, the event log
     cpec_bus_t *bus;         //  live events after a write; NULL: none
     cpec_metrics_t *metrics; //  service counters; NULL: none
+    size_t page_bytes;       //  a list page stops short of this; 0: 512 KiB
 } registry_t;
 
 //  --------------------------------------------------------------------------

@@ -30,7 +30,7 @@
 #include "cpec_pb.h"
 
 #define S_KEY_MAX    200          //  every key: a prefix and at most two slugs or a code
-#define S_PAGE_BYTES (512 * 1024) //  a list page stops short of this (half the message limit)
+#define S_PAGE_BYTES (512 * 1024) //  a list page's default limit (half the default message limit)
 
 //  The principal roles, shorter
 #define S_ADMIN    CPEC__V1__PRINCIPAL__ROLE__ADMIN
@@ -319,7 +319,7 @@ s_list_page_or_fail (registry_t *self, cpec_call_t *call, char **ids,
     int rc = cpec_store_get_many (self->store, (const char **)keys, count, descriptor, found,
                                   call->status);
     if (rc == CPEC_OK) {
-        //  A page stops short of S_PAGE_BYTES (always at least one item), so
+        //  A page stops short of page_bytes (always at least one item), so
         //  that no reply outgrows the message limit; the cursor goes on from
         //  the last item kept.
         size_t bytes = 0;
@@ -330,7 +330,7 @@ s_list_page_or_fail (registry_t *self, cpec_call_t *call, char **ids,
                 continue;
             }
             bytes += protobuf_c_message_get_packed_size (found[i]) + 8;
-            if (bytes > S_PAGE_BYTES && *item_count > 0) {
+            if (bytes > (self->page_bytes ? self->page_bytes : S_PAGE_BYTES) && *item_count > 0) {
                 for (size_t j = i; j < count; j++) {
                     cpec_pb_destroy (&found[j]);
                     free (ids[j]);

@@ -732,40 +732,47 @@ test_list_pages_by_bytes (void **state)
     char cursor[64], prefix[64];
     snprintf (cursor, sizeof (cursor), "%s-big", self->prefix);
     snprintf (prefix, sizeof (prefix), "%s-big-", self->prefix);
-    Cpec__V1__ListSezsRequest request = CPEC__V1__LIST_SEZS_REQUEST__INIT;
-    request.province = "PK-IS";
-    request.page_size = 500;
-    s_caller_t viewer = {S_VIEWER, "", NULL};
-    size_t seen = 0, pages = 0;
-    char *next = cpec_strdup (cursor);
-    bool ours = true;
-    while (ours && *next) {
-        request.cursor = next;
-        Cpec__V1__ListSezsResponse *response = NULL;
-        assert_int_equal (s_call (self, registry_list_sezs, "ListSezs", viewer, &request.base,
-                                  &cpec__v1__list_sezs_response__descriptor,
-                                  (ProtobufCMessage **)&response, &status),
-                          CPEC_OK);
-        assert_true (protobuf_c_message_get_packed_size (&response->base) < 600 * 1024);
-        assert_true (response->n_sezs >= 1);
-        for (size_t i = 0; i < response->n_sezs; i++) {
-            if (strncmp (response->sezs[i]->id, prefix, strlen (prefix)) != 0) {
-                ours = false;
-                break;
+    //  The default budget (512 KiB), then one set from a smaller message limit.
+    const size_t budgets[2] = {0, 120 * 1024};
+    for (size_t b = 0; b < 2; b++) {
+        self->registry.page_bytes = budgets[b];
+        size_t limit = budgets[b] ? budgets[b] : 512 * 1024;
+        Cpec__V1__ListSezsRequest request = CPEC__V1__LIST_SEZS_REQUEST__INIT;
+        request.province = "PK-IS";
+        request.page_size = 500;
+        s_caller_t viewer = {S_VIEWER, "", NULL};
+        size_t seen = 0, pages = 0;
+        char *next = cpec_strdup (cursor);
+        bool ours = true;
+        while (ours && *next) {
+            request.cursor = next;
+            Cpec__V1__ListSezsResponse *response = NULL;
+            assert_int_equal (s_call (self, registry_list_sezs, "ListSezs", viewer, &request.base,
+                                      &cpec__v1__list_sezs_response__descriptor,
+                                      (ProtobufCMessage **)&response, &status),
+                              CPEC_OK);
+            assert_true (protobuf_c_message_get_packed_size (&response->base) < limit + 64 * 1024);
+            assert_true (response->n_sezs >= 1);
+            for (size_t i = 0; i < response->n_sezs; i++) {
+                if (strncmp (response->sezs[i]->id, prefix, strlen (prefix)) != 0) {
+                    ours = false;
+                    break;
+                }
+                char expected[96];
+                snprintf (expected, sizeof (expected), "%s%02zu", prefix, seen);
+                assert_string_equal (response->sezs[i]->id, expected);
+                seen++;
             }
-            char expected[96];
-            snprintf (expected, sizeof (expected), "%s%02zu", prefix, seen);
-            assert_string_equal (response->sezs[i]->id, expected);
-            seen++;
+            pages++;
+            free (next);
+            next = cpec_strdup (response->next_cursor);
+            s_destroy (&response);
         }
-        pages++;
         free (next);
-        next = cpec_strdup (response->next_cursor);
-        s_destroy (&response);
+        assert_int_equal (seen, zones);
+        assert_true (pages >= (budgets[b] ? 6 : 2)); //  700 KB in pages of 512 or 120 KB
     }
-    free (next);
-    assert_int_equal (seen, zones);
-    assert_true (pages >= 2); //  700 KB cannot come in one page
+    self->registry.page_bytes = 0;
 }
 
 static void
