@@ -607,12 +607,19 @@ cpec_broker_poll (cpec_broker_t *self, int timeout_ms)
         int rc = zmq_poll (items, 3, wait < 0 ? 0 : (long)wait);
         if (rc < 0)
             return zsys_interrupted ? -1 : 0;
-        //  Bounded batches, so that no socket starves the others.
-        for (int i = 0; i < 1000 && (zsock_events (self->router) & ZMQ_POLLIN); i++)
+        //  Bounded batches, so that no socket starves the others; a socket
+        //  the poll found quiet is not asked again.
+        for (int i = 0; i < 1000 && (items[0].revents & ZMQ_POLLIN) &&
+                        (i == 0 || (zsock_events (self->router) & ZMQ_POLLIN));
+             i++)
             s_router_message (self);
-        for (int i = 0; i < 1000 && (zsock_events (self->bus_in) & ZMQ_POLLIN); i++)
+        for (int i = 0; i < 1000 && (items[1].revents & ZMQ_POLLIN) &&
+                        (i == 0 || (zsock_events (self->bus_in) & ZMQ_POLLIN));
+             i++)
             s_forward (self->bus_in, self->bus_out);
-        for (int i = 0; i < 1000 && (zsock_events (self->bus_out) & ZMQ_POLLIN); i++)
+        for (int i = 0; i < 1000 && (items[2].revents & ZMQ_POLLIN) &&
+                        (i == 0 || (zsock_events (self->bus_out) & ZMQ_POLLIN));
+             i++)
             s_forward (self->bus_out, self->bus_in);
     }
     return -1;
