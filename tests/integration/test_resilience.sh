@@ -7,46 +7,65 @@ source "$(dirname "$0")/lib.sh"
 require_bins cpec-broker cpec-registry cpecctl cpec_probe
 probe=$CPEC_BIN_DIR/cpec_probe
 
+# Streams in the background, paced (a pause between calls) so that the
+# interruption lands mid-stream. stream_writes PREFIX COUNT PAUSE_MS creates
+# zones PREFIX-0.. and sets $writer; stream_reads ZONE COUNT PAUSE_MS sets $reader.
+stream_writes() {
+    CPEC_PROBE_PAUSE_MS=$3 "$probe" create "$1" "$2" >"$TEST_TMP/$1.txt" 2>"$TEST_TMP/$1.err" &
+    writer=$!
+}
+stream_reads() {
+    CPEC_PROBE_PAUSE_MS=$3 "$probe" get "$1" "$2" >/dev/null 2>"$TEST_TMP/reads-$1.err" &
+    reader=$!
+}
+# acked PREFIX N: at least N writes of that stream were acknowledged.
+acked() { [[ $(wc -l <"$TEST_TMP/$1.txt") -ge $2 ]]; }
+# interrupt_mid_stream PREFIX CMD...: once 20 writes are acknowledged, runs
+# CMD, and fails the test if the streams had already ended.
+interrupt_mid_stream() {
+    local prefix=$1
+    shift
+    wait_until 60 acked "$prefix" 20
+    assert_ok "$@"
+    pid_alive "$writer" || fail "the write stream ended before '$*': the test proves nothing"
+    pid_alive "$reader" || fail "the read stream ended before '$*': the test proves nothing"
+}
+# succeeded PID WHAT ERRFILE: the stream exited 0.
+succeeded() {
+    local status=0
+    wait "$1" || status=$?
+    assert_eq 0 "$status" "$2: $(cat "$3")"
+}
+replicas() {
+    [[ $(curl -fsS "$CPEC_ADMIN_BROKER/metrics" | awk '/^cpec_broker_replicas[{ ]/ { print $NF }') == 2 ]]
+}
+
 stack_up --replicas 2
 assert_ok "$CPEC_BIN_DIR/cpecctl" seed
 
 note "stream of writes and reads; registry-1 gets SIGKILL in the middle"
-# Paced (2 ms between calls) so that the kill lands mid-stream.
-export CPEC_PROBE_PAUSE_MS=2
-"$probe" create killed 600 >"$TEST_TMP/created.txt" 2>"$TEST_TMP/created.err" &
-writer=$!
-"$probe" get rashakai 1500 >"$TEST_TMP/reads.txt" 2>"$TEST_TMP/reads.err" &
-reader=$!
-acked() { [[ $(wc -l <"$TEST_TMP/created.txt") -ge 50 ]]; }
-wait_until 60 acked
-assert_ok stack kill registry-1
-pid_alive "$writer" || fail "the write stream ended before the kill: the test proves nothing"
-pid_alive "$reader" || fail "the read stream ended before the kill: the test proves nothing"
-status=0; wait "$writer" || status=$?
-assert_eq 0 "$status" "every write succeeded: $(cat "$TEST_TMP/created.err")"
-status=0; wait "$reader" || status=$?
-assert_eq 0 "$status" "every read succeeded: $(cat "$TEST_TMP/reads.err")"
-assert_eq 600 "$(wc -l <"$TEST_TMP/created.txt" | tr -d ' ')" "600 writes acknowledged"
+stream_writes killed 600 2
+stream_reads rashakai 1500 2
+interrupt_mid_stream killed stack kill registry-1
+succeeded "$writer" "every write succeeded" "$TEST_TMP/killed.err"
+succeeded "$reader" "every read succeeded" "$TEST_TMP/reads-rashakai.err"
+assert_eq 600 "$(wc -l <"$TEST_TMP/killed.txt" | tr -d ' ')" "600 writes acknowledged"
 assert_ok "$probe" verify killed 600
 # Retrying the same requests writes nothing twice: same answers, same count.
-unset CPEC_PROBE_PAUSE_MS
 assert_ok "$probe" create killed 600
 count=$("$CPEC_BIN_DIR/cpecctl" sez list --json | grep -o '"id": *"killed-' | wc -l)
 assert_eq 600 "$count" "no zone written twice"
 
-note "registry-1 back; redis-server killed and restarted under a stream of writes"
+note "registry-1 back; redis-server killed and restarted under a stream of writes and reads"
 assert_ok stack start registry-1
 assert_ok "$probe" create before 50
-CPEC_PROBE_PAUSE_MS=5 "$probe" create during 300 >"$TEST_TMP/during.txt" 2>"$TEST_TMP/during.err" &
-writer=$!
-during() { [[ $(wc -l <"$TEST_TMP/during.txt") -ge 20 ]]; }
-wait_until 60 during
-assert_ok stack kill redis
-pid_alive "$writer" || fail "the write stream ended before redis was killed"
+stream_writes during 300 5
+stream_reads dhabeji 600 5
+interrupt_mid_stream during stack kill redis
 sleep 1
 assert_ok stack start redis
-status=0; wait "$writer" || status=$?
-assert_eq 0 "$status" "writes across the restart succeeded: $(cat "$TEST_TMP/during.err")"
+succeeded "$writer" "writes across the restart succeeded" "$TEST_TMP/during.err"
+succeeded "$reader" "reads across the restart succeeded" "$TEST_TMP/reads-dhabeji.err"
 # Every acknowledged write is still there after the restart.
 assert_ok "$probe" verify before 50
 assert_ok "$probe" verify during 300
@@ -54,24 +73,15 @@ assert_ok "$probe" verify killed 600
 # Both replicas reconnected to Redis and to the broker.
 wait_until 20 curl -fsS "$CPEC_ADMIN_REGISTRY_1/readyz"
 wait_until 20 curl -fsS "$CPEC_ADMIN_REGISTRY_2/readyz"
-assert_ok "$probe" get dhabeji 50
 
 note "the broker killed and restarted under a stream of writes and reads"
-CPEC_PROBE_PAUSE_MS=5 "$probe" create broker 300 >"$TEST_TMP/broker.txt" 2>"$TEST_TMP/broker.err" &
-writer=$!
-CPEC_PROBE_PAUSE_MS=5 "$probe" get bostan 600 >/dev/null 2>"$TEST_TMP/broker-reads.err" &
-reader=$!
-broker_acked() { [[ $(wc -l <"$TEST_TMP/broker.txt") -ge 20 ]]; }
-wait_until 60 broker_acked
-assert_ok stack kill broker
-pid_alive "$writer" || fail "the write stream ended before the broker was killed"
+stream_writes broker 300 5
+stream_reads bostan 600 5
+interrupt_mid_stream broker stack kill broker
 sleep 0.5
 assert_ok stack start broker
-status=0; wait "$writer" || status=$?
-assert_eq 0 "$status" "writes across the broker restart succeeded: $(cat "$TEST_TMP/broker.err")"
-status=0; wait "$reader" || status=$?
-assert_eq 0 "$status" "reads across the broker restart succeeded: $(cat "$TEST_TMP/broker-reads.err")"
+succeeded "$writer" "writes across the broker restart succeeded" "$TEST_TMP/broker.err"
+succeeded "$reader" "reads across the broker restart succeeded" "$TEST_TMP/reads-bostan.err"
 assert_ok "$probe" verify broker 300
 # Both replicas registered again with the new broker.
-replicas() { [[ $(curl -fsS "$CPEC_ADMIN_BROKER/metrics" | awk '/^cpec_broker_replicas[{ ]/ { print $NF }') == 2 ]]; }
 wait_until 20 replicas
