@@ -15,15 +15,21 @@
 #include <sys/random.h>
 #include <time.h>
 
-static void *
-s_alloc (size_t size)
+void *
+cpec_realloc (void *memory, size_t size)
 {
-    void *memory = malloc (size ? size : 1);
-    if (!memory) {
+    void *grown = realloc (memory, size ? size : 1);
+    if (!grown) {
         fprintf (stderr, "cpec: out of memory (%zu bytes)\n", size);
         abort ();
     }
-    return memory;
+    return grown;
+}
+
+static void *
+s_alloc (size_t size)
+{
+    return cpec_realloc (NULL, size);
 }
 
 ProtobufCMessage *

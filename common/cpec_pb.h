@@ -40,6 +40,9 @@ int cpec_pb_swap_field (ProtobufCMessage *a, ProtobufCMessage *b, const char *na
 //  Size of one value of this type as stored in a message struct.
 size_t cpec_pb_storage_size (ProtobufCType type);
 
+//  realloc that never returns NULL (aborts on OOM); size 0 allocates 1 byte.
+void *cpec_realloc (void *memory, size_t size);
+
 //  malloc'd copy of a string (never NULL for a non-NULL input; aborts on OOM).
 char *cpec_strdup (const char *string);
 

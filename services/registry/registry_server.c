@@ -39,17 +39,6 @@
 //  --------------------------------------------------------------------------
 //  Small helpers
 
-static void *
-s_realloc (void *memory, size_t size)
-{
-    void *grown = realloc (memory, size ? size : 1);
-    if (!grown) {
-        fprintf (stderr, "cpec-registry: out of memory (%zu bytes)\n", size);
-        abort ();
-    }
-    return grown;
-}
-
 static void
 s_zone_key (char *buffer, const char *zone)
 {
@@ -155,9 +144,9 @@ typedef struct
 static void
 s_indexes_add (s_indexes_t *self, cpec_store_op_t op, const char *key, const char *member)
 {
-    self->items =
-        (cpec_store_index_t *)s_realloc (self->items, (self->count + 1) * sizeof (self->items[0]));
-    self->keys = (char **)s_realloc (self->keys, (self->count + 1) * sizeof (char *));
+    self->items = (cpec_store_index_t *)cpec_realloc (self->items,
+                                                      (self->count + 1) * sizeof (self->items[0]));
+    self->keys = (char **)cpec_realloc (self->keys, (self->count + 1) * sizeof (char *));
     self->keys[self->count] = cpec_strdup (key);
     self->items[self->count] =
         (cpec_store_index_t){.op = op, .key = self->keys[self->count], .member = member};
@@ -191,7 +180,7 @@ s_sets_add (s_sets_t *self, const char *format, const char *value)
     for (size_t i = 0; i < self->count; i++)
         if (strcmp (self->keys[i], key) == 0)
             return;
-    self->keys = (char **)s_realloc (self->keys, (self->count + 1) * sizeof (char *));
+    self->keys = (char **)cpec_realloc (self->keys, (self->count + 1) * sizeof (char *));
     self->keys[self->count++] = cpec_strdup (key);
 }
 
@@ -306,7 +295,7 @@ s_list_page_or_fail (registry_t *self, cpec_call_t *call, char **ids,
     *item_count = 0;
     if (count == 0)
         return CPEC_OK;
-    char **keys = (char **)s_realloc (NULL, count * sizeof (char *));
+    char **keys = (char **)cpec_realloc (NULL, count * sizeof (char *));
     for (size_t i = 0; i < count; i++) {
         char key[S_KEY_MAX];
         if (zone)
@@ -315,7 +304,7 @@ s_list_page_or_fail (registry_t *self, cpec_call_t *call, char **ids,
             s_zone_key (key, ids[i]);
         keys[i] = cpec_strdup (key);
     }
-    ProtobufCMessage **found = (ProtobufCMessage **)s_realloc (NULL, count * sizeof (void *));
+    ProtobufCMessage **found = (ProtobufCMessage **)cpec_realloc (NULL, count * sizeof (void *));
     int rc = cpec_store_get_many (self->store, (const char **)keys, count, descriptor, found,
                                   call->status);
     if (rc == CPEC_OK) {
@@ -514,7 +503,7 @@ s_changed_fields (Cpec__V1__Sez *a, Cpec__V1__Sez *b, size_t *count)
         uint8_t *x_packed = cpec_pb_pack (x, &x_size);
         uint8_t *y_packed = cpec_pb_pack (y, &y_size);
         if (x_size != y_size || memcmp (x_packed, y_packed, x_size) != 0) {
-            names = (char **)s_realloc (names, (*count + 1) * sizeof (char *));
+            names = (char **)cpec_realloc (names, (*count + 1) * sizeof (char *));
             names[(*count)++] = cpec_strdup (name);
         }
         free (x_packed);

@@ -237,15 +237,10 @@ cpecctl_status_name (int status)
     return value ? value->name : "STATUS_UNKNOWN";
 }
 
-void *
-cpecctl_realloc (void *pointer, size_t size)
+const char *
+cpecctl_text (const char *value)
 {
-    void *grown = realloc (pointer, size ? size : 1);
-    if (grown == NULL) {
-        fprintf (stderr, "cpecctl: out of memory\n");
-        abort ();
-    }
-    return grown;
+    return value && *value ? value : "-";
 }
 
 void
@@ -285,7 +280,7 @@ cpecctl_list_all (cpecctl_t *self, const char *method, ProtobufCMessage *request
             break;
         }
         assert (page->descriptor == reply_descriptor);
-        listing->pages = cpecctl_realloc (listing->pages, (listing->n_pages + 1) * sizeof (page));
+        listing->pages = cpec_realloc (listing->pages, (listing->n_pages + 1) * sizeof (page));
         listing->pages[listing->n_pages++] = page;
 
         size_t n_page_rows = *(size_t *)((char *)page + rows->quantifier_offset);
@@ -293,7 +288,7 @@ cpecctl_list_all (cpecctl_t *self, const char *method, ProtobufCMessage *request
         memcpy (&page_rows, (char *)page + rows->offset, sizeof (page_rows));
         if (n_page_rows) {
             listing->rows =
-                cpecctl_realloc (listing->rows, (listing->n_rows + n_page_rows) * sizeof (page));
+                cpec_realloc (listing->rows, (listing->n_rows + n_page_rows) * sizeof (page));
             memcpy (listing->rows + listing->n_rows, page_rows, n_page_rows * sizeof (page));
             listing->n_rows += n_page_rows;
         }

@@ -100,8 +100,8 @@ int cpecctl_list_all (cpecctl_t *self, const char *method, ProtobufCMessage *req
 //  Frees the pages and the rows of a listing; idempotent.
 void cpecctl_listing_destroy (cpecctl_listing_t *self);
 
-//  realloc that aborts when memory runs out, like cpec_strdup.
-void *cpecctl_realloc (void *pointer, size_t size);
+//  The text, or "-" when it is NULL or empty (for tables and listings).
+const char *cpecctl_text (const char *value);
 
 //  Prints "<CODE>: <message>" on stderr; returns CPECCTL_EXIT_ERROR.
 int cpecctl_report_status (const cpec_status_t *status);

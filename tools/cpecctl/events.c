@@ -19,22 +19,16 @@
 //  How long one wait on the bus lasts before zsys_interrupted is checked again.
 #define S_POLL_MS 200
 
-static const char *
-s_text (const char *value)
-{
-    return value && *value ? value : "-";
-}
-
 //  A short description of the event's payload into buf.
 static const char *
 s_detail (const Cpec__V1__Event *event, char *buf, size_t size)
 {
-    const char *actor = s_text (event->actor);
+    const char *actor = cpecctl_text (event->actor);
     switch (event->payload_case) {
         case CPEC__V1__EVENT__PAYLOAD_SEZ_CREATED: {
             const Cpec__V1__Sez *sez = event->sez_created->sez;
             snprintf (buf, size, "version %u by %s: %s", sez ? sez->version : 0, actor,
-                      sez ? s_text (sez->name) : "-");
+                      sez ? cpecctl_text (sez->name) : "-");
             break;
         }
         case CPEC__V1__EVENT__PAYLOAD_SEZ_UPDATED: {
@@ -63,7 +57,7 @@ s_detail (const Cpec__V1__Event *event, char *buf, size_t size)
             char acres[32], allotted[32], leasable[32];
             snprintf (
                 buf, size, "%s (%s acres) by %s, zone allotted %s of %s acres",
-                enterprise ? s_text (enterprise->id) : "-",
+                enterprise ? cpecctl_text (enterprise->id) : "-",
                 cpecctl_format_number (enterprise ? enterprise->acres : 0, acres, sizeof (acres)),
                 actor,
                 cpecctl_format_number (admitted->zone_allotted_acres, allotted, sizeof (allotted)),
@@ -88,8 +82,8 @@ s_print_event (const Cpec__V1__Event *event, bool json)
     } else {
         char at[40], detail[1024];
         printf ("%s %s %s %s %s\n", cpecctl_format_timestamp (event->occurred_at, at, sizeof (at)),
-                s_text (event->type), s_text (event->province), s_text (event->zone_id),
-                s_detail (event, detail, sizeof (detail)));
+                cpecctl_text (event->type), cpecctl_text (event->province),
+                cpecctl_text (event->zone_id), s_detail (event, detail, sizeof (detail)));
     }
     return fflush (stdout) == 0 && !ferror (stdout) ? 0 : -1;
 }

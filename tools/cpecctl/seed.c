@@ -25,7 +25,7 @@ s_decode_zones (const char *origin, json_t *data, ProtobufCMessage ***zones, siz
     if (!json_is_array (data))
         return cpecctl_input_error (command, "%s: expected a JSON array of zones", origin);
     size_t size = json_array_size (data);
-    ProtobufCMessage **decoded = cpecctl_realloc (NULL, size * sizeof (*decoded));
+    ProtobufCMessage **decoded = cpec_realloc (NULL, size * sizeof (*decoded));
     size_t done = 0;
     int rc = 0;
     for (; done < size && rc == 0; done++) {

@@ -13,13 +13,6 @@
 #include "cpec_json.h"
 #include "cpec_pb.h"
 
-//  Text of a string field; "-" when empty (unknown).
-static const char *
-s_text (const char *value)
-{
-    return value && *value ? value : "-";
-}
-
 //  Reads and decodes F.json into a message of `descriptor`, also returning the
 //  parsed object in *json_p when json_p is not NULL. NULL after reporting.
 static ProtobufCMessage *
@@ -102,9 +95,9 @@ s_print_sez_table (ProtobufCMessage **zones, size_t count)
     char acres[32];
     for (size_t index = 0; index < count; index++) {
         const Cpec__V1__Sez *sez = (const Cpec__V1__Sez *)zones[index];
-        int width = (int)strlen (s_text (sez->id));
+        int width = (int)strlen (cpecctl_text (sez->id));
         id_width = width > id_width ? width : id_width;
-        width = (int)strlen (s_text (sez->province));
+        width = (int)strlen (cpecctl_text (sez->province));
         province_width = width > province_width ? width : province_width;
         width = (int)strlen (cpecctl_status_name (sez->status));
         status_width = width > status_width ? width : status_width;
@@ -115,11 +108,11 @@ s_print_sez_table (ProtobufCMessage **zones, size_t count)
             status_width, "STATUS", "FAST-TRACK", acres_width, "ACRES", "NAME");
     for (size_t index = 0; index < count; index++) {
         const Cpec__V1__Sez *sez = (const Cpec__V1__Sez *)zones[index];
-        printf ("%-*s  %-*s  %-*s  %-10s  %*s  %s\n", id_width, s_text (sez->id), province_width,
-                s_text (sez->province), status_width, cpecctl_status_name (sez->status),
-                sez->fast_track ? "yes" : "no", acres_width,
+        printf ("%-*s  %-*s  %-*s  %-10s  %*s  %s\n", id_width, cpecctl_text (sez->id),
+                province_width, cpecctl_text (sez->province), status_width,
+                cpecctl_status_name (sez->status), sez->fast_track ? "yes" : "no", acres_width,
                 cpecctl_format_double_value (sez->area_acres, acres, sizeof (acres)),
-                s_text (sez->name));
+                cpecctl_text (sez->name));
     }
 }
 
@@ -217,7 +210,7 @@ s_print_audit (const char *name, const Cpec__V1__Audit *audit)
         printf ("%s: -\n", name);
     else
         printf ("%s: %s by %s\n", name, cpecctl_format_timestamp (audit->at, at, sizeof (at)),
-                s_text (audit->by));
+                cpecctl_text (audit->by));
 }
 
 //  Prints every field of a zone as "field: value" lines; "-" is unknown.
@@ -225,17 +218,17 @@ static void
 s_print_sez (const Cpec__V1__Sez *sez)
 {
     char number[32], at[40];
-    printf ("id: %s\n", s_text (sez->id));
-    printf ("name: %s\n", s_text (sez->name));
-    printf ("name_zh: %s\n", s_text (sez->name_zh));
-    printf ("name_ur: %s\n", s_text (sez->name_ur));
-    printf ("province: %s\n", s_text (sez->province));
-    printf ("district: %s\n", s_text (sez->district));
-    printf ("location: %s\n", s_text (sez->location));
+    printf ("id: %s\n", cpecctl_text (sez->id));
+    printf ("name: %s\n", cpecctl_text (sez->name));
+    printf ("name_zh: %s\n", cpecctl_text (sez->name_zh));
+    printf ("name_ur: %s\n", cpecctl_text (sez->name_ur));
+    printf ("province: %s\n", cpecctl_text (sez->province));
+    printf ("district: %s\n", cpecctl_text (sez->district));
+    printf ("location: %s\n", cpecctl_text (sez->location));
     printf ("area_acres: %s\n",
             cpecctl_format_double_value (sez->area_acres, number, sizeof (number)));
-    printf ("developer: %s\n", s_text (sez->developer));
-    printf ("zone_authority: %s\n", s_text (sez->zone_authority));
+    printf ("developer: %s\n", cpecctl_text (sez->developer));
+    printf ("zone_authority: %s\n", cpecctl_text (sez->zone_authority));
     printf ("fast_track: %s\n", sez->fast_track ? "true" : "false");
     printf ("sectors: ");
     for (size_t index = 0; index < sez->n_sectors; index++)
@@ -261,8 +254,9 @@ s_print_sez (const Cpec__V1__Sez *sez)
         printf ("sources: -\n");
     for (size_t index = 0; index < sez->n_sources; index++) {
         const Cpec__V1__Provenance *source = sez->sources[index];
-        printf ("sources[%zu]: %s: %s (as of %s)\n", index, s_text (source->field),
-                s_text (source->source), cpecctl_format_timestamp (source->as_of, at, sizeof (at)));
+        printf ("sources[%zu]: %s: %s (as of %s)\n", index, cpecctl_text (source->field),
+                cpecctl_text (source->source),
+                cpecctl_format_timestamp (source->as_of, at, sizeof (at)));
     }
 }
 
@@ -385,7 +379,7 @@ cpecctl_sez_update (cpecctl_t *self, int argc, char *argv[])
     if (rc == 0) {
         //  The mask: every top-level key present in the file but "id".
         request.update_mask =
-            cpecctl_realloc (NULL, (json_object_size (object) + 1) * sizeof (char *));
+            cpec_realloc (NULL, (json_object_size (object) + 1) * sizeof (char *));
         const char *key;
         json_t *value;
         json_object_foreach (object, key, value)
@@ -490,13 +484,13 @@ s_print_enterprise_table (ProtobufCMessage **rows, size_t count)
     char acres[32];
     for (size_t index = 0; index < count; index++) {
         const Cpec__V1__ZoneEnterprise *row = (const Cpec__V1__ZoneEnterprise *)rows[index];
-        int width = (int)strlen (s_text (row->id));
+        int width = (int)strlen (cpecctl_text (row->id));
         id_width = width > id_width ? width : id_width;
-        width = (int)strlen (s_text (row->country));
+        width = (int)strlen (cpecctl_text (row->country));
         country_width = width > country_width ? width : country_width;
-        width = (int)strlen (s_text (row->sector));
+        width = (int)strlen (cpecctl_text (row->sector));
         sector_width = width > sector_width ? width : sector_width;
-        width = (int)strlen (s_text (row->plot));
+        width = (int)strlen (cpecctl_text (row->plot));
         plot_width = width > plot_width ? width : plot_width;
         width = (int)strlen (cpecctl_format_number (row->acres, acres, sizeof (acres)));
         acres_width = width > acres_width ? width : acres_width;
@@ -508,11 +502,11 @@ s_print_enterprise_table (ProtobufCMessage **rows, size_t count)
             "STATUS", "NAME");
     for (size_t index = 0; index < count; index++) {
         const Cpec__V1__ZoneEnterprise *row = (const Cpec__V1__ZoneEnterprise *)rows[index];
-        printf ("%-*s  %-*s  %-*s  %-*s  %*s  %-*s  %s\n", id_width, s_text (row->id),
-                country_width, s_text (row->country), sector_width, s_text (row->sector),
-                plot_width, s_text (row->plot), acres_width,
+        printf ("%-*s  %-*s  %-*s  %-*s  %*s  %-*s  %s\n", id_width, cpecctl_text (row->id),
+                country_width, cpecctl_text (row->country), sector_width,
+                cpecctl_text (row->sector), plot_width, cpecctl_text (row->plot), acres_width,
                 cpecctl_format_number (row->acres, acres, sizeof (acres)), status_width,
-                s_admission_name (row->admission_status), s_text (row->name));
+                s_admission_name (row->admission_status), cpecctl_text (row->name));
     }
 }
 
