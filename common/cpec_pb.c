@@ -184,6 +184,16 @@ cpec_strdup (const char *string)
     return copy;
 }
 
+void *
+cpec_memdup (const void *data, size_t size)
+{
+    assert (data || size == 0);
+    void *copy = s_alloc (size ? size : 1);
+    if (size)
+        memcpy (copy, data, size);
+    return copy;
+}
+
 int64_t
 cpec_now_ms (void)
 {

@@ -46,6 +46,9 @@ void *cpec_realloc (void *memory, size_t size);
 //  malloc'd copy of a string (never NULL for a non-NULL input; aborts on OOM).
 char *cpec_strdup (const char *string);
 
+//  malloc'd copy of `size` bytes (aborts on OOM; size 0 allocates 1 byte).
+void *cpec_memdup (const void *data, size_t size);
+
 //  Milliseconds since the Unix epoch, UTC (CLOCK_REALTIME).
 int64_t cpec_now_ms (void);
 

@@ -572,19 +572,17 @@ cpec_store_ping (cpec_store_t *self)
 //  --------------------------------------------------------------------------
 //  Reads
 
-//  Decodes the reply of HMGET key v pb. *message NULL and 0 when absent.
+//  Checks the reply of HMGET key v pb: OK with *version set, NOT_FOUND when
+//  the entity is absent, INTERNAL or DATA_LOSS when the reply is not an entity.
 static int
-s_decode_entity (const char *key, const redisReply *reply,
-                 const ProtobufCMessageDescriptor *descriptor, ProtobufCMessage **message,
-                 uint32_t *version, cpec_status_t *status)
+s_check_entity (const char *key, const redisReply *reply, uint32_t *version, cpec_status_t *status)
 {
-    *message = NULL;
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
         return cpec_status_set (status, CPEC_INTERNAL, "redis: unexpected reply to HMGET %s", key);
     const redisReply *v = reply->element[0];
     const redisReply *pb = reply->element[1];
     if (pb->type == REDIS_REPLY_NIL)
-        return 0;
+        return cpec_status_set (status, CPEC_NOT_FOUND, "%s not found", key);
     if (pb->type != REDIS_REPLY_STRING)
         return cpec_status_set (status, CPEC_INTERNAL, "redis: unexpected reply to HMGET %s", key);
     long long found = 0;
@@ -596,61 +594,97 @@ s_decode_entity (const char *key, const redisReply *reply,
             return cpec_status_set (status, CPEC_DATA_LOSS,
                                     "%s: stored version '%s' is not a number", key, v->str);
     }
+    *version = (uint32_t)found;
+    return CPEC_OK;
+}
+
+//  Decodes the reply of HMGET key v pb. *message NULL and 0 when absent.
+static int
+s_decode_entity (const char *key, const redisReply *reply,
+                 const ProtobufCMessageDescriptor *descriptor, ProtobufCMessage **message,
+                 uint32_t *version, cpec_status_t *status)
+{
+    *message = NULL;
+    uint32_t found = 0;
+    int rc = s_check_entity (key, reply, &found, status);
+    if (rc == CPEC_NOT_FOUND) {
+        cpec_status_clear (status);
+        return 0;
+    }
+    if (rc != CPEC_OK)
+        return rc;
+    const redisReply *pb = reply->element[1];
     *message = cpec_pb_unpack (descriptor, (const uint8_t *)pb->str, pb->len);
     if (!*message)
         return cpec_status_set (status, CPEC_DATA_LOSS, "%s: stored bytes do not decode as %s", key,
                                 descriptor->name);
     if (version)
-        *version = (uint32_t)found;
+        *version = found;
     return 0;
 }
 
 int
-cpec_store_get (cpec_store_t *self, const char *key, const ProtobufCMessageDescriptor *descriptor,
-                ProtobufCMessage **message, uint32_t *version, cpec_status_t *status)
+cpec_store_get_packed (cpec_store_t *self, const char *key, uint8_t **data, size_t *size,
+                       uint32_t *version, cpec_status_t *status)
 {
     assert (self);
     assert (key);
-    assert (descriptor);
+    assert (data && size);
     cpec_status_t local_status;
     if (!status)
         status = &local_status;
     cpec_status_clear (status);
-    ProtobufCMessage *decoded = NULL;
-    if (message)
-        *message = NULL;
+    *data = NULL;
+    *size = 0;
     if (s_connect (self, status))
         return status->code;
     s_retrack (self);
     const s_entry_t *entry = s_cached (self, key);
     if (entry) {
-        decoded = cpec_pb_unpack (descriptor, entry->data, entry->size);
-        if (decoded) {
-            if (version)
-                *version = entry->version;
-            if (message)
-                *message = decoded;
-            else
-                cpec_pb_destroy (&decoded);
-            return CPEC_OK;
-        }
+        *data = (uint8_t *)cpec_memdup (entry->data, entry->size);
+        *size = entry->size;
+        if (version)
+            *version = entry->version;
+        return CPEC_OK;
     }
     const char *argv[4] = {"HMGET", key, "v", "pb"};
     redisReply *reply = s_command_ok (self, 4, argv, NULL, status);
     if (!reply)
         return status->code;
     uint32_t found = 0;
-    int rc = s_decode_entity (key, reply, descriptor, &decoded, &found, status);
-    if (rc == 0 && decoded) {
-        s_cache_put (self, key, found, reply->element[1]->str, reply->element[1]->len);
+    int rc = s_check_entity (key, reply, &found, status);
+    if (rc == CPEC_OK) {
+        const redisReply *pb = reply->element[1];
+        s_cache_put (self, key, found, pb->str, pb->len);
+        *data = (uint8_t *)cpec_memdup (pb->str, pb->len);
+        *size = pb->len;
         if (version)
             *version = found;
     }
     freeReplyObject (reply);
-    if (rc)
+    return rc;
+}
+
+int
+cpec_store_get (cpec_store_t *self, const char *key, const ProtobufCMessageDescriptor *descriptor,
+                ProtobufCMessage **message, uint32_t *version, cpec_status_t *status)
+{
+    assert (descriptor);
+    cpec_status_t local_status;
+    if (!status)
+        status = &local_status;
+    if (message)
+        *message = NULL;
+    uint8_t *data = NULL;
+    size_t size = 0;
+    int rc = cpec_store_get_packed (self, key, &data, &size, version, status);
+    if (rc != CPEC_OK)
         return rc;
+    ProtobufCMessage *decoded = cpec_pb_unpack (descriptor, data, size);
+    free (data);
     if (!decoded)
-        return cpec_status_set (status, CPEC_NOT_FOUND, "%s not found", key);
+        return cpec_status_set (status, CPEC_DATA_LOSS, "%s: stored bytes do not decode as %s", key,
+                                descriptor->name);
     if (message)
         *message = decoded;
     else

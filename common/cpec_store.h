@@ -49,6 +49,12 @@ int cpec_store_get (cpec_store_t *self, const char *key,
                     const ProtobufCMessageDescriptor *descriptor, ProtobufCMessage **message,
                     uint32_t *version, cpec_status_t *status);
 
+//  The same read without decoding: *data gets a malloc'd copy of the stored
+//  packed bytes (the caller frees it), *size their length. OK, NOT_FOUND or
+//  UNAVAILABLE. For answers that pass an entity on as it is stored.
+int cpec_store_get_packed (cpec_store_t *self, const char *key, uint8_t **data, size_t *size,
+                           uint32_t *version, cpec_status_t *status);
+
 //  Reads several entities in one round trip; messages[i] is NULL where the key
 //  is absent. OK, UNAVAILABLE or DATA_LOSS.
 int cpec_store_get_many (cpec_store_t *self, const char **keys, size_t count,

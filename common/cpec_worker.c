@@ -173,6 +173,8 @@ s_serve (cpec_worker_t *self, zframe_t *body)
     cpec_handler_fn *handler = md ? self->handlers[md - self->descriptor->methods] : NULL;
     ProtobufCMessage *input = NULL;
     ProtobufCMessage *output = NULL;
+    uint8_t *packed = NULL; //  the output packed, by the handler or below
+    size_t packed_size = 0;
     if (!handler)
         cpec_status_set (&status, CPEC_UNIMPLEMENTED, "%s has no method '%s'",
                          self->descriptor->name, request->method);
@@ -198,15 +200,19 @@ s_serve (cpec_worker_t *self, zframe_t *body)
         if (code != CPEC_OK && status.code == CPEC_OK)
             cpec_status_set (&status, code, "%s failed", request->method);
         status.code = code;
+        packed = call.packed_output;
+        packed_size = call.packed_size;
     }
 
     Cpec__V1__Reply reply = CPEC__V1__REPLY__INIT;
     reply.request_id = request->request_id;
     reply.code = (Cpec__V1__Status__Code)status.code;
     reply.message = status.message;
-    uint8_t *packed = NULL;
     if (status.code == CPEC_OK && output) {
-        packed = cpec_pb_pack (output, &reply.body.len);
+        if (packed)
+            reply.body.len = packed_size;
+        else
+            packed = cpec_pb_pack (output, &reply.body.len);
         reply.body.data = packed;
         if (reply.body.len > self->max_message) {
             //  Never send what the other side would refuse.

@@ -31,6 +31,11 @@ typedef struct
     int64_t deadline_unix_ms;
     const char *method;
     cpec_status_t *status; //  set with cpec_status_set on error
+    //  Optional: a handler that has its answer already packed (an entity as
+    //  stored) hands over a malloc'd buffer here instead of filling `output`;
+    //  the worker sends it as the reply body and frees it.
+    uint8_t *packed_output;
+    size_t packed_size;
 } cpec_call_t;
 
 //  A handler fills `output` (a fresh message of the method's output type whose

@@ -426,14 +426,31 @@ registry_get_sez (void *state, cpec_call_t *call, const ProtobufCMessage *input,
                   ProtobufCMessage *output)
 {
     registry_t *self = (registry_t *)state;
+    (void)output; //  answered packed, as stored
     const Cpec__V1__GetSezRequest *request = (const Cpec__V1__GetSezRequest *)input;
     int rc = registry_validate_zone_id ("id", request->id, call->status);
-    Cpec__V1__Sez *sez = NULL;
-    if (rc == CPEC_OK)
-        rc = s_read_zone_or_fail (self, call, request->id, &sez, NULL);
-    if (rc == CPEC_OK)
-        s_move (output, (ProtobufCMessage **)&sez);
-    return rc;
+    if (rc != CPEC_OK)
+        return rc;
+    char key[S_KEY_MAX];
+    s_zone_key (key, request->id);
+    uint8_t *stored = NULL;
+    size_t size = 0;
+    uint32_t version = 0;
+    rc = cpec_store_get_packed (self->store, key, &stored, &size, &version, call->status);
+    if (rc == CPEC_NOT_FOUND)
+        return cpec_status_set (call->status, CPEC_NOT_FOUND, "zone %s not found", request->id);
+    if (rc != CPEC_OK)
+        return rc;
+    //  The hash's version is the truth: a field that appears again in the
+    //  encoding overrides the earlier one, so append it rather than decode.
+    Cpec__V1__Sez only_version = CPEC__V1__SEZ__INIT;
+    only_version.version = version;
+    size_t tail = cpec__v1__sez__get_packed_size (&only_version);
+    stored = (uint8_t *)cpec_realloc (stored, size + tail);
+    cpec__v1__sez__pack (&only_version, stored + size);
+    call->packed_output = stored;
+    call->packed_size = size + tail;
+    return CPEC_OK;
 }
 
 //  --------------------------------------------------------------------------

@@ -136,6 +136,15 @@ s_call (s_fixture_t *self, cpec_handler_fn *handler, const char *method, s_calle
                         .status = status};
     ProtobufCMessage *out = cpec_pb_new (output_descriptor);
     int rc = handler (&self->registry, &call, input, out);
+    if (call.packed_output) {
+        //  Answered packed: what the worker would send is these bytes.
+        cpec_pb_destroy (&out);
+        if (rc == CPEC_OK)
+            out = cpec_pb_unpack (output_descriptor, call.packed_output, call.packed_size);
+        free (call.packed_output);
+        if (rc == CPEC_OK)
+            assert_non_null (out);
+    }
     if (rc == CPEC_OK && output)
         *output = out;
     else
@@ -384,6 +393,26 @@ test_create_and_get (void **state)
     assert_int_equal (size_a, size_b);
     free (a);
     free (b);
+    cpec_pb_destroy ((ProtobufCMessage **)&got);
+
+    //  The version GetSez reports is the stored hash's, whatever the stored
+    //  bytes say (they are passed on without decoding).
+    char key[96];
+    snprintf (key, sizeof (key), "cpec:sez:%s", sez->id);
+    redisReply *reply = redisCommand (self->redis, "HSET %s v 41", key);
+    assert_non_null (reply);
+    freeReplyObject (reply);
+    assert_int_equal (s_get (self, sez->id, &got, &status), CPEC_OK);
+    assert_int_equal (got->version, 41);
+    assert_string_equal (got->id, sez->id);
+    cpec_pb_destroy ((ProtobufCMessage **)&got);
+    reply = redisCommand (self->redis, "HSET %s v 1", key);
+    assert_non_null (reply);
+    freeReplyObject (reply);
+    assert_int_equal (s_get (self, sez->id, &got, &status), CPEC_OK);
+    assert_int_equal (got->version, 1);
+    assert_int_equal (s_get (self, "no-such-zone", NULL, &status), CPEC_NOT_FOUND);
+    assert_string_equal (status.message, "zone no-such-zone not found");
 
     //  One event in the log, one on the bus
     Cpec__V1__Event **events = NULL;

@@ -38,6 +38,21 @@ s_get_sez (void *state, cpec_call_t *call, const ProtobufCMessage *input, Protob
         sez->id = cpec_strdup (request->id);
         return CPEC_OK;
     }
+    if (strncmp (request->id, "packed", 6) == 0) {
+        //  Answered already packed: the worker sends these bytes, not `output`.
+        Cpec__V1__Sez packed = CPEC__V1__SEZ__INIT;
+        packed.id = request->id;
+        packed.name = streq (request->id, "packed-huge") ? (char *)zmalloc (10001) : "as stored";
+        if (streq (request->id, "packed-huge"))
+            memset (packed.name, 'p', 10000);
+        call->packed_output = cpec_pb_pack (&packed.base, &call->packed_size);
+        if (streq (request->id, "packed-huge"))
+            free (packed.name);
+        sez->name = cpec_strdup ("not sent");
+        if (streq (request->id, "packed-error")) //  an error frees what was handed over
+            return cpec_status_set (call->status, CPEC_FAILED_PRECONDITION, "refused");
+        return CPEC_OK;
+    }
     sez->id = cpec_strdup (request->id);
     sez->name = cpec_strdup (call->principal->subject);
     return CPEC_OK;
@@ -133,6 +148,17 @@ test_round_trip_and_status (void **state)
     assert_string_equal (reply->request_id, "empty-body");
     assert_int_equal (reply->code, CPEC_OK); //  an empty body is a valid empty message
     cpec_pb_destroy ((ProtobufCMessage **)&reply);
+
+    //  A handler may answer with bytes it already holds packed.
+    assert_int_equal (s_call (client, "packed", &sez, &status), CPEC_OK);
+    assert_string_equal (sez->id, "packed");
+    assert_string_equal (sez->name, "as stored");
+    cpec_pb_destroy ((ProtobufCMessage **)&sez);
+    assert_int_equal (s_call (client, "packed-error", &sez, &status), CPEC_FAILED_PRECONDITION);
+    assert_null (sez);
+    assert_int_equal (s_call (client, "packed-huge", &sez, &status), CPEC_RESOURCE_EXHAUSTED);
+    assert_non_null (strstr (status.message, "reply of"));
+    assert_null (sez);
 
     //  A reply larger than the limit is refused by its own worker.
     assert_int_equal (s_call (client, "huge-reply", &sez, &status), CPEC_RESOURCE_EXHAUSTED);

@@ -969,7 +969,17 @@ test_cache_is_never_stale (void **state)
         cpec_pb_destroy ((ProtobufCMessage **)&sez);
         snprintf (name, sizeof (name), "v%u", v + 1);
         assert_int_equal (s_put_sez (writer, key, v, name, &status), CPEC_OK);
-        //  ...so the very next read sees it.
+        //  ...so the very next read sees it, decoded or as stored.
+        uint8_t *packed = NULL;
+        size_t size = 0;
+        assert_int_equal (cpec_store_get_packed (reader, key, &packed, &size, &version, &status),
+                          CPEC_OK);
+        assert_int_equal (version, v + 1);
+        sez = (Cpec__V1__Sez *)cpec_pb_unpack (&cpec__v1__sez__descriptor, packed, size);
+        free (packed);
+        assert_non_null (sez);
+        assert_string_equal (sez->name, name);
+        cpec_pb_destroy ((ProtobufCMessage **)&sez);
         sez = s_get_sez (reader, key, &version, CPEC_OK);
         assert_int_equal (version, v + 1);
         assert_string_equal (sez->name, name);
@@ -995,6 +1005,12 @@ test_cache_is_never_stale (void **state)
     s_raw_ok (raw, "PING"); //  the same fence cpec_store_write uses
     redisFree (raw);
     sez = s_get_sez (reader, key, NULL, CPEC_NOT_FOUND);
+    uint8_t *gone = (uint8_t *)"untouched";
+    size_t gone_size = 1;
+    assert_int_equal (cpec_store_get_packed (reader, key, &gone, &gone_size, NULL, &status),
+                      CPEC_NOT_FOUND);
+    assert_null (gone);
+    assert_int_equal (gone_size, 0);
 
     //  The invalidation connection killed under the reader: reads carry on
     //  (from Redis), stay exact, and the cache comes back.
