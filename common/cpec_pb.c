@@ -184,6 +184,34 @@ cpec_strdup (const char *string)
     return copy;
 }
 
+void
+cpec_pb_move (ProtobufCMessage *to, ProtobufCMessage **from_p)
+{
+    assert (to && from_p && *from_p);
+    const ProtobufCMessageDescriptor *descriptor = to->descriptor;
+    assert ((*from_p)->descriptor == descriptor);
+    for (unsigned i = 0; i < descriptor->n_fields; i++) {
+        const ProtobufCFieldDescriptor *field = &descriptor->fields[i];
+        //  A oneof is swapped whole through its first member
+        bool seen = false;
+        for (unsigned j = 0; j < i && (field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF); j++)
+            seen = seen || ((descriptor->fields[j].flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+                            descriptor->fields[j].quantifier_offset == field->quantifier_offset);
+        if (!seen)
+            cpec_pb_swap_field (to, *from_p, field->name);
+    }
+    cpec_pb_destroy (from_p);
+}
+
+void
+cpec_pb_string_set (char **field, const char *value)
+{
+    assert (field && value);
+    if (*field && *field != protobuf_c_empty_string)
+        free (*field);
+    *field = cpec_strdup (value);
+}
+
 void *
 cpec_memdup (const void *data, size_t size)
 {

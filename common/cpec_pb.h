@@ -37,6 +37,11 @@ ProtobufCMessage *cpec_pb_dup (const ProtobufCMessage *message);
 //  Returns 0, or -1 when the field does not exist.
 int cpec_pb_swap_field (ProtobufCMessage *a, ProtobufCMessage *b, const char *name);
 
+//  Moves every field of *from_p into `to` (same type; to's old values go to
+//  *from_p) and destroys *from_p. For handing a message built by a handler
+//  to the worker's output.
+void cpec_pb_move (ProtobufCMessage *to, ProtobufCMessage **from_p);
+
 //  Size of one value of this type as stored in a message struct.
 size_t cpec_pb_storage_size (ProtobufCType type);
 
@@ -45,6 +50,11 @@ void *cpec_realloc (void *memory, size_t size);
 
 //  malloc'd copy of a string (never NULL for a non-NULL input; aborts on OOM).
 char *cpec_strdup (const char *string);
+
+//  Sets a string field of a message to a malloc'd copy of value, freeing the
+//  old string unless it is protobuf-c's shared empty default (an unset field
+//  of a decoded or new message), which must never be freed.
+void cpec_pb_string_set (char **field, const char *value);
 
 //  malloc'd copy of `size` bytes (aborts on OOM; size 0 allocates 1 byte).
 void *cpec_memdup (const void *data, size_t size);

@@ -996,6 +996,46 @@ s_eval (cpec_store_t *self, const char *script, char sha[41], s_line_t *line, cp
 }
 
 //  The script's own error codes, and what they map to.
+redisReply *
+cpec_store_command (cpec_store_t *self, int argc, const char **argv, const size_t *lengths,
+                    cpec_status_t *status)
+{
+    assert (self && argc > 0 && argv);
+    cpec_status_t local_status;
+    if (!status)
+        status = &local_status;
+    cpec_status_clear (status);
+    return s_command_ok (self, argc, argv, lengths, status);
+}
+
+redisReply *
+cpec_store_script (cpec_store_t *self, const char *script, char sha[41], int argc,
+                   const char **argv, const size_t *lengths, cpec_status_t *status)
+{
+    assert (self && script && sha && argc >= 1 && argv);
+    cpec_status_t local_status;
+    if (!status)
+        status = &local_status;
+    cpec_status_clear (status);
+    s_line_t line;
+    if (s_line_init (&line, argc + 2)) {
+        s_line_fini (&line);
+        cpec_status_set (status, CPEC_INTERNAL, "out of memory");
+        return NULL;
+    }
+    line.count = 2; //  EVALSHA sha, filled by s_eval
+    for (int i = 0; i < argc; i++)
+        s_line_add (&line, argv[i], lengths ? lengths[i] : strlen (argv[i]));
+    redisReply *reply = s_eval (self, script, sha, &line, status);
+    s_line_fini (&line);
+    if (reply && reply->type == REDIS_REPLY_ERROR) {
+        s_reply_error (self, reply, status);
+        freeReplyObject (reply);
+        reply = NULL;
+    }
+    return reply;
+}
+
 static const struct
 {
     const char *prefix;

@@ -19,6 +19,7 @@
 #ifndef CPEC_STORE_H_INCLUDED
 #define CPEC_STORE_H_INCLUDED
 
+#include <hiredis/hiredis.h>
 #include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -129,6 +130,21 @@ bool cpec_store_cache_active (cpec_store_t *self);
 
 //  Sets how long request ids are remembered (default 86400 s).
 void cpec_store_set_idempotency_ttl (cpec_store_t *self, int seconds);
+
+//  Runs one command: argc strings (lengths NULL: C strings). The reply (the
+//  caller frees it with freeReplyObject), or NULL with status set: an error
+//  reply becomes INTERNAL (or the code it starts with), a lost connection
+//  UNAVAILABLE. For a service's own keys beside its entities (sorted sets of
+//  timers, for example); entities go through cpec_store_write.
+redisReply *cpec_store_command (cpec_store_t *self, int argc, const char **argv,
+                                const size_t *lengths, cpec_status_t *status);
+
+//  Runs a Lua script: EVALSHA, loading it on first use and again after the
+//  script cache was flushed. `sha` is the caller's cache of its hash (41
+//  bytes, "" at first). argv is what follows the script: numkeys, keys, args.
+//  The reply or NULL, as cpec_store_command.
+redisReply *cpec_store_script (cpec_store_t *self, const char *script, char sha[41], int argc,
+                               const char **argv, const size_t *lengths, cpec_status_t *status);
 
 //  Reads events from the stream after `after_id` ("0" or "$"-free: "0-0" for
 //  the start), at most `count`, blocking up to block_ms (0: no block).

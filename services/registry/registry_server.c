@@ -26,6 +26,7 @@
 
 #include "cpec/v1/events.pb-c.h"
 #include "cpec_codes.h"
+#include "cpec_handler.h"
 #include "cpec_log.h"
 #include "cpec_pb.h"
 
@@ -57,177 +58,26 @@ s_zone_enterprises_key (char *buffer, const char *zone)
     snprintf (buffer, S_KEY_MAX, "cpec:ent:zone:%s", zone);
 }
 
-static const char *
-s_subject (const cpec_call_t *call)
-{
-    return call->principal->subject ? call->principal->subject : "";
-}
-
-//  True for an ADMIN, or a PROVINCE authority of exactly this province.
-static bool
-s_may_write (const cpec_call_t *call, const char *province)
-{
-    const Cpec__V1__Principal *who = call->principal;
-    if (who->role == S_ADMIN)
-        return true;
-    return who->role == S_PROVINCE && who->province && *who->province && province &&
-           strcmp (who->province, province) == 0;
-}
-
-//  Moves every field of *from_p into to (same type; to's old values go to
-//  *from_p) and destroys *from_p. For handing a message we built to the
-//  worker's output.
-static void
-s_move (ProtobufCMessage *to, ProtobufCMessage **from_p)
-{
-    assert (to && from_p && *from_p);
-    const ProtobufCMessageDescriptor *descriptor = to->descriptor;
-    assert ((*from_p)->descriptor == descriptor);
-    for (unsigned i = 0; i < descriptor->n_fields; i++) {
-        const ProtobufCFieldDescriptor *field = &descriptor->fields[i];
-        //  A oneof is swapped whole through its first member
-        bool seen = false;
-        for (unsigned j = 0; j < i && (field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF); j++)
-            seen = seen || ((descriptor->fields[j].flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-                            descriptor->fields[j].quantifier_offset == field->quantifier_offset);
-        if (!seen)
-            cpec_pb_swap_field (to, *from_p, field->name);
-    }
-    cpec_pb_destroy (from_p);
-}
-
-static Cpec__V1__Audit *
-s_audit_new (int64_t now_ms, const char *by)
-{
-    Cpec__V1__Audit *audit = (Cpec__V1__Audit *)cpec_pb_new (&cpec__v1__audit__descriptor);
-    audit->at = cpec_pb_timestamp_new (now_ms);
-    audit->by = cpec_strdup (by);
-    return audit;
-}
-
-//  Replaces *audit_p with {now, by}.
-static void
-s_audit_set (Cpec__V1__Audit **audit_p, int64_t now_ms, const char *by)
-{
-    cpec_pb_destroy ((ProtobufCMessage **)audit_p);
-    *audit_p = s_audit_new (now_ms, by);
-}
-
-//  An event envelope without payload.
-static Cpec__V1__Event *
-s_event_new (const char *type, const char *zone, const char *province, const cpec_call_t *call,
-             int64_t now_ms)
-{
-    Cpec__V1__Event *event = (Cpec__V1__Event *)cpec_pb_new (&cpec__v1__event__descriptor);
-    char uuid[37];
-    cpec_uuid (uuid);
-    event->id = cpec_strdup (uuid);
-    event->type = cpec_strdup (type);
-    event->zone_id = cpec_strdup (zone);
-    event->province = cpec_strdup (province);
-    event->occurred_at = cpec_pb_timestamp_new (now_ms);
-    event->request_id = cpec_strdup (call->request_id ? call->request_id : "");
-    event->actor = cpec_strdup (s_subject (call));
-    return event;
-}
-
-//  --------------------------------------------------------------------------
-//  Index operations of a write, with the keys they own
-
-typedef struct
-{
-    cpec_store_index_t *items; //  what cpec_store_write reads
-    char **keys;               //  items[i].key, owned
-    size_t count;              //  items in use
-} s_indexes_t;
-
-static void
-s_indexes_add (s_indexes_t *self, cpec_store_op_t op, const char *key, const char *member)
-{
-    self->items = (cpec_store_index_t *)cpec_realloc (self->items,
-                                                      (self->count + 1) * sizeof (self->items[0]));
-    self->keys = (char **)cpec_realloc (self->keys, (self->count + 1) * sizeof (char *));
-    self->keys[self->count] = cpec_strdup (key);
-    self->items[self->count] =
-        (cpec_store_index_t){.op = op, .key = self->keys[self->count], .member = member};
-    self->count++;
-}
-
-static void
-s_indexes_fini (s_indexes_t *self)
-{
-    for (size_t i = 0; i < self->count; i++)
-        free (self->keys[i]);
-    free (self->keys);
-    free (self->items);
-    *self = (s_indexes_t){0};
-}
-
 //  --------------------------------------------------------------------------
 //  The index sets of a zone
-
-typedef struct
-{
-    char **keys; //  owned, without duplicates
-    size_t count;
-} s_sets_t;
-
-static void
-s_sets_add (s_sets_t *self, const char *format, const char *value)
-{
-    char key[S_KEY_MAX];
-    snprintf (key, sizeof (key), format, value);
-    for (size_t i = 0; i < self->count; i++)
-        if (strcmp (self->keys[i], key) == 0)
-            return;
-    self->keys = (char **)cpec_realloc (self->keys, (self->count + 1) * sizeof (char *));
-    self->keys[self->count++] = cpec_strdup (key);
-}
-
-static bool
-s_sets_has (const s_sets_t *self, const char *key)
-{
-    for (size_t i = 0; i < self->count; i++)
-        if (strcmp (self->keys[i], key) == 0)
-            return true;
-    return false;
-}
-
-static void
-s_sets_fini (s_sets_t *self)
-{
-    for (size_t i = 0; i < self->count; i++)
-        free (self->keys[i]);
-    free (self->keys);
-    *self = (s_sets_t){0};
-}
 
 //  The sets a (valid) zone is a member of. A sector counts under its own
 //  code and the group and division above it, so that a filter by division
 //  "10" finds a zone that lists class "1030".
-static s_sets_t
+static cpec_keyset_t
 s_zone_sets (const Cpec__V1__Sez *sez)
 {
-    s_sets_t sets = {0};
-    s_sets_add (&sets, "%s", "cpec:sez:all");
-    s_sets_add (&sets, "cpec:sez:province:%s", sez->province);
-    s_sets_add (&sets, "cpec:sez:status:%s", registry_status_name (sez->status));
+    cpec_keyset_t sets = {0};
+    cpec_keyset_add (&sets, "%s", "cpec:sez:all");
+    cpec_keyset_add (&sets, "cpec:sez:province:%s", sez->province);
+    cpec_keyset_add (&sets, "cpec:sez:status:%s", registry_status_name (sez->status));
     for (size_t i = 0; i < sez->n_sectors; i++)
         for (const char *code = sez->sectors[i]; code && cpec_codes_isic_level (code) >= 2;
              code = cpec_codes_isic_parent (code))
-            s_sets_add (&sets, "cpec:sez:sector:%s", code);
-    s_sets_add (&sets, "%s", sez->fast_track ? "cpec:sez:fast_track" : "cpec:sez:not_fast_track");
+            cpec_keyset_add (&sets, "cpec:sez:sector:%s", code);
+    cpec_keyset_add (&sets, "%s",
+                     sez->fast_track ? "cpec:sez:fast_track" : "cpec:sez:not_fast_track");
     return sets;
-}
-
-//  Adds `op` of zone id on every set of `sets` that is not in `other`.
-static void
-s_sets_apply (s_indexes_t *indexes, cpec_store_op_t op, const s_sets_t *sets, const s_sets_t *other,
-              const char *zone)
-{
-    for (size_t i = 0; i < sets->count; i++)
-        if (!other || !s_sets_has (other, sets->keys[i]))
-            s_indexes_add (indexes, op, sets->keys[i], zone);
 }
 
 //  --------------------------------------------------------------------------
@@ -253,32 +103,13 @@ s_read_zone_or_fail (registry_t *self, cpec_call_t *call, const char *id, Cpec__
     return rc;
 }
 
-//  Runs the outbox write. On a first write publishes its events on the bus
-//  (a bus that is down loses only the live copy: the stream has them); on a
-//  replay sets *replayed to the first answer and publishes nothing.
+//  Runs the outbox write and publishes its events (cpec_handler_write).
 static int
 s_write_or_fail (registry_t *self, cpec_call_t *call, const cpec_store_write_t *write,
                  const ProtobufCMessageDescriptor *answer, ProtobufCMessage **replayed)
 {
-    if (!call->request_id || !*call->request_id)
-        return cpec_status_set (call->status, CPEC_INVALID_ARGUMENT,
-                                "request_id: required for a write (it makes retries safe)");
-    int rc = cpec_store_write (self->store, write, answer, replayed, NULL, call->status);
-    if (rc != CPEC_OK)
-        return rc;
-    if (*replayed) {
-        cpec_log_info (call->request_id, "%s: replayed the first answer", call->method);
-        return CPEC_OK;
-    }
-    for (size_t i = 0; i < write->event_count; i++)
-        if (self->bus && cpec_bus_publish (self->bus, write->events[i]) != 0) {
-            cpec_log_warn (call->request_id, "%s: could not publish %s on the bus", call->method,
-                           write->events[i]->type);
-            if (self->metrics)
-                cpec_metrics_count (self->metrics, "cpec_registry_bus_publish_errors_total",
-                                    "events written but not published on the bus", 1);
-        }
-    return CPEC_OK;
+    return cpec_handler_write (self->store, self->bus, self->metrics, call, write, answer,
+                               replayed);
 }
 
 //  Fills a list response from a page of member ids whose entities live at
@@ -369,8 +200,8 @@ registry_create_sez (void *state, cpec_call_t *call, const ProtobufCMessage *inp
     if (sez->status == CPEC__V1__SEZ__STATUS__STATUS_UNSPECIFIED)
         sez->status = CPEC__V1__SEZ__STATUS__PROPOSED;
     sez->version = 1;
-    s_audit_set (&sez->created, now, s_subject (call));
-    s_audit_set (&sez->updated, now, s_subject (call));
+    cpec_handler_audit_set (&sez->created, now, cpec_handler_subject (call));
+    cpec_handler_audit_set (&sez->updated, now, cpec_handler_subject (call));
     if (!sez->land)
         sez->land = (Cpec__V1__Land *)cpec_pb_new (&cpec__v1__land__descriptor);
     sez->land->allotted_acres = 0;
@@ -380,7 +211,8 @@ registry_create_sez (void *state, cpec_call_t *call, const ProtobufCMessage *inp
         return rc;
     }
 
-    Cpec__V1__Event *event = s_event_new ("SezCreated", sez->id, sez->province, call, now);
+    Cpec__V1__Event *event =
+        cpec_handler_event_new ("SezCreated", sez->id, sez->province, call, NULL, NULL, now);
     Cpec__V1__SezCreated *created =
         (Cpec__V1__SezCreated *)cpec_pb_new (&cpec__v1__sez_created__descriptor);
     created->sez = (Cpec__V1__Sez *)cpec_pb_dup (&sez->base);
@@ -389,9 +221,9 @@ registry_create_sez (void *state, cpec_call_t *call, const ProtobufCMessage *inp
 
     char key[S_KEY_MAX];
     s_zone_key (key, sez->id);
-    s_sets_t sets = s_zone_sets (sez);
-    s_indexes_t indexes = {0};
-    s_sets_apply (&indexes, CPEC_STORE_SADD, &sets, NULL, sez->id);
+    cpec_keyset_t sets = s_zone_sets (sez);
+    cpec_indexes_t indexes = {0};
+    cpec_keyset_apply (&indexes, CPEC_STORE_SADD, &sets, NULL, sez->id);
     cpec_store_put_t put = {.key = key, .expected_version = 0, .message = &sez->base};
     const Cpec__V1__Event *events[] = {event};
     cpec_store_write_t write = {.request_id = call->request_id,
@@ -407,12 +239,13 @@ registry_create_sez (void *state, cpec_call_t *call, const ProtobufCMessage *inp
     if (rc == CPEC_ALREADY_EXISTS)
         cpec_status_set (call->status, rc, "zone %s already exists", sez->id);
     else if (rc == CPEC_OK && !replayed)
-        cpec_log_info (call->request_id, "zone %s created by %s", sez->id, s_subject (call));
-    s_indexes_fini (&indexes);
-    s_sets_fini (&sets);
+        cpec_log_info (call->request_id, "zone %s created by %s", sez->id,
+                       cpec_handler_subject (call));
+    cpec_indexes_fini (&indexes);
+    cpec_keyset_fini (&sets);
     cpec_pb_destroy ((ProtobufCMessage **)&event);
     if (rc == CPEC_OK)
-        s_move (output, replayed ? &replayed : (ProtobufCMessage **)&sez);
+        cpec_pb_move (output, replayed ? &replayed : (ProtobufCMessage **)&sez);
     cpec_pb_destroy ((ProtobufCMessage **)&sez);
     return rc;
 }
@@ -470,18 +303,19 @@ registry_list_sezs (void *state, cpec_call_t *call, const ProtobufCMessage *inpu
     if (rc != CPEC_OK)
         return rc;
 
-    s_sets_t filters = {0};
+    cpec_keyset_t filters = {0};
     if (request->province && *request->province)
-        s_sets_add (&filters, "cpec:sez:province:%s", request->province);
+        cpec_keyset_add (&filters, "cpec:sez:province:%s", request->province);
     if (request->status != CPEC__V1__SEZ__STATUS__STATUS_UNSPECIFIED)
-        s_sets_add (&filters, "cpec:sez:status:%s", registry_status_name (request->status));
+        cpec_keyset_add (&filters, "cpec:sez:status:%s", registry_status_name (request->status));
     if (request->sector && *request->sector)
-        s_sets_add (&filters, "cpec:sez:sector:%s", request->sector);
+        cpec_keyset_add (&filters, "cpec:sez:sector:%s", request->sector);
     if (request->fast_track)
-        s_sets_add (&filters, "%s",
-                    request->fast_track->value ? "cpec:sez:fast_track" : "cpec:sez:not_fast_track");
+        cpec_keyset_add (&filters, "%s",
+                         request->fast_track->value ? "cpec:sez:fast_track"
+                                                    : "cpec:sez:not_fast_track");
     if (filters.count == 0)
-        s_sets_add (&filters, "%s", "cpec:sez:all");
+        cpec_keyset_add (&filters, "%s", "cpec:sez:all");
 
     char **ids = NULL;
     bool more = false;
@@ -493,7 +327,7 @@ registry_list_sezs (void *state, cpec_call_t *call, const ProtobufCMessage *inpu
     if (rc == CPEC_OK)
         response->next_cursor = s_next_cursor (ids, more);
     cpec_store_strings_destroy (&ids);
-    s_sets_fini (&filters);
+    cpec_keyset_fini (&filters);
     return rc;
 }
 
@@ -553,7 +387,7 @@ s_replay_or_abort (registry_t *self, cpec_call_t *call, Cpec__V1__Sez *stored, u
                                    call->status);
         if (rc == CPEC_OK && replayed) {
             cpec_log_info (call->request_id, "UpdateSez: replayed the first answer");
-            s_move (output, &replayed);
+            cpec_pb_move (output, &replayed);
             return CPEC_OK;
         }
         if (rc == CPEC_OK) {
@@ -620,7 +454,8 @@ s_update_events (Cpec__V1__Sez *stored, Cpec__V1__Sez *next, cpec_call_t *call, 
     updated->previous_version = stored->version;
     updated->changed_fields = s_changed_fields (stored, next, &updated->n_changed_fields);
     updated->sez = (Cpec__V1__Sez *)cpec_pb_dup (&next->base);
-    events[0] = s_event_new ("SezUpdated", next->id, next->province, call, now);
+    events[0] =
+        cpec_handler_event_new ("SezUpdated", next->id, next->province, call, NULL, NULL, now);
     events[0]->payload_case = CPEC__V1__EVENT__PAYLOAD_SEZ_UPDATED;
     events[0]->sez_updated = updated;
     if (stored->status == next->status)
@@ -632,7 +467,8 @@ s_update_events (Cpec__V1__Sez *stored, Cpec__V1__Sez *next, cpec_call_t *call, 
     changed->to_status = next->status;
     changed->reverted = next->status < stored->status;
     changed->version = next->version;
-    events[1] = s_event_new ("SezStatusChanged", next->id, next->province, call, now);
+    events[1] = cpec_handler_event_new ("SezStatusChanged", next->id, next->province, call, NULL,
+                                        NULL, now);
     events[1]->payload_case = CPEC__V1__EVENT__PAYLOAD_SEZ_STATUS_CHANGED;
     events[1]->sez_status_changed = changed;
     return 2;
@@ -645,7 +481,7 @@ static int
 s_check_update_or_fail (cpec_call_t *call, const Cpec__V1__Sez *stored, const Cpec__V1__Sez *next)
 {
     const Cpec__V1__Principal *who = call->principal;
-    if (!s_may_write (call, next->province))
+    if (!cpec_handler_may_write (call, next->province))
         return cpec_status_set (call->status, CPEC_PERMISSION_DENIED,
                                 "province: a PROVINCE authority of %s may not move zone %s to %s",
                                 who->province, stored->id, next->province);
@@ -664,11 +500,11 @@ s_write_update_or_fail (registry_t *self, cpec_call_t *call, Cpec__V1__Sez *stor
 {
     Cpec__V1__Event *events[2] = {NULL, NULL};
     size_t event_count = s_update_events (stored, next, call, now, events);
-    s_sets_t before = s_zone_sets (stored);
-    s_sets_t after = s_zone_sets (next);
-    s_indexes_t indexes = {0};
-    s_sets_apply (&indexes, CPEC_STORE_SREM, &before, &after, next->id);
-    s_sets_apply (&indexes, CPEC_STORE_SADD, &after, &before, next->id);
+    cpec_keyset_t before = s_zone_sets (stored);
+    cpec_keyset_t after = s_zone_sets (next);
+    cpec_indexes_t indexes = {0};
+    cpec_keyset_apply (&indexes, CPEC_STORE_SREM, &before, &after, next->id);
+    cpec_keyset_apply (&indexes, CPEC_STORE_SADD, &after, &before, next->id);
 
     char key[S_KEY_MAX];
     s_zone_key (key, next->id);
@@ -690,10 +526,11 @@ s_write_update_or_fail (registry_t *self, cpec_call_t *call, Cpec__V1__Sez *stor
                          next->id, stored->version);
     else if (rc == CPEC_OK && !*replayed)
         cpec_log_info (call->request_id, "zone %s updated to version %u by %s%s", next->id,
-                       next->version, s_subject (call), event_count > 1 ? " (status changed)" : "");
-    s_indexes_fini (&indexes);
-    s_sets_fini (&before);
-    s_sets_fini (&after);
+                       next->version, cpec_handler_subject (call),
+                       event_count > 1 ? " (status changed)" : "");
+    cpec_indexes_fini (&indexes);
+    cpec_keyset_fini (&before);
+    cpec_keyset_fini (&after);
     for (size_t i = 0; i < event_count; i++)
         cpec_pb_destroy ((ProtobufCMessage **)&events[i]);
     return rc;
@@ -723,7 +560,7 @@ registry_update_sez (void *state, cpec_call_t *call, const ProtobufCMessage *inp
     uint32_t version = 0;
     if (rc == CPEC_OK)
         rc = s_read_zone_or_fail (self, call, request->sez->id, &stored, &version);
-    if (rc == CPEC_OK && !s_may_write (call, stored->province))
+    if (rc == CPEC_OK && !cpec_handler_may_write (call, stored->province))
         rc = cpec_status_set (call->status, CPEC_PERMISSION_DENIED,
                               "zone %s is in %s; a PROVINCE authority of %s may not change it",
                               stored->id, stored->province, who->province);
@@ -744,7 +581,7 @@ registry_update_sez (void *state, cpec_call_t *call, const ProtobufCMessage *inp
     int64_t now = cpec_now_ms ();
     Cpec__V1__Sez *next = s_merge (stored, request);
     next->version = version + 1;
-    s_audit_set (&next->updated, now, s_subject (call));
+    cpec_handler_audit_set (&next->updated, now, cpec_handler_subject (call));
     rc = s_check_update_or_fail (call, stored, next);
     if (rc == CPEC_OK)
         rc = registry_validate_sez (next, call->status);
@@ -752,7 +589,7 @@ registry_update_sez (void *state, cpec_call_t *call, const ProtobufCMessage *inp
     if (rc == CPEC_OK)
         rc = s_write_update_or_fail (self, call, stored, next, now, &replayed);
     if (rc == CPEC_OK)
-        s_move (output, replayed ? &replayed : (ProtobufCMessage **)&next);
+        cpec_pb_move (output, replayed ? &replayed : (ProtobufCMessage **)&next);
     cpec_pb_destroy ((ProtobufCMessage **)&next);
     cpec_pb_destroy ((ProtobufCMessage **)&stored);
     return rc;
@@ -773,7 +610,7 @@ s_admit_once (registry_t *self, cpec_call_t *call, const Cpec__V1__ZoneEnterpris
     int rc = s_read_zone_or_fail (self, call, given->zone_id, &zone, &version);
     if (rc != CPEC_OK)
         return rc;
-    if (!s_may_write (call, zone->province)) {
+    if (!cpec_handler_may_write (call, zone->province)) {
         rc = cpec_status_set (call->status, CPEC_PERMISSION_DENIED,
                               "zone %s is in %s; a PROVINCE authority of %s may not admit to it",
                               zone->id, zone->province, call->principal->province);
@@ -818,10 +655,10 @@ s_admit_once (registry_t *self, cpec_call_t *call, const Cpec__V1__ZoneEnterpris
     if (!enterprise->admitted_at)
         enterprise->admitted_at = cpec_pb_timestamp_new (now);
     enterprise->version = 1;
-    s_audit_set (&enterprise->created, now, s_subject (call));
+    cpec_handler_audit_set (&enterprise->created, now, cpec_handler_subject (call));
     land->allotted_acres = allotted;
     zone->version = version + 1;
-    s_audit_set (&zone->updated, now, s_subject (call));
+    cpec_handler_audit_set (&zone->updated, now, cpec_handler_subject (call));
 
     Cpec__V1__EnterpriseAdmitted *admitted =
         (Cpec__V1__EnterpriseAdmitted *)cpec_pb_new (&cpec__v1__enterprise_admitted__descriptor);
@@ -829,8 +666,8 @@ s_admit_once (registry_t *self, cpec_call_t *call, const Cpec__V1__ZoneEnterpris
     admitted->zone_allotted_acres = allotted;
     if (land->leasable_acres)
         admitted->zone_leasable_acres = cpec_pb_double_new (land->leasable_acres->value);
-    Cpec__V1__Event *event =
-        s_event_new ("EnterpriseAdmitted", zone->id, zone->province, call, now);
+    Cpec__V1__Event *event = cpec_handler_event_new ("EnterpriseAdmitted", zone->id, zone->province,
+                                                     call, NULL, NULL, now);
     event->payload_case = CPEC__V1__EVENT__PAYLOAD_ENTERPRISE_ADMITTED;
     event->enterprise_admitted = admitted;
 
@@ -860,9 +697,10 @@ s_admit_once (registry_t *self, cpec_call_t *call, const Cpec__V1__ZoneEnterpris
                        "enterprise %s admitted to zone %s (%g acres; %g of %g "
                        "allotted) by %s",
                        enterprise->id, zone->id, enterprise->acres, allotted,
-                       land->leasable_acres ? land->leasable_acres->value : 0.0, s_subject (call));
+                       land->leasable_acres ? land->leasable_acres->value : 0.0,
+                       cpec_handler_subject (call));
     if (rc == CPEC_OK)
-        s_move (output, replayed ? &replayed : (ProtobufCMessage **)&enterprise);
+        cpec_pb_move (output, replayed ? &replayed : (ProtobufCMessage **)&enterprise);
     cpec_pb_destroy ((ProtobufCMessage **)&event);
     cpec_pb_destroy ((ProtobufCMessage **)&enterprise);
     cpec_pb_destroy ((ProtobufCMessage **)&zone);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cpec_check.h"
 #include "cpec_codes.h"
 #include "cpec_pb.h"
 
@@ -19,10 +20,6 @@
 #define S_STATUSES                                                                                 \
     "PROPOSED, APPLICATION_SUBMITTED, APPROVALS_COMMITTEE, BOA_APPROVED, "                         \
     "DEVELOPMENT_AGREEMENT_SIGNED, NOTIFIED, UNDER_DEVELOPMENT, OPERATIONAL"
-
-//  Google's Timestamp range: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z
-#define S_TIMESTAMP_MIN -62135596800LL
-#define S_TIMESTAMP_MAX 253402300799LL
 
 static const char *s_provinces[] = {"PK-KP", "PK-PB", "PK-SD", "PK-BA",
                                     "PK-IS", "PK-JK", "PK-GB", NULL};
@@ -49,23 +46,7 @@ static const char *s_server_fields[] = {"id", "version", "created", "updated", N
 bool
 registry_slug_valid (const char *string)
 {
-    if (!string)
-        return false;
-    size_t length = strlen (string);
-    if (length < 2 || length > REGISTRY_SLUG_MAX)
-        return false;
-    bool after_hyphen = true; //  at the start, a hyphen is as wrong as after one
-    for (const char *c = string; *c; c++) {
-        if (*c == '-') {
-            if (after_hyphen)
-                return false;
-            after_hyphen = true;
-        } else if ((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9'))
-            after_hyphen = false;
-        else
-            return false;
-    }
-    return !after_hyphen;
+    return cpec_check_slug_valid (string, REGISTRY_SLUG_MAX);
 }
 
 bool
@@ -109,72 +90,6 @@ registry_status_name (int status)
 //  --------------------------------------------------------------------------
 //  Building blocks. Each returns 0 or the error code after setting status.
 
-//  Code points in a UTF-8 string, or -1 when it is not valid UTF-8 (overlong
-//  forms, surrogates and values past U+10FFFF are invalid).
-static long
-s_utf8_length (const char *string)
-{
-    const unsigned char *c = (const unsigned char *)string;
-    long count = 0;
-    while (*c) {
-        uint32_t point;
-        int extra;
-        if (*c < 0x80) {
-            point = *c;
-            extra = 0;
-        } else if ((*c & 0xe0) == 0xc0) {
-            point = *c & 0x1f;
-            extra = 1;
-        } else if ((*c & 0xf0) == 0xe0) {
-            point = *c & 0x0f;
-            extra = 2;
-        } else if ((*c & 0xf8) == 0xf0) {
-            point = *c & 0x07;
-            extra = 3;
-        } else
-            return -1;
-        c++;
-        for (int i = 0; i < extra; i++, c++) {
-            if ((*c & 0xc0) != 0x80)
-                return -1; //  also catches the terminating NUL
-            point = (point << 6) | (*c & 0x3f);
-        }
-        static const uint32_t least[] = {0, 0x80, 0x800, 0x10000};
-        if (point < least[extra] || point > 0x10ffff || (point >= 0xd800 && point <= 0xdfff))
-            return -1;
-        count++;
-    }
-    return count;
-}
-
-//  A text field: valid UTF-8 of at most max characters; required if asked.
-static int
-s_check_text (const char *path, const char *value, bool required, long max, cpec_status_t *status)
-{
-    if (!value || !*value)
-        return required ? cpec_status_set (status, CPEC_INVALID_ARGUMENT, "%s: required", path) : 0;
-    long length = s_utf8_length (value);
-    if (length < 0)
-        return cpec_status_set (status, CPEC_INVALID_ARGUMENT, "%s: not valid UTF-8", path);
-    if (length > max)
-        return cpec_status_set (status, CPEC_INVALID_ARGUMENT,
-                                "%s: at most %ld characters (got %ld)", path, max, length);
-    return 0;
-}
-
-static int
-s_check_slug (const char *path, const char *value, cpec_status_t *status)
-{
-    if (!value || !*value)
-        return cpec_status_set (status, CPEC_INVALID_ARGUMENT, "%s: required", path);
-    if (!registry_slug_valid (value))
-        return cpec_status_set (status, CPEC_INVALID_ARGUMENT,
-                                "%s: must be a slug of 2 to %d characters: lowercase letters and "
-                                "digits, single hyphens between (got \"%.80s\")",
-                                path, REGISTRY_SLUG_MAX, value);
-    return 0;
-}
-
 bool
 registry_zone_id_valid (const char *string)
 {
@@ -190,7 +105,7 @@ int
 registry_validate_zone_id (const char *path, const char *value, cpec_status_t *status)
 {
     assert (path && status);
-    if (s_check_slug (path, value, status))
+    if (cpec_check_slug (path, value, REGISTRY_SLUG_MAX, status))
         return status->code;
     if (!registry_zone_id_valid (value))
         return cpec_status_set (status, CPEC_INVALID_ARGUMENT,
@@ -246,24 +161,6 @@ s_check_wrapper (const char *path, const Google__Protobuf__DoubleValue *wrapper,
     return wrapper ? s_check_number (path, wrapper->value, false, status) : 0;
 }
 
-//  A Timestamp in Google's range with nanos in [0, 1e9); not after
-//  latest_ms unless that is 0.
-static int
-s_check_timestamp (const char *path, const Google__Protobuf__Timestamp *timestamp,
-                   int64_t latest_ms, cpec_status_t *status)
-{
-    if (!timestamp)
-        return 0;
-    if (timestamp->seconds < S_TIMESTAMP_MIN || timestamp->seconds > S_TIMESTAMP_MAX ||
-        timestamp->nanos < 0 || timestamp->nanos > 999999999)
-        return cpec_status_set (status, CPEC_INVALID_ARGUMENT,
-                                "%s: not a valid time (seconds %lld, nanos %d)", path,
-                                (long long)timestamp->seconds, (int)timestamp->nanos);
-    if (latest_ms && cpec_pb_timestamp_ms (timestamp) > latest_ms)
-        return cpec_status_set (status, CPEC_INVALID_ARGUMENT, "%s: lies in the future", path);
-    return 0;
-}
-
 //  Whether path ("area_acres", "land.leasable_acres",
 //  "utilities.power.connected_at") names a field of descriptor, descending
 //  into sub-messages of our own (not into well-known wrapper types).
@@ -309,10 +206,10 @@ s_check_utility (const char *name, const Cpec__V1__UtilityLine *line, cpec_statu
     if (s_check_wrapper (path, line->connected, status))
         return status->code;
     snprintf (path, sizeof (path), "utilities.%s.unit", name);
-    if (s_check_text (path, line->unit, false, REGISTRY_SHORT_MAX, status))
+    if (cpec_check_text (path, line->unit, false, REGISTRY_SHORT_MAX, status))
         return status->code;
     snprintf (path, sizeof (path), "utilities.%s.connected_at", name);
-    return s_check_timestamp (path, line->connected_at, 0, status);
+    return cpec_check_timestamp (path, line->connected_at, 0, status);
 }
 
 static int
@@ -378,10 +275,10 @@ s_check_sources (const Cpec__V1__Sez *sez, cpec_status_t *status)
             return cpec_status_set (status, CPEC_INVALID_ARGUMENT,
                                     "%s: \"%.80s\" is not a field of Sez", path, source->field);
         snprintf (path, sizeof (path), "sources[%zu].source", i);
-        if (s_check_text (path, source->source, true, REGISTRY_TEXT_MAX, status))
+        if (cpec_check_text (path, source->source, true, REGISTRY_TEXT_MAX, status))
             return status->code;
         snprintf (path, sizeof (path), "sources[%zu].as_of", i);
-        if (s_check_timestamp (path, source->as_of, 0, status))
+        if (cpec_check_timestamp (path, source->as_of, 0, status))
             return status->code;
     }
     return 0;
@@ -397,15 +294,15 @@ registry_validate_sez (const Cpec__V1__Sez *sez, cpec_status_t *status)
     if (!sez)
         return cpec_status_set (status, CPEC_INVALID_ARGUMENT, "sez: required");
     if (registry_validate_zone_id ("id", sez->id, status) ||
-        s_check_text ("name", sez->name, true, REGISTRY_NAME_MAX, status) ||
-        s_check_text ("name_zh", sez->name_zh, false, REGISTRY_NAME_MAX, status) ||
-        s_check_text ("name_ur", sez->name_ur, false, REGISTRY_NAME_MAX, status) ||
+        cpec_check_text ("name", sez->name, true, REGISTRY_NAME_MAX, status) ||
+        cpec_check_text ("name_zh", sez->name_zh, false, REGISTRY_NAME_MAX, status) ||
+        cpec_check_text ("name_ur", sez->name_ur, false, REGISTRY_NAME_MAX, status) ||
         s_check_province ("province", sez->province, status) ||
-        s_check_text ("district", sez->district, false, REGISTRY_TEXT_MAX, status) ||
-        s_check_text ("location", sez->location, false, REGISTRY_TEXT_MAX, status) ||
+        cpec_check_text ("district", sez->district, false, REGISTRY_TEXT_MAX, status) ||
+        cpec_check_text ("location", sez->location, false, REGISTRY_TEXT_MAX, status) ||
         s_check_wrapper ("area_acres", sez->area_acres, status) ||
-        s_check_text ("developer", sez->developer, false, REGISTRY_TEXT_MAX, status) ||
-        s_check_text ("zone_authority", sez->zone_authority, false, REGISTRY_TEXT_MAX, status) ||
+        cpec_check_text ("developer", sez->developer, false, REGISTRY_TEXT_MAX, status) ||
+        cpec_check_text ("zone_authority", sez->zone_authority, false, REGISTRY_TEXT_MAX, status) ||
         s_check_sectors (sez, status))
         return status->code;
     if (sez->utilities && (s_check_utility ("power", sez->utilities->power, status) ||
@@ -427,9 +324,9 @@ registry_validate_enterprise (const Cpec__V1__ZoneEnterprise *enterprise, int64_
     assert (status);
     if (!enterprise)
         return cpec_status_set (status, CPEC_INVALID_ARGUMENT, "enterprise: required");
-    if (s_check_slug ("id", enterprise->id, status) ||
+    if (cpec_check_slug ("id", enterprise->id, REGISTRY_SLUG_MAX, status) ||
         registry_validate_zone_id ("zone_id", enterprise->zone_id, status) ||
-        s_check_text ("name", enterprise->name, true, REGISTRY_NAME_MAX, status))
+        cpec_check_text ("name", enterprise->name, true, REGISTRY_NAME_MAX, status))
         return status->code;
     if (!registry_country_valid (enterprise->country))
         return cpec_status_set (status, CPEC_INVALID_ARGUMENT,
@@ -437,7 +334,7 @@ registry_validate_enterprise (const Cpec__V1__ZoneEnterprise *enterprise, int64_
                                 "PK or CN (got \"%.80s\")",
                                 enterprise->country ? enterprise->country : "");
     if (s_check_isic ("sector", enterprise->sector, status) ||
-        s_check_text ("plot", enterprise->plot, false, REGISTRY_SHORT_MAX, status) ||
+        cpec_check_text ("plot", enterprise->plot, false, REGISTRY_SHORT_MAX, status) ||
         s_check_number ("acres", enterprise->acres, true, status) ||
         s_check_wrapper ("investment_usd", enterprise->investment_usd, status))
         return status->code;
@@ -449,8 +346,8 @@ registry_validate_enterprise (const Cpec__V1__ZoneEnterprise *enterprise, int64_
                                 "ADMITTED (got %d)",
                                 (int)enterprise->admission_status);
     int64_t latest = now_ms + REGISTRY_CLOCK_SKEW_MS;
-    if (s_check_timestamp ("applied_at", enterprise->applied_at, latest, status) ||
-        s_check_timestamp ("admitted_at", enterprise->admitted_at, latest, status))
+    if (cpec_check_timestamp ("applied_at", enterprise->applied_at, latest, status) ||
+        cpec_check_timestamp ("admitted_at", enterprise->admitted_at, latest, status))
         return status->code;
     if (enterprise->applied_at && enterprise->admitted_at &&
         cpec_pb_timestamp_ms (enterprise->applied_at) >

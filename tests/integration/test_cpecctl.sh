@@ -65,9 +65,11 @@ stack_up --replicas 2
 
 note "seed, twice"
 expect_rc 0 seed
-assert_eq "seeded: 9 created, 0 already present" "$OUT" "first seed"
+assert_eq "seeded: 9 created, 0 already present
+seeded milestones: 22 created, 0 already present" "$OUT" "first seed"
 expect_rc 0 seed
-assert_eq "seeded: 0 created, 9 already present" "$OUT" "second seed"
+assert_eq "seeded: 0 created, 9 already present
+seeded milestones: 0 created, 22 already present" "$OUT" "second seed"
 
 note "sez list"
 expect_rc 0 sez list --json
@@ -240,5 +242,6 @@ assert_eq 0 "$tail_rc" "events tail exits 0 on SIGINT; stderr: $(cat "$TEST_TMP/
 
 note "seed after the changes still finds every zone present"
 expect_rc 0 seed
-assert_eq "seeded: 0 created, 9 already present" "$OUT" "third seed"
+assert_eq "seeded: 0 created, 9 already present
+seeded milestones: 0 created, 22 already present" "$OUT" "third seed"
 assert_eq 10 "$(zone_count)" "9 seeded zones and the test zone"

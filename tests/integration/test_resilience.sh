@@ -37,7 +37,8 @@ succeeded() {
     assert_eq 0 "$status" "$2: $(cat "$3")"
 }
 replicas() {
-    [[ $(curl -fsS "$CPEC_ADMIN_BROKER/metrics" | awk '/^cpec_broker_replicas[{ ]/ { print $NF }') == 2 ]]
+    #  2 registry and 2 milestones replicas
+    [[ $(curl -fsS "$CPEC_ADMIN_BROKER/metrics" | awk '/^cpec_broker_replicas[{ ]/ { print $NF }') == 4 ]]
 }
 
 stack_up --replicas 2

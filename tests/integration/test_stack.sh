@@ -53,9 +53,10 @@ broker_replicas() {
     http_get "$1/metrics" | awk '/^cpec_broker_replicas[{ ]/ { print $NF }'
 }
 
-# check_stack DIR BASE: the env file and every endpoint of the stack in DIR.
+# check_stack DIR BASE REPLICAS: the env file and every endpoint of the stack
+# in DIR, whose broker has REPLICAS replicas registered (all services).
 check_stack() {
-    local dir=$1 base=$2
+    local dir=$1 base=$2 replicas=$3
     stack_env "$dir"
     assert_eq "tcp://127.0.0.1:$base" "$CPEC_BROKER" "CPEC_BROKER of $dir"
     assert_eq "tcp://127.0.0.1:$((base + 1))" "$CPEC_BUS_PUB" "CPEC_BUS_PUB of $dir"
@@ -70,16 +71,16 @@ check_stack() {
     for url in "$CPEC_ADMIN_BROKER" "$CPEC_ADMIN_REGISTRY_1" "$CPEC_ADMIN_REGISTRY_2"; do
         check_admin "$url"
     done
-    # Each broker has exactly its own stack's two replicas: side-by-side
-    # stacks do not cross (the gauge is refreshed on the heartbeat).
-    wait_until 10 test "$(broker_replicas "$CPEC_ADMIN_BROKER")" = 2
+    # Each broker has exactly its own stack's replicas: side-by-side stacks
+    # do not cross (the gauge is refreshed on the heartbeat).
+    wait_until 10 test "$(broker_replicas "$CPEC_ADMIN_BROKER")" = "$replicas"
 }
 
 BASE_A=$CPEC_TEST_PORT_BASE
 BASE_B=$((CPEC_TEST_PORT_BASE + 50))
 
 note "stack A on port base $BASE_A"
-stack_up --replicas 2
+stack_up --replicas 2 --services registry
 DIR_A=$STACK_DIR
 expect_ps "$DIR_A" redis broker registry-1 registry-2
 for name in redis broker registry-1 registry-2; do
@@ -97,14 +98,14 @@ assert_exit 1 "$STACK_SCRIPT" up --dir "$TEST_TMP/clash" --bin-dir "$CPEC_BIN_DI
 assert_eq "" "$("$STACK_SCRIPT" ps --dir "$TEST_TMP/clash")" "nothing of the failed stack runs"
 expect_ps "$DIR_A" redis broker registry-1 registry-2
 
-note "stack B on port base $BASE_B, side by side"
-stack_up --replicas 2 --port-base "$BASE_B"
+note "stack B on port base $BASE_B, side by side, with the default services (one milestones replica)"
+stack_up --replicas 2 --services registry,milestones:1 --port-base "$BASE_B"
 DIR_B=$STACK_DIR
-expect_ps "$DIR_B" redis broker registry-1 registry-2
+expect_ps "$DIR_B" redis broker registry-1 registry-2 milestones-1
 expect_ps "$DIR_A" redis broker registry-1 registry-2
 
-check_stack "$DIR_A" "$BASE_A"
-check_stack "$DIR_B" "$BASE_B"
+check_stack "$DIR_A" "$BASE_A" 2
+check_stack "$DIR_B" "$BASE_B" 3
 
 note "kill registry-1 of A, then start it again"
 STACK_DIR=$DIR_A
@@ -135,15 +136,15 @@ assert_contains "$(cat "$DIR_A/logs/registry-2.log")" "stopped after SIGTERM" "r
 assert_not_contains "$(cat "$DIR_A/logs/registry-2.log")" "killed with SIGKILL" "registry-2 stopped on SIGTERM"
 
 note "stack B is untouched"
-expect_ps "$DIR_B" redis broker registry-1 registry-2
-check_stack "$DIR_B" "$BASE_B"
+expect_ps "$DIR_B" redis broker registry-1 registry-2 milestones-1
+check_stack "$DIR_B" "$BASE_B" 3
 
 note "down stops every process of both stacks"
 pids=()
 for dir in "$DIR_A" "$DIR_B"; do
     while read -r _ pid; do pids+=("$pid"); done < <("$STACK_SCRIPT" ps --dir "$dir")
 done
-assert_eq 8 "${#pids[@]}" "processes before down"
+assert_eq 9 "${#pids[@]}" "processes before down"
 assert_ok stack_down "$DIR_A"
 assert_ok stack_down "$DIR_B"
 for pid in "${pids[@]}"; do
@@ -152,7 +153,7 @@ done
 assert_eq "" "$("$STACK_SCRIPT" ps --dir "$DIR_A")$("$STACK_SCRIPT" ps --dir "$DIR_B")" "ps after down"
 assert_ok stack_down "$DIR_A"   # again: nothing runs, still exit 0
 for dir in "$DIR_A" "$DIR_B"; do
-    for name in redis broker registry-1 registry-2; do
+    for name in $(cat "$dir/names"); do
         if [[ -e "$dir/pids/$name.pid" ]]; then fail "$dir/pids/$name.pid left behind"; fi
         # Every process stopped on SIGTERM, none needed SIGKILL.
         assert_not_contains "$(cat "$dir/logs/$name.log")" "killed with SIGKILL" "$name of $dir stopped on SIGTERM"

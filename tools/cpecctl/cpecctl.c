@@ -1,13 +1,15 @@
 /*  cpecctl - helpers shared by the commands: argument parsing, the broker
-    client, JSON files, and formatting.
+    client and the calls to any service, JSON files, the pager, and formatting.
 */
 #include "cpecctl.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cpec_json.h"
 #include "cpec_pb.h"
@@ -125,15 +127,15 @@ cpecctl_client_or_report (cpecctl_t *self)
 }
 
 int
-cpecctl_registry_call (cpecctl_t *self, const char *method, const char *request_id,
-                       const ProtobufCMessage *input, ProtobufCMessage **output,
-                       cpec_status_t *status)
+cpecctl_call (cpecctl_t *self, const ProtobufCServiceDescriptor *service, const char *method,
+              const char *request_id, const ProtobufCMessage *input, ProtobufCMessage **output,
+              cpec_status_t *status)
 {
     assert (self);
     assert (self->client); //  cpecctl_client_or_report comes first
     *output = NULL;
-    return cpec_client_call (self->client, &cpec__v1__registry__descriptor, method, request_id,
-                             input, output, self->timeout_ms, status);
+    return cpec_client_call (self->client, service, method, request_id, input, output,
+                             self->timeout_ms, status);
 }
 
 int
@@ -176,6 +178,69 @@ cpecctl_decode_or_report (const char *command, const char *origin,
     return message;
 }
 
+ProtobufCMessage *
+cpecctl_load_message_or_report (const char *command, const char *path,
+                                const ProtobufCMessageDescriptor *descriptor, json_t **json_p)
+{
+    json_t *json = cpecctl_load_json_or_report (command, path, true);
+    if (json == NULL)
+        return NULL;
+    ProtobufCMessage *message = cpecctl_decode_or_report (command, path, descriptor, json);
+    if (message && json_p)
+        *json_p = json;
+    else
+        json_decref (json);
+    return message;
+}
+
+int
+cpecctl_parse_uint32 (const char *text, uint32_t minimum, uint32_t *value)
+{
+    if (text[0] < '0' || text[0] > '9')
+        return -1;
+    errno = 0;
+    char *end = NULL;
+    unsigned long long number = strtoull (text, &end, 10);
+    if (errno || *end != '\0' || number < minimum || number > UINT32_MAX)
+        return -1;
+    *value = (uint32_t)number;
+    return 0;
+}
+
+int
+cpecctl_parse_date (const char *text, int64_t *unix_ms)
+{
+    return text && *text ? cpec_json_parse_time (text, unix_ms) : -1;
+}
+
+int
+cpecctl_parse_enum (const char *command, const char *option,
+                    const ProtobufCEnumDescriptor *descriptor, const char *text, int *value)
+{
+    const ProtobufCEnumValue *found =
+        protobuf_c_enum_descriptor_get_value_by_name (descriptor, text);
+    if (found && found->value != 0) {
+        *value = found->value;
+        return 0;
+    }
+    //  Every name but the zero value's, in the proto's order: "A, B or C".
+    char names[1024] = "";
+    size_t length = 0;
+    for (unsigned index = 0; index < descriptor->n_values && length < sizeof (names); index++) {
+        const ProtobufCEnumValue *each = &descriptor->values[index];
+        if (each->value == 0)
+            continue;
+        bool last = index + 1 == descriptor->n_values;
+        int written = snprintf (names + length, sizeof (names) - length, "%s%s",
+                                length == 0 ? ""
+                                : last      ? " or "
+                                            : ", ",
+                                each->name);
+        length += written > 0 ? (size_t)written : 0;
+    }
+    return cpecctl_usage_error (command, "unknown %s '%s' (%s)", option, text, names);
+}
+
 void
 cpecctl_print_json (const ProtobufCMessage *message)
 {
@@ -194,6 +259,27 @@ cpecctl_print_json_value (json_t *json)
     free (text);
 }
 
+void
+cpecctl_print_json_array (ProtobufCMessage **messages, size_t count)
+{
+    json_t *array = json_array ();
+    for (size_t index = 0; index < count; index++)
+        json_array_append_new (array, cpec_json_from_message (messages[index], CPEC_JSON_DEFAULTS));
+    cpecctl_print_json_value (array);
+    json_decref (array);
+}
+
+void
+cpecctl_print_audit (const char *name, const Cpec__V1__Audit *audit)
+{
+    char at[40];
+    if (audit == NULL)
+        printf ("%s: -\n", name);
+    else
+        printf ("%s: %s by %s\n", name, cpecctl_format_timestamp (audit->at, at, sizeof (at)),
+                cpecctl_text (audit->by));
+}
+
 const char *
 cpecctl_format_timestamp (const Google__Protobuf__Timestamp *timestamp, char *buf, size_t size)
 {
@@ -202,6 +288,30 @@ cpecctl_format_timestamp (const Google__Protobuf__Timestamp *timestamp, char *bu
     else
         cpec_json_format_time (cpec_pb_timestamp_ms (timestamp), buf, size);
     return buf;
+}
+
+const char *
+cpecctl_format_day (int64_t unix_ms, char *buf, size_t size)
+{
+    //  Floor division: a time before 1970 still falls on its own day.
+    int64_t seconds = unix_ms / 1000 - (unix_ms % 1000 < 0);
+    time_t time = (time_t)seconds;
+    struct tm tm;
+    if (gmtime_r (&time, &tm) == NULL)
+        snprintf (buf, size, "-");
+    else
+        snprintf (buf, size, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    return buf;
+}
+
+const char *
+cpecctl_format_date (const Google__Protobuf__Timestamp *timestamp, char *buf, size_t size)
+{
+    if (timestamp == NULL) {
+        snprintf (buf, size, "-");
+        return buf;
+    }
+    return cpecctl_format_day (cpec_pb_timestamp_ms (timestamp), buf, size);
 }
 
 const char *
@@ -230,11 +340,16 @@ cpecctl_format_double_value (const Google__Protobuf__DoubleValue *value, char *b
 }
 
 const char *
+cpecctl_enum_name (const ProtobufCEnumDescriptor *descriptor, int value, const char *unknown)
+{
+    const ProtobufCEnumValue *found = protobuf_c_enum_descriptor_get_value (descriptor, value);
+    return found ? found->name : unknown;
+}
+
+const char *
 cpecctl_status_name (int status)
 {
-    const ProtobufCEnumValue *value =
-        protobuf_c_enum_descriptor_get_value (&cpec__v1__sez__status__descriptor, status);
-    return value ? value->name : "STATUS_UNKNOWN";
+    return cpecctl_enum_name (&cpec__v1__sez__status__descriptor, status, "STATUS_UNKNOWN");
 }
 
 const char *
@@ -254,10 +369,13 @@ cpecctl_listing_destroy (cpecctl_listing_t *self)
 }
 
 int
-cpecctl_list_all (cpecctl_t *self, const char *method, ProtobufCMessage *request,
-                  const ProtobufCMessageDescriptor *reply_descriptor, const char *rows_field,
-                  cpecctl_listing_t *listing)
+cpecctl_list_all (cpecctl_t *self, const ProtobufCServiceDescriptor *service, const char *method,
+                  ProtobufCMessage *request, const char *rows_field, cpecctl_listing_t *listing)
 {
+    const ProtobufCMethodDescriptor *method_descriptor =
+        protobuf_c_service_descriptor_get_method_by_name (service, method);
+    assert (method_descriptor && method_descriptor->input == request->descriptor);
+    const ProtobufCMessageDescriptor *reply_descriptor = method_descriptor->output;
     const ProtobufCFieldDescriptor *cursor_field =
         protobuf_c_message_descriptor_get_field_by_name (request->descriptor, "cursor");
     const ProtobufCFieldDescriptor *next_field =
@@ -275,7 +393,7 @@ cpecctl_list_all (cpecctl_t *self, const char *method, ProtobufCMessage *request
     while (true) {
         ProtobufCMessage *page = NULL;
         cpec_status_t status;
-        if (cpecctl_registry_call (self, method, NULL, request, &page, &status) != CPEC_OK) {
+        if (cpecctl_call (self, service, method, NULL, request, &page, &status) != CPEC_OK) {
             rc = cpecctl_report_status (&status);
             break;
         }

@@ -2,7 +2,7 @@
 
     Reading order: this header, main.c (configuration and the command table),
     cpecctl.c (the helpers below), then one source per command group: sez.c,
-    seed.c, events.c.
+    ms.c (milestones and the portfolio), seed.c, events.c.
 
     Every command is one function of the same shape, chosen from the table in
     main.c: it gets the shared context and the arguments after its name, and
@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "cpec/v1/events.pb-c.h"
+#include "cpec/v1/milestones.pb-c.h"
 #include "cpec/v1/registry.pb-c.h"
 #include "cpec_client.h"
 #include "cpec_config.h"
@@ -71,12 +72,14 @@ int cpecctl_input_error (const char *command, const char *format, ...)
 //  CPEC_ROLE and CPEC_PROVINCE; NULL after reporting a bad configuration.
 cpec_client_t *cpecctl_client_or_report (cpecctl_t *self);
 
-//  Calls a method of the Registry service. On OK *output is the reply (the
-//  caller frees it with cpec_pb_destroy). Returns the status code, with the
-//  message in *status; prints nothing.
-int cpecctl_registry_call (cpecctl_t *self, const char *method, const char *request_id,
-                           const ProtobufCMessage *input, ProtobufCMessage **output,
-                           cpec_status_t *status);
+//  Calls `method` of a service (&cpec__v1__registry__descriptor,
+//  &cpec__v1__milestones__descriptor, ...) through the broker. request_id
+//  NULL: a new one. On OK *output is the reply (the caller frees it with
+//  cpec_pb_destroy). Returns the status code, with the message in *status;
+//  prints nothing.
+int cpecctl_call (cpecctl_t *self, const ProtobufCServiceDescriptor *service, const char *method,
+                  const char *request_id, const ProtobufCMessage *input, ProtobufCMessage **output,
+                  cpec_status_t *status);
 
 //  The rows of a listing, gathered over every page. The rows point into the
 //  pages, which are kept until the listing is destroyed.
@@ -88,13 +91,14 @@ typedef struct
     size_t n_rows;            //  rows held
 } cpecctl_listing_t;
 
-//  Calls a List method of the registry page by page, passing each page's
+//  Calls a List method of a service page by page, passing each page's
 //  next_cursor as the next request's `cursor`, until next_cursor is empty, and
 //  gathers the repeated field `rows_field` of every page into *listing. The
-//  fields are found through the descriptors, so one loop serves every List
-//  method. Returns 0, or CPECCTL_EXIT_ERROR after reporting (nothing to free).
-int cpecctl_list_all (cpecctl_t *self, const char *method, ProtobufCMessage *request,
-                      const ProtobufCMessageDescriptor *reply_descriptor, const char *rows_field,
+//  reply type and the fields are found through the descriptors, so one loop
+//  serves every List method of every service. Returns 0, or CPECCTL_EXIT_ERROR
+//  after reporting (nothing to free).
+int cpecctl_list_all (cpecctl_t *self, const ProtobufCServiceDescriptor *service,
+                      const char *method, ProtobufCMessage *request, const char *rows_field,
                       cpecctl_listing_t *listing);
 
 //  Frees the pages and the rows of a listing; idempotent.
@@ -118,15 +122,48 @@ ProtobufCMessage *cpecctl_decode_or_report (const char *command, const char *ori
                                             const ProtobufCMessageDescriptor *descriptor,
                                             json_t *json);
 
+//  Reads F.json (an object) and decodes it into a new message of `descriptor`
+//  (free with cpec_pb_destroy); the parsed object also goes to *json_p when
+//  json_p is not NULL (the caller's reference). NULL after reporting.
+ProtobufCMessage *cpecctl_load_message_or_report (const char *command, const char *path,
+                                                  const ProtobufCMessageDescriptor *descriptor,
+                                                  json_t **json_p);
+
+//  Parses a whole number from `minimum` to 4294967295 (digits only). 0, or -1.
+int cpecctl_parse_uint32 (const char *text, uint32_t minimum, uint32_t *value);
+
+//  Parses a date argument: RFC 3339 ("2026-12-01T00:00:00Z", "...+05:00") or
+//  a plain date "2026-12-01" meaning midnight UTC. 0, or -1.
+int cpecctl_parse_date (const char *text, int64_t *unix_ms);
+
+//  Parses the name of a value of `descriptor` ("IN_PROGRESS"; the zero
+//  value "..._UNSPECIFIED" is refused) given to `option`. 0, or
+//  CPECCTL_EXIT_USAGE after printing the error with every valid name.
+int cpecctl_parse_enum (const char *command, const char *option,
+                        const ProtobufCEnumDescriptor *descriptor, const char *text, int *value);
+
 //  Prints a message as JSON (CPEC_JSON_DEFAULTS, pretty) and a newline.
 void cpecctl_print_json (const ProtobufCMessage *message);
 
 //  Prints a jansson value (pretty) and a newline.
 void cpecctl_print_json_value (json_t *json);
 
+//  Prints messages as one JSON array (CPEC_JSON_DEFAULTS, pretty).
+void cpecctl_print_json_array (ProtobufCMessage **messages, size_t count);
+
+//  Prints "<name>: <time> by <who>", or "<name>: -" when audit is NULL.
+void cpecctl_print_audit (const char *name, const Cpec__V1__Audit *audit);
+
 //  RFC 3339 text of a Timestamp into buf (at least 32 bytes); "-" when unset.
 const char *cpecctl_format_timestamp (const Google__Protobuf__Timestamp *timestamp, char *buf,
                                       size_t size);
+
+//  "YYYY-MM-DD" (UTC) of Unix milliseconds into buf (at least 16 bytes).
+const char *cpecctl_format_day (int64_t unix_ms, char *buf, size_t size);
+
+//  "YYYY-MM-DD" (UTC) of a Timestamp into buf; "-" when unset.
+const char *cpecctl_format_date (const Google__Protobuf__Timestamp *timestamp, char *buf,
+                                 size_t size);
 
 //  A number without trailing zeros ("1000", "246.5") into buf.
 const char *cpecctl_format_number (double value, char *buf, size_t size);
@@ -135,21 +172,54 @@ const char *cpecctl_format_number (double value, char *buf, size_t size);
 const char *cpecctl_format_double_value (const Google__Protobuf__DoubleValue *value, char *buf,
                                          size_t size);
 
+//  The proto name of a value of an enum ("IN_PROGRESS"), or `unknown` for a
+//  number outside it.
+const char *cpecctl_enum_name (const ProtobufCEnumDescriptor *descriptor, int value,
+                               const char *unknown);
+
 //  The proto name of a Sez.Status value ("PROPOSED"); "STATUS_UNKNOWN" for a
 //  number outside the enum.
 const char *cpecctl_status_name (int status);
 
-//  Commands (sez.c, seed.c, events.c).
+//  Commands (sez.c, ms.c, seed.c, events.c).
 int cpecctl_sez_list (cpecctl_t *self, int argc, char *argv[]);
 int cpecctl_sez_get (cpecctl_t *self, int argc, char *argv[]);
 int cpecctl_sez_create (cpecctl_t *self, int argc, char *argv[]);
 int cpecctl_sez_update (cpecctl_t *self, int argc, char *argv[]);
 int cpecctl_sez_admit (cpecctl_t *self, int argc, char *argv[]);
 int cpecctl_sez_enterprises (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_ms_list (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_ms_get (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_ms_add (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_ms_complete (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_ms_replan (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_ms_depend (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_ms_undepend (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_ms_schedule (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_portfolio (cpecctl_t *self, int argc, char *argv[]);
 int cpecctl_seed (cpecctl_t *self, int argc, char *argv[]);
 int cpecctl_events_tail (cpecctl_t *self, int argc, char *argv[]);
 
-//  The 9 CPEC zones (data/sezs.json) embedded at build time.
+//  The text renderers of ms.c: no I/O, no clock, no environment, so they are
+//  unit-tested (tests/unit/test_cpecctl_ms.c).
+
+//  The width of the Gantt chart from $COLUMNS (its text, or NULL): 100 when
+//  unset or not a number, at least 60, at most 1000.
+int cpecctl_ms_gantt_width (const char *columns);
+
+//  A zone's schedule as a Gantt chart `width` characters wide, `now_ms` being
+//  today (the '|' column): the axis, one row per entry in the reply's order,
+//  the legend and the finish milestone. The rules are in README.md. The text
+//  (pure ASCII, lines ending in newline) is the caller's to free.
+char *cpecctl_ms_gantt (const Cpec__V1__ZoneScheduleResponse *schedule, int64_t now_ms, int width);
+
+//  The portfolio as an aligned table: the province lines, the zone lines,
+//  the total line, then "as of". The text is the caller's to free.
+char *cpecctl_portfolio_table (const Cpec__V1__PortfolioResponse *portfolio);
+
+//  The 9 CPEC zones (data/sezs.json) and the fast-track zones' milestones
+//  (data/milestones.json) embedded at build time.
 extern const char cpec_data_sezs[];
+extern const char cpec_data_milestones[];
 
 #endif

@@ -2,7 +2,7 @@
     Platform, for operators and scripts.
 
     Thin: reads the configuration, picks the command from the table and runs
-    it. The commands live in sez.c, seed.c and events.c.
+    it. The commands live in sez.c, ms.c, seed.c and events.c.
 */
 #include "cpecctl.h"
 
@@ -43,8 +43,26 @@ static const s_command_t s_commands[] = {
      "admit an enterprise (a cpec.v1.ZoneEnterprise in JSON) to a zone"},
     {"sez", "enterprises", cpecctl_sez_enterprises, "ZONE [--json]",
      "list a zone's enterprises (every page)"},
-    {"seed", NULL, cpecctl_seed, "[--file F.json]",
-     "create the 9 CPEC zones (built in, or a JSON array in F.json); idempotent"},
+    {"ms", "list", cpecctl_ms_list,
+     "--zone ID [--overdue] [--at-risk] [--status S] [--agency A] [--json]",
+     "list a zone's milestones (every page): ID STATUS PLANNED FORECAST FLAGS TITLE"},
+    {"ms", "get", cpecctl_ms_get, "ID [--json]", "print one milestone, every field"},
+    {"ms", "add", cpecctl_ms_add, "--file F.json [--json]",
+     "create a milestone from a cpec.v1.Milestone in JSON; prints its id"},
+    {"ms", "complete", cpecctl_ms_complete, "ID [--date D] [--json]",
+     "mark a milestone completed on D (RFC 3339 or YYYY-MM-DD), else now"},
+    {"ms", "replan", cpecctl_ms_replan, "ID --date D --reason R [--json]",
+     "move a milestone's planned due to D, saying why"},
+    {"ms", "depend", cpecctl_ms_depend, "ID --on OTHER [--lag DAYS] [--json]",
+     "ID cannot finish before OTHER has finished, plus DAYS (default 0)"},
+    {"ms", "undepend", cpecctl_ms_undepend, "ID --on OTHER [--json]",
+     "remove the dependency of ID on OTHER"},
+    {"ms", "schedule", cpecctl_ms_schedule, "ZONE [--json]",
+     "a zone's schedule as a Gantt chart, $COLUMNS wide; * marks the critical path"},
+    {"portfolio", NULL, cpecctl_portfolio, "[--province P] [--json]",
+     "milestones on time, delayed, at risk and done, per province, zone and in total"},
+    {"seed", NULL, cpecctl_seed, "[--file F.json] [--milestones F.json]",
+     "create the 9 zones, then the fast-track zones' milestones; idempotent"},
     {"events", "tail", cpecctl_events_tail, "[--type T] [--json]",
      "print events from the bus, one per line, until Ctrl-C (--type SezUpdated: one type)"},
 };

@@ -1,123 +1,246 @@
 /*  cpecctl seed - creates the 9 CPEC zones (data/sezs.json, built into the
-    binary) or the zones of a file, and is idempotent:
+    binary) or the zones of a file, then the milestones of the four fast-track
+    zones (data/milestones.json, built in) or those of a file, and is
+    idempotent:
 
-    - the zones already in the registry are counted as present and not sent;
-    - each missing zone is created with request id "seed-<id>", so a seed that
-      is retried or run twice at once writes nothing twice, and ALREADY_EXISTS
-      (another seeder was first) also counts as present.
+    - the records already there are counted as present and not sent (zones:
+      one listing of the registry; milestones: a listing of each zone named);
+    - each missing record is created with request id "seed-<id>" (zones) or
+      "seed-ms-<id>" (milestones), so a seed that is retried or run twice at
+      once writes nothing twice, and ALREADY_EXISTS (another seeder was first)
+      also counts as present.
 
-    Every zone is decoded before anything is sent: a bad file changes nothing.
+    Both files are decoded before anything is sent: a bad file changes
+    nothing. Milestones are created in file order (a predecessor before the
+    milestones that name it) and only once every zone is present.
+
+    One loop serves both kinds: what differs (service, methods, fields) is in
+    an s_kind_t, and the requests are built through the descriptors.
 */
 #include "cpecctl.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cpec_pb.h"
 
-//  Decodes the array of zones; *zones gets `count` new messages. 0, or
-//  CPECCTL_EXIT_USAGE after reporting (nothing to free).
+//  What seeding one kind of record needs.
+typedef struct
+{
+    const char *one;                              //  "zone", in messages
+    const char *many;                             //  "zones", in messages
+    const char *summary;                          //  start of the summary line: "seeded"
+    const char *builtin;                          //  the embedded JSON array
+    const char *builtin_name;                     //  its origin in messages
+    const ProtobufCMessageDescriptor *descriptor; //  of one record: cpec.v1.Sez
+    const ProtobufCServiceDescriptor *service;    //  the service that keeps them
+    const char *list_method;                      //  lists them: "ListSezs"
+    const char *list_rows;                        //  the rows of its reply: "sezs"
+    const char *list_scope;                       //  a string field of the record and of the list
+                                                  //  request, one listing per value; NULL: one
+    const char *create_method;                    //  creates one: "CreateSez"
+    const char *create_field;                     //  the record in its request: "sez"
+    const char *request_prefix;                   //  request id prefix: "seed-"
+} s_kind_t;
+
+static const s_kind_t s_zones = {"zone",
+                                 "zones",
+                                 "seeded",
+                                 cpec_data_sezs,
+                                 "built-in data/sezs.json",
+                                 &cpec__v1__sez__descriptor,
+                                 &cpec__v1__registry__descriptor,
+                                 "ListSezs",
+                                 "sezs",
+                                 NULL,
+                                 "CreateSez",
+                                 "sez",
+                                 "seed-"};
+
+static const s_kind_t s_milestones = {"milestone",
+                                      "milestones",
+                                      "seeded milestones",
+                                      cpec_data_milestones,
+                                      "built-in data/milestones.json",
+                                      &cpec__v1__milestone__descriptor,
+                                      &cpec__v1__milestones__descriptor,
+                                      "List",
+                                      "milestones",
+                                      "zone_id",
+                                      "Create",
+                                      "milestone",
+                                      "seed-ms-"};
+
+//  The address of a top-level member of a message, by field name.
+static void *
+s_member (const ProtobufCMessage *message, const char *name)
+{
+    const ProtobufCFieldDescriptor *field =
+        protobuf_c_message_descriptor_get_field_by_name (message->descriptor, name);
+    assert (field && field->label != PROTOBUF_C_LABEL_REPEATED);
+    return (char *)message + field->offset;
+}
+
+//  A string member of a message, by field name.
+static const char *
+s_string (const ProtobufCMessage *message, const char *name)
+{
+    return *(char **)s_member (message, name);
+}
+
+//  A new request of `method`, at its defaults, whose pointer members will be
+//  borrowed: free it with free (), not cpec_pb_destroy.
+static ProtobufCMessage *
+s_request_new (const ProtobufCServiceDescriptor *service, const char *method)
+{
+    const ProtobufCMethodDescriptor *found =
+        protobuf_c_service_descriptor_get_method_by_name (service, method);
+    assert (found);
+    ProtobufCMessage *request = cpec_realloc (NULL, found->input->sizeof_message);
+    protobuf_c_message_init (found->input, request);
+    return request;
+}
+
+//  Reads the kind's file (or its built-in data) and decodes the array;
+//  *records gets `count` new messages. 0, or CPECCTL_EXIT_USAGE after
+//  reporting (nothing to free).
 static int
-s_decode_zones (const char *origin, json_t *data, ProtobufCMessage ***zones, size_t *count)
+s_decode (const s_kind_t *kind, const char *file, ProtobufCMessage ***records, size_t *count)
 {
     const char *command = "seed";
-    if (!json_is_array (data))
-        return cpecctl_input_error (command, "%s: expected a JSON array of zones", origin);
-    size_t size = json_array_size (data);
-    ProtobufCMessage **decoded = cpec_realloc (NULL, size * sizeof (*decoded));
-    size_t done = 0;
-    int rc = 0;
-    for (; done < size && rc == 0; done++) {
-        char where[512];
-        snprintf (where, sizeof (where), "%s: zone %zu", origin, done + 1);
-        ProtobufCMessage *message = cpecctl_decode_or_report (
-            command, where, &cpec__v1__sez__descriptor, json_array_get (data, done));
-        if (message == NULL) {
-            rc = CPECCTL_EXIT_USAGE;
-            break;
-        }
-        decoded[done] = message;
-        const char *id = ((Cpec__V1__Sez *)message)->id;
-        if (*id == '\0')
-            rc = cpecctl_input_error (command, "%s: id is required", where);
-        for (size_t other = 0; rc == 0 && other < done; other++)
-            if (strcmp (((Cpec__V1__Sez *)decoded[other])->id, id) == 0)
-                rc = cpecctl_input_error (command, "%s: id \"%s\" appears twice", where, id);
-    }
-    if (rc) {
-        for (size_t index = 0; index < done; index++)
-            cpec_pb_destroy (&decoded[index]);
-        free (decoded);
-        return rc;
-    }
-    *zones = decoded;
-    *count = size;
-    return 0;
-}
-
-//  Whether the listing holds a zone with this id.
-static bool
-s_listed (const cpecctl_listing_t *listing, const char *id)
-{
-    for (size_t index = 0; index < listing->n_rows; index++)
-        if (strcmp (((const Cpec__V1__Sez *)listing->rows[index])->id, id) == 0)
-            return true;
-    return false;
-}
-
-int
-cpecctl_seed (cpecctl_t *self, int argc, char *argv[])
-{
-    const char *command = "seed";
-    const char *file = NULL;
-    const cpecctl_option_t options[] = {{"--file", &file, NULL}, {NULL}};
-    if (cpecctl_parse (command, argc, argv, options, NULL, 0, NULL))
-        return CPECCTL_EXIT_USAGE;
-
+    const char *origin = file ? file : kind->builtin_name;
     json_t *data = NULL;
-    const char *origin = file ? file : "built-in data/sezs.json";
     if (file)
         data = cpecctl_load_json_or_report (command, file, false);
     else {
         json_error_t error;
-        data = json_loads (cpec_data_sezs, JSON_REJECT_DUPLICATES, &error);
+        data = json_loads (kind->builtin, JSON_REJECT_DUPLICATES, &error);
         if (data == NULL)
             cpecctl_input_error (command, "%s:%d:%d: %s", origin, error.line, error.column,
                                  error.text);
     }
     if (data == NULL)
         return CPECCTL_EXIT_USAGE;
-    ProtobufCMessage **zones = NULL;
-    size_t count = 0;
-    int rc = s_decode_zones (origin, data, &zones, &count);
+    if (!json_is_array (data)) {
+        json_decref (data);
+        return cpecctl_input_error (command, "%s: expected a JSON array of %s", origin, kind->many);
+    }
+    size_t size = json_array_size (data);
+    ProtobufCMessage **decoded = cpec_realloc (NULL, size * sizeof (*decoded));
+    size_t done = 0;
+    int rc = 0;
+    for (; done < size && rc == 0; done++) {
+        char where[512];
+        snprintf (where, sizeof (where), "%s: %s %zu", origin, kind->one, done + 1);
+        ProtobufCMessage *message = cpecctl_decode_or_report (command, where, kind->descriptor,
+                                                              json_array_get (data, done));
+        if (message == NULL) {
+            rc = CPECCTL_EXIT_USAGE;
+            break;
+        }
+        decoded[done] = message;
+        const char *id = s_string (message, "id");
+        if (*id == '\0')
+            rc = cpecctl_input_error (command, "%s: id is required", where);
+        for (size_t other = 0; rc == 0 && other < done; other++)
+            if (strcmp (s_string (decoded[other], "id"), id) == 0)
+                rc = cpecctl_input_error (command, "%s: id \"%s\" appears twice", where, id);
+    }
     json_decref (data);
+    if (rc) {
+        for (size_t index = 0; index < done; index++)
+            cpec_pb_destroy (&decoded[index]);
+        free (decoded);
+        return rc;
+    }
+    *records = decoded;
+    *count = size;
+    return 0;
+}
+
+//  Whether one of the listings holds a record with this id.
+static bool
+s_listed (const cpecctl_listing_t *listings, size_t n_listings, const char *id)
+{
+    for (size_t listing = 0; listing < n_listings; listing++)
+        for (size_t index = 0; index < listings[listing].n_rows; index++)
+            if (strcmp (s_string (listings[listing].rows[index], "id"), id) == 0)
+                return true;
+    return false;
+}
+
+//  Lists what the service holds: once, or once per distinct scope value of
+//  the records. *listings gets the array. 0, or CPECCTL_EXIT_ERROR after
+//  reporting (nothing to free).
+static int
+s_list (cpecctl_t *self, const s_kind_t *kind, ProtobufCMessage **records, size_t count,
+        cpecctl_listing_t **listings, size_t *n_listings)
+{
+    const char **scopes = cpec_realloc (NULL, (count + 1) * sizeof (char *));
+    size_t n_scopes = 0;
+    if (kind->list_scope == NULL)
+        scopes[n_scopes++] = NULL;
+    for (size_t index = 0; kind->list_scope && index < count; index++) {
+        const char *scope = s_string (records[index], kind->list_scope);
+        size_t seen = 0;
+        while (seen < n_scopes && strcmp (scopes[seen], scope) != 0)
+            seen++;
+        if (seen == n_scopes)
+            scopes[n_scopes++] = scope;
+    }
+    cpecctl_listing_t *gathered = cpec_realloc (NULL, n_scopes * sizeof (cpecctl_listing_t));
+    size_t done = 0;
+    int rc = 0;
+    for (; done < n_scopes && rc == 0; done++) {
+        ProtobufCMessage *request = s_request_new (kind->service, kind->list_method);
+        if (scopes[done])
+            *(const char **)s_member (request, kind->list_scope) = scopes[done];
+        rc = cpecctl_list_all (self, kind->service, kind->list_method, request, kind->list_rows,
+                               &gathered[done]);
+        free (request);
+        if (rc)
+            break;
+    }
+    free (scopes);
+    if (rc) {
+        for (size_t index = 0; index < done; index++)
+            cpecctl_listing_destroy (&gathered[index]);
+        free (gathered);
+        return rc;
+    }
+    *listings = gathered;
+    *n_listings = n_scopes;
+    return 0;
+}
+
+//  Creates the records the service does not hold yet, in order, and prints
+//  the summary line. 0, or CPECCTL_EXIT_ERROR after reporting.
+static int
+s_seed (cpecctl_t *self, const s_kind_t *kind, ProtobufCMessage **records, size_t count)
+{
+    cpecctl_listing_t *listings = NULL;
+    size_t n_listings = 0;
+    int rc = s_list (self, kind, records, count, &listings, &n_listings);
     if (rc)
         return rc;
-    if (cpecctl_client_or_report (self) == NULL)
-        rc = CPECCTL_EXIT_USAGE;
-
-    cpecctl_listing_t listing = {NULL, 0, NULL, 0};
-    if (rc == 0) {
-        Cpec__V1__ListSezsRequest request = CPEC__V1__LIST_SEZS_REQUEST__INIT;
-        rc = cpecctl_list_all (self, "ListSezs", &request.base,
-                               &cpec__v1__list_sezs_response__descriptor, "sezs", &listing);
-    }
     size_t created = 0, present = 0, failed = 0;
-    for (size_t index = 0; rc == 0 && index < count; index++) {
-        Cpec__V1__Sez *sez = (Cpec__V1__Sez *)zones[index];
-        if (s_listed (&listing, sez->id)) {
+    for (size_t index = 0; index < count; index++) {
+        const char *id = s_string (records[index], "id");
+        if (s_listed (listings, n_listings, id)) {
             present++;
             continue;
         }
-        Cpec__V1__CreateSezRequest request = CPEC__V1__CREATE_SEZ_REQUEST__INIT;
-        request.sez = sez;
+        ProtobufCMessage *request = s_request_new (kind->service, kind->create_method);
+        *(ProtobufCMessage **)s_member (request, kind->create_field) = records[index];
         char request_id[256];
-        snprintf (request_id, sizeof (request_id), "seed-%s", sez->id);
+        snprintf (request_id, sizeof (request_id), "%s%s", kind->request_prefix, id);
         ProtobufCMessage *output = NULL;
         cpec_status_t status;
-        int code =
-            cpecctl_registry_call (self, "CreateSez", request_id, &request.base, &output, &status);
+        int code = cpecctl_call (self, kind->service, kind->create_method, request_id, request,
+                                 &output, &status);
+        free (request);
         if (code == CPEC_OK)
             created++;
         else if (code == CPEC_ALREADY_EXISTS)
@@ -128,17 +251,48 @@ cpecctl_seed (cpecctl_t *self, int argc, char *argv[])
         }
         cpec_pb_destroy (&output);
     }
-    if (rc == 0) {
-        printf ("seeded: %zu created, %zu already present\n", created, present);
-        if (failed) {
-            fprintf (stderr, "cpecctl seed: %zu of %zu zones could not be created\n", failed,
-                     count);
-            rc = CPECCTL_EXIT_ERROR;
-        }
+    printf ("%s: %zu created, %zu already present\n", kind->summary, created, present);
+    if (failed) {
+        fprintf (stderr, "cpecctl seed: %zu of %zu %s could not be created\n", failed, count,
+                 kind->many);
+        rc = CPECCTL_EXIT_ERROR;
     }
-    cpecctl_listing_destroy (&listing);
+    for (size_t index = 0; index < n_listings; index++)
+        cpecctl_listing_destroy (&listings[index]);
+    free (listings);
+    return rc;
+}
+
+static void
+s_destroy_records (ProtobufCMessage **records, size_t count)
+{
     for (size_t index = 0; index < count; index++)
-        cpec_pb_destroy (&zones[index]);
-    free (zones);
+        cpec_pb_destroy (&records[index]);
+    free (records);
+}
+
+int
+cpecctl_seed (cpecctl_t *self, int argc, char *argv[])
+{
+    const char *command = "seed";
+    const char *file = NULL, *milestones_file = NULL;
+    const cpecctl_option_t options[] = {
+        {"--file", &file, NULL}, {"--milestones", &milestones_file, NULL}, {NULL}};
+    if (cpecctl_parse (command, argc, argv, options, NULL, 0, NULL))
+        return CPECCTL_EXIT_USAGE;
+
+    ProtobufCMessage **zones = NULL, **milestones = NULL;
+    size_t n_zones = 0, n_milestones = 0;
+    int rc = s_decode (&s_zones, file, &zones, &n_zones);
+    if (rc == 0)
+        rc = s_decode (&s_milestones, milestones_file, &milestones, &n_milestones);
+    if (rc == 0 && cpecctl_client_or_report (self) == NULL)
+        rc = CPECCTL_EXIT_USAGE;
+    if (rc == 0)
+        rc = s_seed (self, &s_zones, zones, n_zones);
+    if (rc == 0)
+        rc = s_seed (self, &s_milestones, milestones, n_milestones);
+    s_destroy_records (zones, n_zones);
+    s_destroy_records (milestones, n_milestones);
     return rc;
 }

@@ -4,31 +4,12 @@
 #include <ctype.h>
 #include "cpecctl.h"
 
-#include <assert.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cpec_json.h"
 #include "cpec_pb.h"
-
-//  Reads and decodes F.json into a message of `descriptor`, also returning the
-//  parsed object in *json_p when json_p is not NULL. NULL after reporting.
-static ProtobufCMessage *
-s_load_message (const char *command, const char *path, const ProtobufCMessageDescriptor *descriptor,
-                json_t **json_p)
-{
-    json_t *json = cpecctl_load_json_or_report (command, path, true);
-    if (json == NULL)
-        return NULL;
-    ProtobufCMessage *message = cpecctl_decode_or_report (command, path, descriptor, json);
-    if (message && json_p)
-        *json_p = json;
-    else
-        json_decref (json);
-    return message;
-}
 
 //  Checks that an optional string member of the file matches the argument
 //  (e.g. "id" against ID). 0, or CPECCTL_EXIT_USAGE after reporting.
@@ -116,17 +97,6 @@ s_print_sez_table (ProtobufCMessage **zones, size_t count)
     }
 }
 
-//  Prints messages as one JSON array (CPEC_JSON_DEFAULTS).
-static void
-s_print_json_array (ProtobufCMessage **messages, size_t count)
-{
-    json_t *array = json_array ();
-    for (size_t index = 0; index < count; index++)
-        json_array_append_new (array, cpec_json_from_message (messages[index], CPEC_JSON_DEFAULTS));
-    cpecctl_print_json_value (array);
-    json_decref (array);
-}
-
 int
 cpecctl_sez_list (cpecctl_t *self, int argc, char *argv[])
 {
@@ -147,16 +117,11 @@ cpecctl_sez_list (cpecctl_t *self, int argc, char *argv[])
     if (sector)
         request.sector = (char *)sector;
     if (status) {
-        const ProtobufCEnumValue *value = protobuf_c_enum_descriptor_get_value_by_name (
-            &cpec__v1__sez__status__descriptor, status);
-        if (value == NULL || value->value == CPEC__V1__SEZ__STATUS__STATUS_UNSPECIFIED)
-            return cpecctl_usage_error (command,
-                                        "unknown status '%s' (PROPOSED, APPLICATION_SUBMITTED, "
-                                        "APPROVALS_COMMITTEE, BOA_APPROVED, "
-                                        "DEVELOPMENT_AGREEMENT_SIGNED, NOTIFIED, "
-                                        "UNDER_DEVELOPMENT or OPERATIONAL)",
-                                        status);
-        request.status = (Cpec__V1__Sez__Status)value->value;
+        int value = 0;
+        if (cpecctl_parse_enum (command, "status", &cpec__v1__sez__status__descriptor, status,
+                                &value))
+            return CPECCTL_EXIT_USAGE;
+        request.status = (Cpec__V1__Sez__Status)value;
     }
     if (fast_track) {
         fast_track_value.value = true;
@@ -166,11 +131,11 @@ cpecctl_sez_list (cpecctl_t *self, int argc, char *argv[])
         return CPECCTL_EXIT_USAGE;
 
     cpecctl_listing_t listing;
-    if (cpecctl_list_all (self, "ListSezs", &request.base,
-                          &cpec__v1__list_sezs_response__descriptor, "sezs", &listing))
+    if (cpecctl_list_all (self, &cpec__v1__registry__descriptor, "ListSezs", &request.base, "sezs",
+                          &listing))
         return CPECCTL_EXIT_ERROR;
     if (json)
-        s_print_json_array (listing.rows, listing.n_rows);
+        cpecctl_print_json_array (listing.rows, listing.n_rows);
     else
         s_print_sez_table (listing.rows, listing.n_rows);
     cpecctl_listing_destroy (&listing);
@@ -200,17 +165,6 @@ s_print_utility (const char *name, const Cpec__V1__UtilityLine *line)
     if (line->connected_at)
         printf (" on %s", cpecctl_format_timestamp (line->connected_at, at, sizeof (at)));
     printf ("\n");
-}
-
-static void
-s_print_audit (const char *name, const Cpec__V1__Audit *audit)
-{
-    char at[40];
-    if (audit == NULL)
-        printf ("%s: -\n", name);
-    else
-        printf ("%s: %s by %s\n", name, cpecctl_format_timestamp (audit->at, at, sizeof (at)),
-                cpecctl_text (audit->by));
 }
 
 //  Prints every field of a zone as "field: value" lines; "-" is unknown.
@@ -248,8 +202,8 @@ s_print_sez (const Cpec__V1__Sez *sez)
     s_print_utility ("gas", utilities ? utilities->gas : NULL);
     s_print_utility ("water", utilities ? utilities->water : NULL);
     printf ("version: %u\n", sez->version);
-    s_print_audit ("created", sez->created);
-    s_print_audit ("updated", sez->updated);
+    cpecctl_print_audit ("created", sez->created);
+    cpecctl_print_audit ("updated", sez->updated);
     if (sez->n_sources == 0)
         printf ("sources: -\n");
     for (size_t index = 0; index < sez->n_sources; index++) {
@@ -278,7 +232,8 @@ cpecctl_sez_get (cpecctl_t *self, int argc, char *argv[])
     request.id = (char *)id;
     ProtobufCMessage *output = NULL;
     cpec_status_t status;
-    if (cpecctl_registry_call (self, "GetSez", NULL, &request.base, &output, &status) != CPEC_OK)
+    if (cpecctl_call (self, &cpec__v1__registry__descriptor, "GetSez", NULL, &request.base, &output,
+                      &status) != CPEC_OK)
         return cpecctl_report_status (&status);
     if (json)
         cpecctl_print_json (output);
@@ -303,7 +258,8 @@ cpecctl_sez_create (cpecctl_t *self, int argc, char *argv[])
     if (file == NULL)
         return cpecctl_usage_error (command, "--file F.json is required");
 
-    ProtobufCMessage *sez = s_load_message (command, file, &cpec__v1__sez__descriptor, NULL);
+    ProtobufCMessage *sez =
+        cpecctl_load_message_or_report (command, file, &cpec__v1__sez__descriptor, NULL);
     if (sez == NULL)
         return CPECCTL_EXIT_USAGE;
     if (cpecctl_client_or_report (self) == NULL) {
@@ -315,7 +271,8 @@ cpecctl_sez_create (cpecctl_t *self, int argc, char *argv[])
     ProtobufCMessage *output = NULL;
     cpec_status_t status;
     int rc = CPECCTL_EXIT_OK;
-    if (cpecctl_registry_call (self, "CreateSez", NULL, &request.base, &output, &status) != CPEC_OK)
+    if (cpecctl_call (self, &cpec__v1__registry__descriptor, "CreateSez", NULL, &request.base,
+                      &output, &status) != CPEC_OK)
         rc = cpecctl_report_status (&status);
     else if (json)
         cpecctl_print_json (output);
@@ -330,21 +287,6 @@ cpecctl_sez_create (cpecctl_t *self, int argc, char *argv[])
 
 //  ---------------------------------------------------------------------------
 //  sez update
-
-//  Parses a version: a whole number from 1 to 4294967295. 0 or -1.
-static int
-s_parse_version (const char *text, uint32_t *version)
-{
-    if (text[0] < '0' || text[0] > '9')
-        return -1;
-    errno = 0;
-    char *end = NULL;
-    unsigned long long value = strtoull (text, &end, 10);
-    if (errno || *end != '\0' || value == 0 || value > UINT32_MAX)
-        return -1;
-    *version = (uint32_t)value;
-    return 0;
-}
 
 int
 cpecctl_sez_update (cpecctl_t *self, int argc, char *argv[])
@@ -365,12 +307,13 @@ cpecctl_sez_update (cpecctl_t *self, int argc, char *argv[])
     if (version_text == NULL)
         return cpecctl_usage_error (command, "--version V (the version you read) is required");
     uint32_t version = 0;
-    if (s_parse_version (version_text, &version))
+    if (cpecctl_parse_uint32 (version_text, 1, &version))
         return cpecctl_usage_error (command, "--version must be a positive whole number, not '%s'",
                                     version_text);
 
     json_t *object = NULL;
-    ProtobufCMessage *message = s_load_message (command, file, &cpec__v1__sez__descriptor, &object);
+    ProtobufCMessage *message =
+        cpecctl_load_message_or_report (command, file, &cpec__v1__sez__descriptor, &object);
     if (message == NULL)
         return CPECCTL_EXIT_USAGE;
     Cpec__V1__Sez *sez = (Cpec__V1__Sez *)message;
@@ -401,8 +344,8 @@ cpecctl_sez_update (cpecctl_t *self, int argc, char *argv[])
         request.expected_version = version;
         ProtobufCMessage *output = NULL;
         cpec_status_t status;
-        if (cpecctl_registry_call (self, "UpdateSez", NULL, &request.base, &output, &status) !=
-            CPEC_OK)
+        if (cpecctl_call (self, &cpec__v1__registry__descriptor, "UpdateSez", NULL, &request.base,
+                          &output, &status) != CPEC_OK)
             rc = cpecctl_report_status (&status);
         else if (json)
             cpecctl_print_json (output);
@@ -424,9 +367,8 @@ cpecctl_sez_update (cpecctl_t *self, int argc, char *argv[])
 static const char *
 s_admission_name (int status)
 {
-    const ProtobufCEnumValue *value = protobuf_c_enum_descriptor_get_value (
-        &cpec__v1__zone_enterprise__admission_status__descriptor, status);
-    return value ? value->name : "ADMISSION_STATUS_UNKNOWN";
+    return cpecctl_enum_name (&cpec__v1__zone_enterprise__admission_status__descriptor, status,
+                              "ADMISSION_STATUS_UNKNOWN");
 }
 
 int
@@ -444,8 +386,8 @@ cpecctl_sez_admit (cpecctl_t *self, int argc, char *argv[])
         return cpecctl_usage_error (command, "--file F.json is required");
 
     json_t *object = NULL;
-    ProtobufCMessage *message =
-        s_load_message (command, file, &cpec__v1__zone_enterprise__descriptor, &object);
+    ProtobufCMessage *message = cpecctl_load_message_or_report (
+        command, file, &cpec__v1__zone_enterprise__descriptor, &object);
     if (message == NULL)
         return CPECCTL_EXIT_USAGE;
     Cpec__V1__ZoneEnterprise *enterprise = (Cpec__V1__ZoneEnterprise *)message;
@@ -459,8 +401,8 @@ cpecctl_sez_admit (cpecctl_t *self, int argc, char *argv[])
         request.enterprise = enterprise;
         ProtobufCMessage *output = NULL;
         cpec_status_t status;
-        if (cpecctl_registry_call (self, "AdmitEnterprise", NULL, &request.base, &output,
-                                   &status) != CPEC_OK)
+        if (cpecctl_call (self, &cpec__v1__registry__descriptor, "AdmitEnterprise", NULL,
+                          &request.base, &output, &status) != CPEC_OK)
             rc = cpecctl_report_status (&status);
         else if (json)
             cpecctl_print_json (output);
@@ -527,12 +469,11 @@ cpecctl_sez_enterprises (cpecctl_t *self, int argc, char *argv[])
     Cpec__V1__ListZoneEnterprisesRequest request = CPEC__V1__LIST_ZONE_ENTERPRISES_REQUEST__INIT;
     request.zone_id = (char *)zone;
     cpecctl_listing_t listing;
-    if (cpecctl_list_all (self, "ListZoneEnterprises", &request.base,
-                          &cpec__v1__list_zone_enterprises_response__descriptor, "enterprises",
-                          &listing))
+    if (cpecctl_list_all (self, &cpec__v1__registry__descriptor, "ListZoneEnterprises",
+                          &request.base, "enterprises", &listing))
         return CPECCTL_EXIT_ERROR;
     if (json)
-        s_print_json_array (listing.rows, listing.n_rows);
+        cpecctl_print_json_array (listing.rows, listing.n_rows);
     else
         s_print_enterprise_table (listing.rows, listing.n_rows);
     cpecctl_listing_destroy (&listing);

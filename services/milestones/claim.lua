@@ -1,0 +1,47 @@
+-- claim.lua: takes the timers that are due, for one replica, for a lease.
+--
+-- KEYS[1]  cpec:ms:timers  sorted set: member -> when it is due (Unix ms)
+-- KEYS[2]  cpec:ms:leases  sorted set: member -> when its lease ends
+-- ARGV[1]  now (Unix ms), ARGV[2] at most this many, ARGV[3] lease (ms)
+--
+-- First the members whose lease ended (their replica died or stalled), then
+-- those due: each moves to the leases until now + lease. Atomic, so that with
+-- any number of replicas a member is taken by one at a time. The replica
+-- removes a member from both sets in the same write that does its work.
+--
+-- Replies {members taken, next} where next is the earliest time (Unix ms,
+-- as text) at which a timer falls due or a lease ends, "-1" when none.
+
+local now = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local lease = tonumber(ARGV[3])
+if not now or not limit or not lease or limit < 1 then
+    return redis.error_reply('INVALID claim arguments')
+end
+
+local taken = {}
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, limit)
+for _, member in ipairs(expired) do
+    redis.call('ZADD', KEYS[2], now + lease, member)
+    taken[#taken + 1] = member
+end
+if #taken < limit then
+    local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit - #taken)
+    for _, member in ipairs(due) do
+        redis.call('ZREM', KEYS[1], member)
+        redis.call('ZADD', KEYS[2], now + lease, member)
+        taken[#taken + 1] = member
+    end
+end
+
+local next = -1
+for _, key in ipairs(KEYS) do
+    local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    if #first == 2 then
+        local at = tonumber(first[2])
+        if next < 0 or at < next then
+            next = at
+        end
+    end
+end
+return {taken, string.format('%d', next)}

@@ -1,0 +1,671 @@
+/*  ms_store - loading milestones, propagating forecasts, and the timers.
+
+    Propagation: from the milestones that changed, walk their successors
+    (kept in each state) to everything downstream, recompute what the
+    predecessors fix and lead in graph order, and write in one outbox write
+    the states that changed with the MilestoneAtRisk / MilestoneBackOnTrack
+    events where a flag turns and the risk timers that follow. Every state
+    write checks the version it read, so two replicas propagating at once
+    cannot lose each other's work: the loser reads again.
+
+    Timers: claim.lua takes due members of cpec:ms:timers into
+    cpec:ms:leases; a delay is announced by writing the milestone's state
+    (delayed_due_ms = its planned due, version checked) together with the
+    MilestoneDelayed event, so it is announced once per (milestone, planned
+    due) whichever replica gets there, and a replica that dies before the
+    write leaves the lease to expire and another to take it.
+*/
+#include "milestones.h"
+
+#include <assert.h>
+#include <czmq.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpec_handler.h"
+#include "cpec_log.h"
+#include "cpec_pb.h"
+
+#define S_KEY_MAX      160
+#define S_GRAPH_MAX    200000 //  milestones one propagation may touch
+#define S_DOWNSTREAM   100    //  ids a MilestoneDelayed lists at most
+
+extern const char cpec_lua_ms_claim[];
+
+void
+ms_key (char *buffer, size_t size, const char *id)
+{
+    snprintf (buffer, size, "cpec:ms:%s", id);
+}
+
+void
+ms_state_key (char *buffer, size_t size, const char *id)
+{
+    snprintf (buffer, size, "cpec:msf:%s", id);
+}
+
+int
+ms_load (ms_t *self, const char *const *ids, size_t count, Cpec__V1__Milestone **milestones,
+         Cpec__V1__MilestoneState **states, cpec_status_t *status)
+{
+    assert (self && (count == 0 || (ids && milestones && states)));
+    if (count == 0)
+        return CPEC_OK;
+    char **keys = (char **)cpec_realloc (NULL, 2 * count * sizeof (char *));
+    for (size_t i = 0; i < count; i++) {
+        char key[S_KEY_MAX];
+        ms_key (key, sizeof (key), ids[i]);
+        keys[i] = cpec_strdup (key);
+        ms_state_key (key, sizeof (key), ids[i]);
+        keys[count + i] = cpec_strdup (key);
+    }
+    int rc = cpec_store_get_many (self->store, (const char **)keys, count,
+                                  &cpec__v1__milestone__descriptor, (ProtobufCMessage **)milestones,
+                                  status);
+    if (rc == CPEC_OK) {
+        rc = cpec_store_get_many (self->store, (const char **)keys + count, count,
+                                  &cpec__v1__milestone_state__descriptor,
+                                  (ProtobufCMessage **)states, status);
+        if (rc != CPEC_OK)
+            for (size_t i = 0; i < count; i++)
+                cpec_pb_destroy ((ProtobufCMessage **)&milestones[i]);
+    }
+    for (size_t i = 0; i < 2 * count; i++)
+        free (keys[i]);
+    free (keys);
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  A loaded piece of the graph
+
+typedef struct
+{
+    char *id;                        //  owned
+    Cpec__V1__Milestone *milestone;  //  owned; NULL when gone
+    Cpec__V1__MilestoneState *state; //  owned; NULL when gone
+    bool downstream;                 //  recomputed (else only read)
+} s_node_t;
+
+typedef struct
+{
+    zhashx_t *index; //  id -> position + 1
+    s_node_t *nodes;
+    size_t count;
+} s_graph_t;
+
+static void
+s_graph_init (s_graph_t *self)
+{
+    *self = (s_graph_t){.index = zhashx_new ()};
+}
+
+static void
+s_graph_fini (s_graph_t *self)
+{
+    for (size_t i = 0; i < self->count; i++) {
+        free (self->nodes[i].id);
+        cpec_pb_destroy ((ProtobufCMessage **)&self->nodes[i].milestone);
+        cpec_pb_destroy ((ProtobufCMessage **)&self->nodes[i].state);
+    }
+    free (self->nodes);
+    zhashx_destroy (&self->index);
+    *self = (s_graph_t){0};
+}
+
+static s_node_t *
+s_graph_find (s_graph_t *self, const char *id)
+{
+    size_t position = (size_t)zhashx_lookup (self->index, id);
+    return position ? &self->nodes[position - 1] : NULL;
+}
+
+//  Loads ids (those not held yet) into the graph; *first gets the position
+//  of the first added. OK or the store's error.
+static int
+s_graph_load (ms_t *self, s_graph_t *graph, const char *const *ids, size_t count, bool downstream,
+              size_t *first, cpec_status_t *status)
+{
+    *first = graph->count;
+    const char **fresh = (const char **)cpec_realloc (NULL, (count + 1) * sizeof (char *));
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        bool seen = s_graph_find (graph, ids[i]) != NULL;
+        for (size_t j = 0; j < n && !seen; j++)
+            seen = strcmp (fresh[j], ids[i]) == 0;
+        if (!seen)
+            fresh[n++] = ids[i];
+    }
+    Cpec__V1__Milestone **milestones =
+        (Cpec__V1__Milestone **)calloc (n + 1, sizeof (Cpec__V1__Milestone *));
+    Cpec__V1__MilestoneState **states =
+        (Cpec__V1__MilestoneState **)calloc (n + 1, sizeof (Cpec__V1__MilestoneState *));
+    assert (milestones && states);
+    int rc = ms_load (self, fresh, n, milestones, states, status);
+    if (rc == CPEC_OK) {
+        graph->nodes =
+            (s_node_t *)cpec_realloc (graph->nodes, (graph->count + n) * sizeof (s_node_t));
+        for (size_t i = 0; i < n; i++) {
+            graph->nodes[graph->count] = (s_node_t){.id = cpec_strdup (fresh[i]),
+                                                    .milestone = milestones[i],
+                                                    .state = states[i],
+                                                    .downstream = downstream};
+            zhashx_insert (graph->index, fresh[i], (void *)(graph->count + 1));
+            graph->count++;
+        }
+    }
+    free (fresh);
+    free (milestones);
+    free (states);
+    return rc;
+}
+
+//  Loads roots and everything downstream of them, level by level, then the
+//  predecessors outside that set (read only).
+static int
+s_graph_downstream (ms_t *self, s_graph_t *graph, const char *const *roots, size_t root_count,
+                    cpec_status_t *status)
+{
+    size_t first = 0;
+    int rc = s_graph_load (self, graph, roots, root_count, true, &first, status);
+    while (rc == CPEC_OK && first < graph->count) {
+        size_t end = graph->count;
+        char **next = NULL;
+        size_t n = 0;
+        for (size_t i = first; i < end; i++) {
+            const Cpec__V1__MilestoneState *state = graph->nodes[i].state;
+            for (size_t s = 0; state && s < state->n_successors; s++)
+                if (!s_graph_find (graph, state->successors[s])) {
+                    next = (char **)cpec_realloc (next, (n + 1) * sizeof (char *));
+                    next[n++] = state->successors[s];
+                }
+        }
+        if (graph->count + n > S_GRAPH_MAX)
+            rc = cpec_status_set (status, CPEC_RESOURCE_EXHAUSTED,
+                                  "more than %d milestones downstream", S_GRAPH_MAX);
+        else
+            rc = s_graph_load (self, graph, (const char *const *)next, n, true, &first, status);
+        free (next);
+        if (rc == CPEC_OK && first == graph->count)
+            break;
+    }
+    //  Predecessors outside
+    size_t downstream_end = graph->count;
+    char **outside = NULL;
+    size_t n = 0;
+    for (size_t i = 0; rc == CPEC_OK && i < downstream_end; i++) {
+        const Cpec__V1__Milestone *milestone = graph->nodes[i].milestone;
+        for (size_t p = 0; milestone && p < milestone->n_predecessors; p++)
+            if (!s_graph_find (graph, milestone->predecessors[p]->milestone_id)) {
+                outside = (char **)cpec_realloc (outside, (n + 1) * sizeof (char *));
+                outside[n++] = milestone->predecessors[p]->milestone_id;
+            }
+    }
+    if (rc == CPEC_OK)
+        rc = s_graph_load (self, graph, (const char *const *)outside, n, false, &first, status);
+    free (outside);
+    return rc;
+}
+
+//  The downstream nodes in an order where each comes after the downstream
+//  predecessors it has (Kahn's algorithm over the loaded nodes).
+static size_t *
+s_graph_order (s_graph_t *graph, size_t *count)
+{
+    size_t n = graph->count;
+    size_t *waiting = (size_t *)calloc (n + 1, sizeof (size_t));
+    size_t *order = (size_t *)cpec_realloc (NULL, (n + 1) * sizeof (size_t));
+    assert (waiting);
+    for (size_t i = 0; i < n; i++) {
+        const Cpec__V1__Milestone *milestone = graph->nodes[i].milestone;
+        if (!graph->nodes[i].downstream || !milestone)
+            continue;
+        for (size_t p = 0; p < milestone->n_predecessors; p++) {
+            s_node_t *pred = s_graph_find (graph, milestone->predecessors[p]->milestone_id);
+            if (pred && pred->downstream && pred->milestone)
+                waiting[i]++;
+        }
+    }
+    size_t head = 0, tail = 0;
+    for (size_t i = 0; i < n; i++)
+        if (graph->nodes[i].downstream && graph->nodes[i].milestone && !waiting[i])
+            order[tail++] = i;
+    while (head < tail) {
+        const Cpec__V1__MilestoneState *state = graph->nodes[order[head++]].state;
+        for (size_t s = 0; state && s < state->n_successors; s++) {
+            size_t position = (size_t)zhashx_lookup (graph->index, state->successors[s]);
+            if (position && graph->nodes[position - 1].downstream &&
+                graph->nodes[position - 1].milestone && waiting[position - 1] &&
+                --waiting[position - 1] == 0)
+                order[tail++] = position - 1;
+        }
+    }
+    free (waiting);
+    *count = tail;
+    return order;
+}
+
+//  --------------------------------------------------------------------------
+//  Events
+
+static Cpec__V1__Event *
+s_event_new (const char *type, const Cpec__V1__Milestone *milestone, const char *request_id,
+             int64_t now)
+{
+    return cpec_handler_event_new (type, milestone->zone_id, milestone->province, NULL,
+                                   request_id, MS_ACTOR, now);
+}
+
+static Cpec__V1__Event *
+s_risk_event (const Cpec__V1__Milestone *milestone, const Cpec__V1__MilestoneState *state,
+              bool at_risk, const char *request_id, int64_t now)
+{
+    Cpec__V1__Event *event = s_event_new (at_risk ? "MilestoneAtRisk" : "MilestoneBackOnTrack",
+                                          milestone, request_id, now);
+    int64_t forecast = ms_forecast (milestone, state, now);
+    if (at_risk) {
+        Cpec__V1__MilestoneAtRisk *payload =
+            (Cpec__V1__MilestoneAtRisk *)cpec_pb_new (&cpec__v1__milestone_at_risk__descriptor);
+        payload->milestone_id = cpec_strdup (milestone->id);
+        payload->planned_due = cpec_pb_timestamp_new (ms_planned (milestone));
+        payload->forecast_due = cpec_pb_timestamp_new (forecast);
+        payload->title = cpec_strdup (milestone->title);
+        payload->agency = cpec_strdup (milestone->agency);
+        event->payload_case = CPEC__V1__EVENT__PAYLOAD_MILESTONE_AT_RISK;
+        event->milestone_at_risk = payload;
+    } else {
+        Cpec__V1__MilestoneBackOnTrack *payload = (Cpec__V1__MilestoneBackOnTrack *)cpec_pb_new (
+            &cpec__v1__milestone_back_on_track__descriptor);
+        payload->milestone_id = cpec_strdup (milestone->id);
+        payload->planned_due = cpec_pb_timestamp_new (ms_planned (milestone));
+        payload->forecast_due = cpec_pb_timestamp_new (forecast);
+        payload->title = cpec_strdup (milestone->title);
+        event->payload_case = CPEC__V1__EVENT__PAYLOAD_MILESTONE_BACK_ON_TRACK;
+        event->milestone_back_on_track = payload;
+    }
+    return event;
+}
+
+//  --------------------------------------------------------------------------
+//  A write being assembled: states, events, timer operations
+
+typedef struct
+{
+    cpec_store_put_t *puts;
+    char **put_keys;
+    ProtobufCMessage **put_messages; //  owned
+    size_t put_count;
+    Cpec__V1__Event **events; //  owned
+    size_t event_count;
+    cpec_indexes_t indexes;
+} s_batch_t;
+
+static void
+s_batch_put_state (s_batch_t *self, const char *id, Cpec__V1__MilestoneState *state)
+{
+    char key[S_KEY_MAX];
+    ms_state_key (key, sizeof (key), id);
+    size_t n = self->put_count;
+    self->puts = (cpec_store_put_t *)cpec_realloc (self->puts, (n + 1) * sizeof (cpec_store_put_t));
+    self->put_keys = (char **)cpec_realloc (self->put_keys, (n + 1) * sizeof (char *));
+    self->put_messages =
+        (ProtobufCMessage **)cpec_realloc (self->put_messages, (n + 1) * sizeof (void *));
+    self->put_keys[n] = cpec_strdup (key);
+    self->put_messages[n] = &state->base;
+    self->puts[n] = (cpec_store_put_t){
+        .key = self->put_keys[n], .expected_version = state->version - 1, .message = &state->base};
+    self->put_count++;
+}
+
+static void
+s_batch_event (s_batch_t *self, Cpec__V1__Event *event)
+{
+    self->events = (Cpec__V1__Event **)cpec_realloc (self->events,
+                                                     (self->event_count + 1) * sizeof (void *));
+    self->events[self->event_count++] = event;
+}
+
+//  Removes timer members (from the timers and from the leases).
+static void
+s_batch_done (s_batch_t *self, const char *const *members, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        cpec_indexes_add (&self->indexes, CPEC_STORE_ZREM, MS_TIMERS_KEY, members[i], 0);
+        cpec_indexes_add (&self->indexes, CPEC_STORE_ZREM, MS_LEASES_KEY, members[i], 0);
+    }
+}
+
+static void
+s_batch_fini (s_batch_t *self)
+{
+    for (size_t i = 0; i < self->put_count; i++) {
+        free (self->put_keys[i]);
+        cpec_pb_destroy (&self->put_messages[i]);
+    }
+    for (size_t i = 0; i < self->event_count; i++)
+        cpec_pb_destroy ((ProtobufCMessage **)&self->events[i]);
+    free (self->puts);
+    free (self->put_keys);
+    free (self->put_messages);
+    free (self->events);
+    cpec_indexes_fini (&self->indexes);
+    *self = (s_batch_t){0};
+}
+
+//  Writes the batch in one outbox write (under a fresh request id: the
+//  version checks make it safe to repeat) and publishes its events.
+static int
+s_batch_write (ms_t *self, s_batch_t *batch, cpec_status_t *status)
+{
+    if (batch->put_count == 0 && batch->indexes.count == 0 && batch->event_count == 0)
+        return CPEC_OK;
+    static const Cpec__V1__MilestoneState s_nothing = CPEC__V1__MILESTONE_STATE__INIT;
+    char request_id[48] = "ms-";
+    cpec_uuid (request_id + 3);
+    cpec_store_write_t write = {
+        .request_id = request_id,
+        .puts = batch->puts,
+        .put_count = batch->put_count,
+        .indexes = batch->indexes.items,
+        .index_count = batch->indexes.count,
+        .events = (const Cpec__V1__Event *const *)batch->events,
+        .event_count = batch->event_count,
+        .answer = batch->put_count ? batch->put_messages[0] : &s_nothing.base};
+    int rc = cpec_store_write (self->store, &write, NULL, NULL, NULL, status);
+    if (rc == CPEC_OK)
+        cpec_handler_publish (self->bus, self->metrics, request_id,
+                              (const Cpec__V1__Event *const *)batch->events, batch->event_count);
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  Propagation
+
+static bool
+s_state_same (const Cpec__V1__MilestoneState *a, const Cpec__V1__MilestoneState *b)
+{
+    return a->pred_fixed_ms == b->pred_fixed_ms && a->has_pred_lead == b->has_pred_lead &&
+           (!a->has_pred_lead || a->pred_lead_ms == b->pred_lead_ms) && a->at_risk == b->at_risk;
+}
+
+//  One attempt: load, recompute, write. ABORTED when another write won.
+static int
+s_propagate_once (ms_t *self, const char *const *roots, size_t root_count,
+                  const char *const *done, size_t done_count, const char *request_id,
+                  cpec_status_t *status)
+{
+    s_graph_t graph;
+    s_graph_init (&graph);
+    s_batch_t batch = {0};
+    int rc = s_graph_downstream (self, &graph, roots, root_count, status);
+    size_t order_count = 0;
+    size_t *order = rc == CPEC_OK ? s_graph_order (&graph, &order_count) : NULL;
+    int64_t now = cpec_now_ms ();
+    for (size_t k = 0; rc == CPEC_OK && k < order_count; k++) {
+        s_node_t *node = &graph.nodes[order[k]];
+        if (!node->state)
+            continue; //  a milestone without state is being created: it computes its own
+        ms_bound_t bound = {0};
+        bool any = false;
+        for (size_t p = 0; p < node->milestone->n_predecessors; p++) {
+            const Cpec__V1__Dependency *dependency = node->milestone->predecessors[p];
+            s_node_t *pred = s_graph_find (&graph, dependency->milestone_id);
+            ms_bound_t one;
+            if (pred && pred->milestone &&
+                ms_bound (pred->milestone, pred->state, dependency->lag_days, &one)) {
+                ms_bound_merge (&bound, &one);
+                any = true;
+            }
+        }
+        Cpec__V1__MilestoneState next = *node->state;
+        next.pred_fixed_ms = any ? bound.fixed_ms : 0;
+        next.has_pred_lead = bound.has_lead;
+        next.pred_lead_ms = bound.has_lead ? bound.lead_ms : 0;
+        bool risk = ms_at_risk (node->milestone, &next, now);
+        next.at_risk = risk;
+        bool is_root = false;
+        for (size_t r = 0; r < root_count && !is_root; r++)
+            is_root = strcmp (roots[r], node->id) == 0;
+        bool changed = !s_state_same (&next, node->state);
+        if (changed) {
+            if (risk != node->state->at_risk && ms_open (node->milestone))
+                s_batch_event (&batch,
+                               s_risk_event (node->milestone, &next, risk, request_id, now));
+            Cpec__V1__MilestoneState *copy =
+                (Cpec__V1__MilestoneState *)cpec_pb_dup (&node->state->base);
+            copy->pred_fixed_ms = next.pred_fixed_ms;
+            copy->has_pred_lead = next.has_pred_lead;
+            copy->pred_lead_ms = next.pred_lead_ms;
+            copy->at_risk = next.at_risk;
+            copy->version++;
+            //  Later nodes read the new state
+            cpec_pb_destroy ((ProtobufCMessage **)&node->state);
+            node->state = (Cpec__V1__MilestoneState *)cpec_pb_dup (&copy->base);
+            s_batch_put_state (&batch, node->id, copy);
+        }
+        if (changed || is_root) {
+            char member[S_KEY_MAX];
+            snprintf (member, sizeof (member), "risk:%s", node->id);
+            int64_t at = ms_risk_at (node->milestone, node->state);
+            if (at > now && !risk)
+                cpec_indexes_add (&batch.indexes, CPEC_STORE_ZADD, MS_TIMERS_KEY, member,
+                                  (double)at);
+            else
+                cpec_indexes_add (&batch.indexes, CPEC_STORE_ZREM, MS_TIMERS_KEY, member, 0);
+        }
+    }
+    if (rc == CPEC_OK) {
+        s_batch_done (&batch, done, done_count);
+        rc = s_batch_write (self, &batch, status);
+    }
+    free (order);
+    s_batch_fini (&batch);
+    s_graph_fini (&graph);
+    return rc;
+}
+
+int
+ms_propagate (ms_t *self, const char *const *roots, size_t root_count, const char *const *done,
+              size_t done_count, const char *request_id, cpec_status_t *status)
+{
+    assert (self && (root_count == 0 || roots));
+    cpec_status_t local;
+    if (!status)
+        status = &local;
+    int rc = CPEC_OK;
+    for (int attempt = 0; attempt < MS_RETRIES; attempt++) {
+        cpec_status_clear (status);
+        rc = s_propagate_once (self, roots, root_count, done, done_count, request_id, status);
+        if (rc != CPEC_ABORTED)
+            break;
+        if (self->metrics)
+            cpec_metrics_count (self->metrics, "cpec_milestones_propagation_retries_total",
+                                "propagations read again after a concurrent write", 1);
+    }
+    return rc;
+}
+
+char **
+ms_downstream (ms_t *self, const char *id, size_t max, cpec_status_t *status)
+{
+    s_graph_t graph;
+    s_graph_init (&graph);
+    const char *roots[1] = {id};
+    int rc = s_graph_downstream (self, &graph, roots, 1, status);
+    char **ids = NULL;
+    if (rc == CPEC_OK) {
+        ids = (char **)calloc (max + 1, sizeof (char *));
+        assert (ids);
+        size_t n = 0;
+        for (size_t i = 1; i < graph.count && n < max; i++) //  0 is the milestone itself
+            if (graph.nodes[i].downstream && graph.nodes[i].milestone &&
+                ms_open (graph.nodes[i].milestone))
+                ids[n++] = cpec_strdup (graph.nodes[i].id);
+    }
+    s_graph_fini (&graph);
+    return ids;
+}
+
+//  --------------------------------------------------------------------------
+//  Timers
+
+//  The MilestoneDelayed event of a milestone now late.
+static Cpec__V1__Event *
+s_delayed_event (ms_t *self, const Cpec__V1__Milestone *milestone,
+                 const Cpec__V1__MilestoneState *state, int64_t now)
+{
+    Cpec__V1__Event *event = s_event_new ("MilestoneDelayed", milestone, NULL, now);
+    Cpec__V1__MilestoneDelayed *payload =
+        (Cpec__V1__MilestoneDelayed *)cpec_pb_new (&cpec__v1__milestone_delayed__descriptor);
+    payload->milestone_id = cpec_strdup (milestone->id);
+    payload->zone_id = cpec_strdup (milestone->zone_id);
+    payload->province = cpec_strdup (milestone->province);
+    payload->agency = cpec_strdup (milestone->agency);
+    payload->title = cpec_strdup (milestone->title);
+    payload->planned_due = cpec_pb_timestamp_new (ms_planned (milestone));
+    int64_t late = ms_days_between (ms_planned (milestone), now);
+    payload->days_late = late > 0 ? (uint32_t)late : 0;
+    cpec_status_t status;
+    char **downstream =
+        state->n_successors ? ms_downstream (self, milestone->id, S_DOWNSTREAM, &status) : NULL;
+    size_t n = 0;
+    while (downstream && downstream[n])
+        n++;
+    payload->n_downstream = n;
+    payload->downstream = downstream;
+    event->payload_case = CPEC__V1__EVENT__PAYLOAD_MILESTONE_DELAYED;
+    event->milestone_delayed = payload;
+    return event;
+}
+
+//  Announces the delays among `ids` (claimed due:{id} members `members`):
+//  those still open, past their planned due and not announced for it. One
+//  write for the batch; when another write wins, one milestone at a time.
+static int
+s_delays (ms_t *self, const char *const *ids, const char *const *members, size_t count,
+          int64_t now, cpec_status_t *status)
+{
+    Cpec__V1__Milestone **milestones =
+        (Cpec__V1__Milestone **)calloc (count + 1, sizeof (Cpec__V1__Milestone *));
+    Cpec__V1__MilestoneState **states =
+        (Cpec__V1__MilestoneState **)calloc (count + 1, sizeof (Cpec__V1__MilestoneState *));
+    assert (milestones && states);
+    int rc = ms_load (self, ids, count, milestones, states, status);
+    s_batch_t batch = {0};
+    size_t announced = 0;
+    for (size_t i = 0; rc == CPEC_OK && i < count; i++) {
+        const Cpec__V1__Milestone *milestone = milestones[i];
+        if (!milestone || !states[i] || !ms_open (milestone) || ms_planned (milestone) > now ||
+            states[i]->delayed_due_ms == ms_planned (milestone))
+            continue; //  done, re-planned, or already announced: only the lease goes
+        Cpec__V1__MilestoneState *next = (Cpec__V1__MilestoneState *)cpec_pb_dup (&states[i]->base);
+        next->delayed_due_ms = ms_planned (milestone);
+        next->version++;
+        s_batch_put_state (&batch, milestone->id, next);
+        s_batch_event (&batch, s_delayed_event (self, milestone, states[i], now));
+        announced++;
+    }
+    if (rc == CPEC_OK) {
+        s_batch_done (&batch, members, count);
+        rc = s_batch_write (self, &batch, status);
+    }
+    s_batch_fini (&batch);
+    if (rc == CPEC_OK && announced) {
+        cpec_log_info (NULL, "announced %zu delay%s", announced, announced == 1 ? "" : "s");
+        if (self->metrics)
+            cpec_metrics_count (self->metrics, "cpec_milestones_delays_total",
+                                "MilestoneDelayed events raised", (double)announced);
+    }
+    for (size_t i = 0; i < count; i++) {
+        cpec_pb_destroy ((ProtobufCMessage **)&milestones[i]);
+        cpec_pb_destroy ((ProtobufCMessage **)&states[i]);
+    }
+    free (milestones);
+    free (states);
+    //  A concurrent write won somewhere in the batch: one at a time, each
+    //  reading afresh (what another replica announced is then skipped).
+    if (rc == CPEC_ABORTED && count > 1) {
+        rc = CPEC_OK;
+        for (size_t i = 0; i < count && rc != CPEC_UNAVAILABLE; i++)
+            for (int attempt = 0; attempt < MS_RETRIES; attempt++)
+                if ((rc = s_delays (self, ids + i, members + i, 1, now, status)) != CPEC_ABORTED)
+                    break;
+    }
+    return rc;
+}
+
+int64_t
+ms_timers_run (ms_t *self, int64_t now)
+{
+    assert (self);
+    char now_text[32], limit[16], lease[16];
+    snprintf (now_text, sizeof (now_text), "%lld", (long long)now);
+    snprintf (limit, sizeof (limit), "%d", MS_CLAIM_BATCH);
+    snprintf (lease, sizeof (lease), "%d", MS_LEASE_MS);
+    const char *argv[] = {"2", MS_TIMERS_KEY, MS_LEASES_KEY, now_text, limit, lease};
+    cpec_status_t status;
+    redisReply *reply = cpec_store_script (self->store, cpec_lua_ms_claim, self->claim_sha, 6,
+                                           argv, NULL, &status);
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[0]->type != REDIS_REPLY_ARRAY) {
+        if (reply)
+            freeReplyObject (reply);
+        else
+            cpec_log_debug (NULL, "timers: %s", status.message);
+        return now + MS_POLL_MS;
+    }
+    redisReply *members = reply->element[0];
+    long long next = reply->element[1]->str ? atoll (reply->element[1]->str) : -1;
+    size_t count = members->elements;
+    const char **due_ids = (const char **)calloc (count + 1, sizeof (char *));
+    const char **due_members = (const char **)calloc (count + 1, sizeof (char *));
+    const char **roots = (const char **)calloc (count + 1, sizeof (char *));
+    const char **root_members = (const char **)calloc (count + 1, sizeof (char *));
+    char **owned = (char **)calloc (count + 1, sizeof (char *));
+    assert (due_ids && due_members && roots && root_members && owned);
+    size_t dues = 0, root_count = 0;
+    for (size_t i = 0; i < count; i++) {
+        const char *member = members->element[i]->str;
+        if (!member)
+            continue;
+        if (strncmp (member, "due:", 4) == 0) {
+            due_ids[dues] = member + 4;
+            due_members[dues++] = member;
+        } else if (strncmp (member, "risk:", 5) == 0) {
+            roots[root_count] = member + 5;
+            root_members[root_count++] = member;
+        } else if (strncmp (member, "prop:", 5) == 0) {
+            //  prop:{id}:{version}
+            owned[i] = cpec_strdup (member + 5);
+            char *colon = strrchr (owned[i], ':');
+            if (colon)
+                *colon = '\0';
+            roots[root_count] = owned[i];
+            root_members[root_count++] = member;
+        } else
+            cpec_log_warn (NULL, "timers: unknown member %.80s", member);
+    }
+    int rc = CPEC_OK;
+    if (dues)
+        rc = s_delays (self, due_ids, due_members, dues, now, &status);
+    if (root_count && rc != CPEC_UNAVAILABLE)
+        rc = ms_propagate (self, roots, root_count, root_members, root_count, NULL, &status);
+    if (rc != CPEC_OK)
+        cpec_log_warn (NULL, "timers: %s: %s (the leases will expire and be taken again)",
+                       cpec_code_name (rc), status.message);
+    for (size_t i = 0; i < count; i++)
+        free (owned[i]);
+    free (owned);
+    free (due_ids);
+    free (due_members);
+    free (roots);
+    free (root_members);
+    freeReplyObject (reply);
+    if (count == MS_CLAIM_BATCH && rc == CPEC_OK)
+        return now; //  more are due: at once
+    int64_t wake = now + MS_POLL_MS;
+    if (next >= 0 && next < wake)
+        wake = next;
+    return wake;
+}
