@@ -84,11 +84,13 @@ cpec_indexes_add (cpec_indexes_t *self, cpec_store_op_t op, const char *key, con
                   double score)
 {
     assert (self && key);
-    self->items =
-        (cpec_store_index_t *)cpec_realloc (self->items, (self->count + 1) * sizeof (self->items[0]));
-    self->items[self->count++] = (cpec_store_index_t){
-        .op = op, .key = s_keep (self, key), .member = member ? s_keep (self, member) : NULL,
-        .score = score};
+    self->items = (cpec_store_index_t *)cpec_realloc (self->items,
+                                                      (self->count + 1) * sizeof (self->items[0]));
+    self->items[self->count++] =
+        (cpec_store_index_t){.op = op,
+                             .key = s_keep (self, key),
+                             .member = member ? s_keep (self, member) : NULL,
+                             .score = score};
 }
 
 void

@@ -368,11 +368,11 @@ ms_tally_add (ms_tally_t *self, const Cpec__V1__Milestone *milestone)
         if (milestone->slip_days > line->worst_slip_days)
             line->worst_slip_days = milestone->slip_days;
     }
-    int64_t actual = milestone->completed_at ? cpec_pb_timestamp_ms (milestone->completed_at)
+    int64_t actual = milestone->completed_at   ? cpec_pb_timestamp_ms (milestone->completed_at)
                      : milestone->forecast_due ? cpec_pb_timestamp_ms (milestone->forecast_due)
                                                : ms_planned (milestone);
-    int64_t baseline =
-        milestone->baseline_due ? cpec_pb_timestamp_ms (milestone->baseline_due) : ms_planned (milestone);
+    int64_t baseline = milestone->baseline_due ? cpec_pb_timestamp_ms (milestone->baseline_due)
+                                               : ms_planned (milestone);
     double variance = (double)(actual - baseline) / (double)MS_DAY_MS;
     if (self->counted == 0 || variance > line->worst_variance_days)
         line->worst_variance_days = variance;

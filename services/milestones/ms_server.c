@@ -41,14 +41,13 @@
 
 //  The zone's province, read from the registry's entity. NOT_FOUND names it.
 static int
-s_zone_province (ms_t *self, cpec_call_t *call, const char *path, const char *zone,
-                 char **province)
+s_zone_province (ms_t *self, cpec_call_t *call, const char *path, const char *zone, char **province)
 {
     char key[S_KEY_MAX];
     snprintf (key, sizeof (key), "cpec:sez:%s", zone);
     Cpec__V1__Sez *sez = NULL;
-    int rc = cpec_store_get (self->store, key, &cpec__v1__sez__descriptor, (ProtobufCMessage **)&sez,
-                             NULL, call->status);
+    int rc = cpec_store_get (self->store, key, &cpec__v1__sez__descriptor,
+                             (ProtobufCMessage **)&sez, NULL, call->status);
     if (rc == CPEC_NOT_FOUND)
         return cpec_status_set (call->status, CPEC_NOT_FOUND, "%s: no zone \"%s\" in the registry",
                                 path, zone);
@@ -144,8 +143,7 @@ s_prop_timer (cpec_indexes_t *indexes, const Cpec__V1__Milestone *milestone, cha
 
 //  An event about a milestone caused by this call.
 static Cpec__V1__Event *
-s_event_new (const char *type, const Cpec__V1__Milestone *milestone, cpec_call_t *call,
-             int64_t now)
+s_event_new (const char *type, const Cpec__V1__Milestone *milestone, cpec_call_t *call, int64_t now)
 {
     return cpec_handler_event_new (type, milestone->zone_id, milestone->province, call, NULL, NULL,
                                    now);
@@ -383,8 +381,8 @@ ms_create (void *state_arg, cpec_call_t *call, const ProtobufCMessage *input,
                                   (double)risk_at);
             }
             Cpec__V1__Event *created = s_event_new ("MilestoneCreated", milestone, call, now);
-            Cpec__V1__MilestoneCreated *payload =
-                (Cpec__V1__MilestoneCreated *)cpec_pb_new (&cpec__v1__milestone_created__descriptor);
+            Cpec__V1__MilestoneCreated *payload = (Cpec__V1__MilestoneCreated *)cpec_pb_new (
+                &cpec__v1__milestone_created__descriptor);
             payload->milestone_id = cpec_strdup (milestone->id);
             payload->milestone = (Cpec__V1__Milestone *)cpec_pb_dup (&milestone->base);
             created->payload_case = CPEC__V1__EVENT__PAYLOAD_MILESTONE_CREATED;
@@ -424,8 +422,7 @@ ms_create (void *state_arg, cpec_call_t *call, const ProtobufCMessage *input,
             char key[S_KEY_MAX];
             ms_state_key (key, sizeof (key), ids[i]);
             keys[put_count] = cpec_strdup (key);
-            puts[put_count] =
-                (cpec_store_put_t){keys[put_count], pred->version - 1, &pred->base};
+            puts[put_count] = (cpec_store_put_t){keys[put_count], pred->version - 1, &pred->base};
             put_count++;
         }
         Cpec__V1__Milestone *answer = NULL;
@@ -498,8 +495,7 @@ ms_create (void *state_arg, cpec_call_t *call, const ProtobufCMessage *input,
 //  Get
 
 int
-ms_get (void *state_arg, cpec_call_t *call, const ProtobufCMessage *input,
-        ProtobufCMessage *output)
+ms_get (void *state_arg, cpec_call_t *call, const ProtobufCMessage *input, ProtobufCMessage *output)
 {
     ms_t *self = (ms_t *)state_arg;
     const Cpec__V1__GetMilestoneRequest *request = (const Cpec__V1__GetMilestoneRequest *)input;
@@ -672,189 +668,216 @@ s_change_finish (ms_t *self, cpec_call_t *call, s_change_t *change, ProtobufCMes
     return rc;
 }
 
-int
-ms_update (void *state_arg, cpec_call_t *call, const ProtobufCMessage *input,
-           ProtobufCMessage *output)
+//  What a handler does to the copy of a milestone it changes: sets the new
+//  fields, index changes, timers and events on change, from the milestone
+//  as it was (`before`) and its state. Returns a code (status set on error).
+typedef int (s_apply_fn) (ms_t *self, cpec_call_t *call, const void *request,
+                          const Cpec__V1__Milestone *before, const Cpec__V1__MilestoneState *state,
+                          s_change_t *change);
+
+//  Loads the milestone, applies, writes, propagates and answers.
+static int
+s_change_run (ms_t *self, cpec_call_t *call, const char *id, uint32_t expected, s_apply_fn *apply,
+              const void *request, ProtobufCMessage *output)
 {
-    ms_t *self = (ms_t *)state_arg;
-    const Cpec__V1__UpdateMilestoneRequest *request =
-        (const Cpec__V1__UpdateMilestoneRequest *)input;
-    int rc = ms_validate_update (request, call->status);
     s_change_t change = {0};
     Cpec__V1__MilestoneState *state = NULL;
-    if (rc == CPEC_OK)
-        rc = s_change_begin (self, call, request->milestone->id, request->expected_version, &change,
-                             &state);
     Cpec__V1__Milestone *before = NULL;
+    int rc = s_change_begin (self, call, id, expected, &change, &state);
     if (rc == CPEC_OK) {
         before = (Cpec__V1__Milestone *)cpec_pb_dup (&change.milestone->base);
-        const Cpec__V1__Milestone *given = request->milestone;
-        Cpec__V1__Milestone *next = change.milestone;
-        bool all = request->n_update_mask == 0;
-        static const char *fields[] = {"title",  "title_zh", "title_ur",         "kind",
-                                       "agency", "status",   "percent_complete", NULL};
-        Cpec__V1__Milestone *copy = (Cpec__V1__Milestone *)cpec_pb_dup (&given->base);
-        for (const char **field = fields; *field; field++) {
-            bool named = all;
-            for (size_t i = 0; i < request->n_update_mask && !named; i++)
-                named = strcmp (request->update_mask[i], *field) == 0;
-            if (named)
-                cpec_pb_swap_field (&next->base, &copy->base, *field);
-        }
-        cpec_pb_destroy ((ProtobufCMessage **)&copy);
-        if (next->kind == CPEC__V1__MILESTONE__KIND__KIND_UNSPECIFIED)
-            next->kind = before->kind;
-        if (next->status == CPEC__V1__MILESTONE__STATUS__STATUS_UNSPECIFIED)
-            next->status = before->status;
-        if (before->status == CPEC__V1__MILESTONE__STATUS__COMPLETED &&
-            next->status != CPEC__V1__MILESTONE__STATUS__COMPLETED)
-            rc = cpec_status_set (call->status, CPEC_FAILED_PRECONDITION,
-                                  "milestone %s is completed: its status stays COMPLETED",
-                                  next->id);
-        else if (next->status == CPEC__V1__MILESTONE__STATUS__COMPLETED &&
-                 before->status != CPEC__V1__MILESTONE__STATUS__COMPLETED)
-            rc = cpec_status_set (call->status, CPEC_INVALID_ARGUMENT,
-                                  "status: use Complete to complete a milestone (it records "
-                                  "the date)");
-        if (rc == CPEC_OK) {
-            s_change_sets (&change, before);
-            s_due_timer (&change.indexes, next);
-            change.events[change.event_count++] =
-                s_updated_event (next, change.expected, call, cpec_now_ms ());
-            rc = s_change_finish (self, call, &change, output);
-        }
+        rc = apply (self, call, request, before, state, &change);
     }
+    if (rc == CPEC_OK)
+        rc = s_change_finish (self, call, &change, output);
     cpec_pb_destroy ((ProtobufCMessage **)&before);
     cpec_pb_destroy ((ProtobufCMessage **)&state);
     s_change_fini (&change);
     return rc;
+}
+
+//  Update: the fields the mask names (all updatable ones when empty).
+static int
+s_apply_update (ms_t *self, cpec_call_t *call, const void *request_arg,
+                const Cpec__V1__Milestone *before, const Cpec__V1__MilestoneState *state,
+                s_change_t *change)
+{
+    (void)self;
+    (void)state;
+    const Cpec__V1__UpdateMilestoneRequest *request =
+        (const Cpec__V1__UpdateMilestoneRequest *)request_arg;
+    static const char *fields[] = {"title",  "title_zh", "title_ur",         "kind",
+                                   "agency", "status",   "percent_complete", NULL};
+    Cpec__V1__Milestone *next = change->milestone;
+    Cpec__V1__Milestone *given = (Cpec__V1__Milestone *)cpec_pb_dup (&request->milestone->base);
+    for (const char **field = fields; *field; field++) {
+        bool named = request->n_update_mask == 0;
+        for (size_t i = 0; i < request->n_update_mask && !named; i++)
+            named = strcmp (request->update_mask[i], *field) == 0;
+        if (named)
+            cpec_pb_swap_field (&next->base, &given->base, *field);
+    }
+    cpec_pb_destroy ((ProtobufCMessage **)&given);
+    if (next->kind == CPEC__V1__MILESTONE__KIND__KIND_UNSPECIFIED)
+        next->kind = before->kind;
+    if (next->status == CPEC__V1__MILESTONE__STATUS__STATUS_UNSPECIFIED)
+        next->status = before->status;
+    if (before->status == CPEC__V1__MILESTONE__STATUS__COMPLETED &&
+        next->status != CPEC__V1__MILESTONE__STATUS__COMPLETED)
+        return cpec_status_set (call->status, CPEC_FAILED_PRECONDITION,
+                                "milestone %s is completed: its status stays COMPLETED", next->id);
+    if (next->status == CPEC__V1__MILESTONE__STATUS__COMPLETED &&
+        before->status != CPEC__V1__MILESTONE__STATUS__COMPLETED)
+        return cpec_status_set (
+            call->status, CPEC_INVALID_ARGUMENT,
+            "status: use Complete to complete a milestone (it records the date)");
+    s_change_sets (change, before);
+    s_due_timer (&change->indexes, next);
+    change->events[change->event_count++] =
+        s_updated_event (next, change->expected, call, cpec_now_ms ());
+    return CPEC_OK;
+}
+
+int
+ms_update (void *state_arg, cpec_call_t *call, const ProtobufCMessage *input,
+           ProtobufCMessage *output)
+{
+    const Cpec__V1__UpdateMilestoneRequest *request =
+        (const Cpec__V1__UpdateMilestoneRequest *)input;
+    int rc = ms_validate_update (request, call->status);
+    if (rc == CPEC_OK)
+        rc = s_change_run ((ms_t *)state_arg, call, request->milestone->id,
+                           request->expected_version, s_apply_update, request, output);
+    return rc;
+}
+
+//  Complete: COMPLETED at the given time or now, MilestoneCompleted with the slip.
+static int
+s_apply_complete (ms_t *self, cpec_call_t *call, const void *request_arg,
+                  const Cpec__V1__Milestone *before, const Cpec__V1__MilestoneState *state,
+                  s_change_t *change)
+{
+    (void)self;
+    const Cpec__V1__CompleteMilestoneRequest *request =
+        (const Cpec__V1__CompleteMilestoneRequest *)request_arg;
+    if (!ms_open (before))
+        return cpec_status_set (call->status, CPEC_FAILED_PRECONDITION, "milestone %s is %s",
+                                before->id, ms_status_name (before->status));
+    int64_t now = cpec_now_ms ();
+    int64_t completed = request->completed_at ? cpec_pb_timestamp_ms (request->completed_at) : now;
+    Cpec__V1__Milestone *next = change->milestone;
+    next->status = CPEC__V1__MILESTONE__STATUS__COMPLETED;
+    next->percent_complete = 100;
+    cpec_pb_destroy ((ProtobufCMessage **)&next->completed_at);
+    next->completed_at = cpec_pb_timestamp_new (completed);
+    s_change_sets (change, before);
+    s_due_timer (&change->indexes, next);
+    Cpec__V1__Event *event = s_event_new ("MilestoneCompleted", next, call, now);
+    Cpec__V1__MilestoneCompleted *payload =
+        (Cpec__V1__MilestoneCompleted *)cpec_pb_new (&cpec__v1__milestone_completed__descriptor);
+    payload->milestone_id = cpec_strdup (next->id);
+    payload->planned_due = cpec_pb_timestamp_new (ms_planned (next));
+    payload->completed_at = cpec_pb_timestamp_new (completed);
+    payload->slip_days = (double)(completed - ms_planned (next)) / (double)MS_DAY_MS;
+    payload->title = cpec_strdup (next->title);
+    event->payload_case = CPEC__V1__EVENT__PAYLOAD_MILESTONE_COMPLETED;
+    event->milestone_completed = payload;
+    change->events[change->event_count++] = event;
+    //  Its at-risk flag ends with it, without a BackOnTrack
+    if (state->at_risk) {
+        change->state = (Cpec__V1__MilestoneState *)cpec_pb_dup (&state->base);
+        change->state->at_risk = false;
+        change->state_expected = state->version;
+        change->state->version++;
+    }
+    return CPEC_OK;
 }
 
 int
 ms_complete (void *state_arg, cpec_call_t *call, const ProtobufCMessage *input,
              ProtobufCMessage *output)
 {
-    ms_t *self = (ms_t *)state_arg;
     const Cpec__V1__CompleteMilestoneRequest *request =
         (const Cpec__V1__CompleteMilestoneRequest *)input;
-    int64_t now = cpec_now_ms ();
     int rc = ms_validate_id ("id", request->id, call->status);
     if (rc == CPEC_OK && request->completed_at) {
         rc = ms_validate_due ("completed_at", request->completed_at, true, call->status);
-        if (rc == CPEC_OK && cpec_pb_timestamp_ms (request->completed_at) > now + MS_CLOCK_SKEW_MS)
+        if (rc == CPEC_OK &&
+            cpec_pb_timestamp_ms (request->completed_at) > cpec_now_ms () + MS_CLOCK_SKEW_MS)
             rc = cpec_status_set (call->status, CPEC_INVALID_ARGUMENT,
                                   "completed_at: lies in the future");
     }
-    s_change_t change = {0};
-    Cpec__V1__MilestoneState *state = NULL;
     if (rc == CPEC_OK)
-        rc = s_change_begin (self, call, request->id, request->expected_version, &change, &state);
-    Cpec__V1__Milestone *before = NULL;
-    if (rc == CPEC_OK) {
-        before = (Cpec__V1__Milestone *)cpec_pb_dup (&change.milestone->base);
-        Cpec__V1__Milestone *next = change.milestone;
-        if (!ms_open (before))
-            rc = cpec_status_set (call->status, CPEC_FAILED_PRECONDITION, "milestone %s is %s",
-                                  before->id, ms_status_name (before->status));
-        if (rc == CPEC_OK) {
-            int64_t completed = request->completed_at
-                                    ? cpec_pb_timestamp_ms (request->completed_at)
-                                    : now;
-            next->status = CPEC__V1__MILESTONE__STATUS__COMPLETED;
-            next->percent_complete = 100;
-            cpec_pb_destroy ((ProtobufCMessage **)&next->completed_at);
-            next->completed_at = cpec_pb_timestamp_new (completed);
-            s_change_sets (&change, before);
-            s_due_timer (&change.indexes, next);
-            Cpec__V1__Event *event = s_event_new ("MilestoneCompleted", next, call, now);
-            Cpec__V1__MilestoneCompleted *payload = (Cpec__V1__MilestoneCompleted *)cpec_pb_new (
-                &cpec__v1__milestone_completed__descriptor);
-            payload->milestone_id = cpec_strdup (next->id);
-            payload->planned_due = cpec_pb_timestamp_new (ms_planned (next));
-            payload->completed_at = cpec_pb_timestamp_new (completed);
-            payload->slip_days = (double)(completed - ms_planned (next)) / (double)MS_DAY_MS;
-            payload->title = cpec_strdup (next->title);
-            event->payload_case = CPEC__V1__EVENT__PAYLOAD_MILESTONE_COMPLETED;
-            event->milestone_completed = payload;
-            change.events[change.event_count++] = event;
-            //  Its at-risk flag ends with it, without a BackOnTrack
-            if (state->at_risk) {
-                change.state = (Cpec__V1__MilestoneState *)cpec_pb_dup (&state->base);
-                change.state->at_risk = false;
-                change.state_expected = state->version;
-                change.state->version++;
-            }
-            rc = s_change_finish (self, call, &change, output);
-        }
-    }
-    cpec_pb_destroy ((ProtobufCMessage **)&before);
-    cpec_pb_destroy ((ProtobufCMessage **)&state);
-    s_change_fini (&change);
+        rc = s_change_run ((ms_t *)state_arg, call, request->id, request->expected_version,
+                           s_apply_complete, request, output);
     return rc;
+}
+
+//  Replan: the new planned due, the history entry, MilestoneReplanned.
+static int
+s_apply_replan (ms_t *self, cpec_call_t *call, const void *request_arg,
+                const Cpec__V1__Milestone *before, const Cpec__V1__MilestoneState *state,
+                s_change_t *change)
+{
+    (void)self;
+    (void)state;
+    const Cpec__V1__ReplanMilestoneRequest *request =
+        (const Cpec__V1__ReplanMilestoneRequest *)request_arg;
+    Cpec__V1__Milestone *next = change->milestone;
+    int64_t now = cpec_now_ms ();
+    int64_t old_due = ms_planned (before);
+    int64_t new_due = cpec_pb_timestamp_ms (request->planned_due);
+    if (!ms_open (before))
+        return cpec_status_set (call->status, CPEC_FAILED_PRECONDITION,
+                                "milestone %s is %s: only open milestones are re-planned",
+                                before->id, ms_status_name (before->status));
+    if (new_due == old_due)
+        return cpec_status_set (call->status, CPEC_INVALID_ARGUMENT,
+                                "planned_due: equals the current plan");
+    if (before->n_history >= MS_HISTORY_MAX)
+        return cpec_status_set (call->status, CPEC_FAILED_PRECONDITION,
+                                "milestone %s has been re-planned %d times, the most kept",
+                                before->id, MS_HISTORY_MAX);
+    Cpec__V1__Replan *replan = (Cpec__V1__Replan *)cpec_pb_new (&cpec__v1__replan__descriptor);
+    replan->at = cpec_pb_timestamp_new (now);
+    replan->by = cpec_strdup (cpec_handler_subject (call));
+    replan->old_due = cpec_pb_timestamp_new (old_due);
+    replan->new_due = cpec_pb_timestamp_new (new_due);
+    replan->reason = cpec_strdup (request->reason);
+    next->history =
+        (Cpec__V1__Replan **)cpec_realloc (next->history, (next->n_history + 1) * sizeof (void *));
+    next->history[next->n_history++] = replan;
+    cpec_pb_destroy ((ProtobufCMessage **)&next->planned_due);
+    next->planned_due = cpec_pb_timestamp_new (new_due);
+    s_due_timer (&change->indexes, next);
+    Cpec__V1__Event *event = s_event_new ("MilestoneReplanned", next, call, now);
+    Cpec__V1__MilestoneReplanned *payload =
+        (Cpec__V1__MilestoneReplanned *)cpec_pb_new (&cpec__v1__milestone_replanned__descriptor);
+    payload->milestone_id = cpec_strdup (next->id);
+    payload->old_due = cpec_pb_timestamp_new (old_due);
+    payload->new_due = cpec_pb_timestamp_new (new_due);
+    payload->reason = cpec_strdup (request->reason);
+    payload->title = cpec_strdup (next->title);
+    event->payload_case = CPEC__V1__EVENT__PAYLOAD_MILESTONE_REPLANNED;
+    event->milestone_replanned = payload;
+    change->events[change->event_count++] = event;
+    return CPEC_OK;
 }
 
 int
 ms_replan (void *state_arg, cpec_call_t *call, const ProtobufCMessage *input,
            ProtobufCMessage *output)
 {
-    ms_t *self = (ms_t *)state_arg;
     const Cpec__V1__ReplanMilestoneRequest *request =
         (const Cpec__V1__ReplanMilestoneRequest *)input;
-    int64_t now = cpec_now_ms ();
     int rc = ms_validate_id ("id", request->id, call->status);
     if (rc == CPEC_OK)
         rc = ms_validate_due ("planned_due", request->planned_due, true, call->status);
     if (rc == CPEC_OK)
         rc = cpec_check_text ("reason", request->reason, true, MS_REASON_MAX, call->status);
-    s_change_t change = {0};
-    Cpec__V1__MilestoneState *state = NULL;
     if (rc == CPEC_OK)
-        rc = s_change_begin (self, call, request->id, request->expected_version, &change, &state);
-    if (rc == CPEC_OK) {
-        Cpec__V1__Milestone *next = change.milestone;
-        int64_t old_due = ms_planned (next);
-        int64_t new_due = cpec_pb_timestamp_ms (request->planned_due);
-        if (!ms_open (next))
-            rc = cpec_status_set (call->status, CPEC_FAILED_PRECONDITION,
-                                  "milestone %s is %s: only open milestones are re-planned",
-                                  next->id, ms_status_name (next->status));
-        else if (new_due == old_due)
-            rc = cpec_status_set (call->status, CPEC_INVALID_ARGUMENT,
-                                  "planned_due: equals the current plan");
-        else if (next->n_history >= MS_HISTORY_MAX)
-            rc = cpec_status_set (call->status, CPEC_FAILED_PRECONDITION,
-                                  "milestone %s has been re-planned %d times, the most kept",
-                                  next->id, MS_HISTORY_MAX);
-        if (rc == CPEC_OK) {
-            Cpec__V1__Replan *replan =
-                (Cpec__V1__Replan *)cpec_pb_new (&cpec__v1__replan__descriptor);
-            replan->at = cpec_pb_timestamp_new (now);
-            replan->by = cpec_strdup (cpec_handler_subject (call));
-            replan->old_due = cpec_pb_timestamp_new (old_due);
-            replan->new_due = cpec_pb_timestamp_new (new_due);
-            replan->reason = cpec_strdup (request->reason);
-            next->history = (Cpec__V1__Replan **)cpec_realloc (
-                next->history, (next->n_history + 1) * sizeof (void *));
-            next->history[next->n_history++] = replan;
-            cpec_pb_destroy ((ProtobufCMessage **)&next->planned_due);
-            next->planned_due = cpec_pb_timestamp_new (new_due);
-            s_due_timer (&change.indexes, next);
-            Cpec__V1__Event *event = s_event_new ("MilestoneReplanned", next, call, now);
-            Cpec__V1__MilestoneReplanned *payload = (Cpec__V1__MilestoneReplanned *)cpec_pb_new (
-                &cpec__v1__milestone_replanned__descriptor);
-            payload->milestone_id = cpec_strdup (next->id);
-            payload->old_due = cpec_pb_timestamp_new (old_due);
-            payload->new_due = cpec_pb_timestamp_new (new_due);
-            payload->reason = cpec_strdup (request->reason);
-            payload->title = cpec_strdup (next->title);
-            event->payload_case = CPEC__V1__EVENT__PAYLOAD_MILESTONE_REPLANNED;
-            event->milestone_replanned = payload;
-            change.events[change.event_count++] = event;
-            rc = s_change_finish (self, call, &change, output);
-        }
-    }
-    cpec_pb_destroy ((ProtobufCMessage **)&state);
-    s_change_fini (&change);
+        rc = s_change_run ((ms_t *)state_arg, call, request->id, request->expected_version,
+                           s_apply_replan, request, output);
     return rc;
 }
 
@@ -930,100 +953,144 @@ s_refuse_cycle (ms_t *self, cpec_call_t *call, const char *after, const char *be
     return rc;
 }
 
-//  AddDependency and RemoveDependency: the milestone `id` waits (or no
-//  longer waits) on dependency->milestone_id.
+//  The predecessor's state as it will be written (next: a changed copy of
+//  stored, taken over), checked against the version read.
+static void
+s_other_set (s_change_t *change, const char *id, const Cpec__V1__MilestoneState *stored,
+             Cpec__V1__MilestoneState *next)
+{
+    change->other = next;
+    change->other_id = cpec_strdup (id);
+    change->other_expected = stored->version;
+    next->version = stored->version + 1;
+}
+
+//  The end of a dependency change: the MilestoneUpdated event when it went
+//  well, and the predecessor read for it freed.
+static int
+s_dependency_done (s_change_t *change, cpec_call_t *call, int rc, Cpec__V1__Milestone **pred,
+                   Cpec__V1__MilestoneState **pred_state)
+{
+    if (rc == CPEC_OK)
+        change->events[change->event_count++] =
+            s_updated_event (change->milestone, change->expected, call, cpec_now_ms ());
+    cpec_pb_destroy ((ProtobufCMessage **)pred);
+    cpec_pb_destroy ((ProtobufCMessage **)pred_state);
+    return rc;
+}
+
+//  AddDependency: the milestone waits on request->dependency (a new
+//  predecessor, or a new lag for one it has); the predecessor's state lists
+//  it as a successor.
+static int
+s_apply_add (ms_t *self, cpec_call_t *call, const void *request_arg,
+             const Cpec__V1__Milestone *before, const Cpec__V1__MilestoneState *state,
+             s_change_t *change)
+{
+    (void)state;
+    const Cpec__V1__Dependency *dependency =
+        ((const Cpec__V1__DependencyRequest *)request_arg)->dependency;
+    const char *pred_id = dependency->milestone_id;
+    Cpec__V1__Milestone *next = change->milestone;
+    Cpec__V1__Milestone *pred = NULL;
+    Cpec__V1__MilestoneState *pred_state = NULL;
+    const char *ids[1] = {pred_id};
+    int rc = ms_load (self, ids, 1, &pred, &pred_state, call->status);
+    if (rc == CPEC_OK && (!pred || !pred_state))
+        rc = cpec_status_set (call->status, CPEC_INVALID_ARGUMENT,
+                              "dependency.milestone_id: no milestone \"%s\"", pred_id);
+    long found = -1;
+    for (size_t i = 0; rc == CPEC_OK && i < before->n_predecessors; i++)
+        if (strcmp (before->predecessors[i]->milestone_id, pred_id) == 0)
+            found = (long)i;
+    if (rc != CPEC_OK)
+        ;
+    else if (found >= 0 && before->predecessors[found]->lag_days == dependency->lag_days)
+        rc = cpec_status_set (call->status, CPEC_ALREADY_EXISTS,
+                              "%s already waits on %s with a lag of %u days", before->id, pred_id,
+                              dependency->lag_days);
+    else if (found >= 0)
+        next->predecessors[found]->lag_days = dependency->lag_days;
+    else if (before->n_predecessors >= MS_PREDECESSORS_MAX)
+        rc = cpec_status_set (call->status, CPEC_FAILED_PRECONDITION,
+                              "%s already waits on %d milestones, the most allowed", before->id,
+                              MS_PREDECESSORS_MAX);
+    else if (pred_state->n_successors >= MS_SUCCESSORS_MAX)
+        rc = cpec_status_set (call->status, CPEC_FAILED_PRECONDITION,
+                              "%s already has %d successors, the most allowed", pred_id,
+                              MS_SUCCESSORS_MAX);
+    else if ((rc = s_refuse_cycle (self, call, before->id, pred_id)) == CPEC_OK) {
+        next->predecessors = (Cpec__V1__Dependency **)cpec_realloc (
+            next->predecessors, (next->n_predecessors + 1) * sizeof (void *));
+        next->predecessors[next->n_predecessors++] =
+            (Cpec__V1__Dependency *)cpec_pb_dup (&dependency->base);
+        Cpec__V1__MilestoneState *other =
+            (Cpec__V1__MilestoneState *)cpec_pb_dup (&pred_state->base);
+        other->successors =
+            (char **)cpec_realloc (other->successors, (other->n_successors + 1) * sizeof (char *));
+        other->successors[other->n_successors++] = cpec_strdup (next->id);
+        s_other_set (change, pred_id, pred_state, other);
+    }
+    return s_dependency_done (change, call, rc, &pred, &pred_state);
+}
+
+//  RemoveDependency: the milestone no longer waits on the predecessor, which
+//  (if it still exists) no longer lists it.
+static int
+s_apply_remove (ms_t *self, cpec_call_t *call, const void *request_arg,
+                const Cpec__V1__Milestone *before, const Cpec__V1__MilestoneState *state,
+                s_change_t *change)
+{
+    (void)state;
+    const char *pred_id =
+        ((const Cpec__V1__DependencyRequest *)request_arg)->dependency->milestone_id;
+    Cpec__V1__Milestone *next = change->milestone;
+    long found = -1;
+    for (size_t i = 0; i < before->n_predecessors; i++)
+        if (strcmp (before->predecessors[i]->milestone_id, pred_id) == 0)
+            found = (long)i;
+    if (found < 0)
+        return cpec_status_set (call->status, CPEC_NOT_FOUND, "%s does not wait on %s", before->id,
+                                pred_id);
+    cpec_pb_destroy ((ProtobufCMessage **)&next->predecessors[found]);
+    memmove (next->predecessors + found, next->predecessors + found + 1,
+             (next->n_predecessors - (size_t)found - 1) * sizeof (void *));
+    next->n_predecessors--;
+    Cpec__V1__Milestone *pred = NULL;
+    Cpec__V1__MilestoneState *pred_state = NULL;
+    const char *ids[1] = {pred_id};
+    int rc = ms_load (self, ids, 1, &pred, &pred_state, call->status);
+    if (rc == CPEC_OK && pred_state) {
+        Cpec__V1__MilestoneState *other =
+            (Cpec__V1__MilestoneState *)cpec_pb_dup (&pred_state->base);
+        size_t kept = 0;
+        for (size_t s = 0; s < other->n_successors; s++)
+            if (strcmp (other->successors[s], next->id) == 0)
+                free (other->successors[s]);
+            else
+                other->successors[kept++] = other->successors[s];
+        other->n_successors = kept;
+        s_other_set (change, pred_id, pred_state, other);
+    }
+    return s_dependency_done (change, call, rc, &pred, &pred_state);
+}
+
+//  Runs a dependency change; without an expected version, a concurrent
+//  change of either milestone is read again.
 static int
 s_dependency (ms_t *self, cpec_call_t *call, const Cpec__V1__DependencyRequest *request,
-              bool add, ProtobufCMessage *output)
+              s_apply_fn *apply, ProtobufCMessage *output)
 {
     int rc = ms_validate_id ("id", request->id, call->status);
     if (rc == CPEC_OK)
         rc = ms_validate_dependency (request->id, request->dependency, call->status);
     for (int attempt = 0; rc == CPEC_OK && attempt < MS_RETRIES; attempt++) {
-        s_change_t change = {0};
-        Cpec__V1__MilestoneState *state = NULL;
-        Cpec__V1__Milestone *pred = NULL;
-        Cpec__V1__MilestoneState *pred_state = NULL;
-        const char *pred_id = request->dependency->milestone_id;
-        rc = s_change_begin (self, call, request->id, request->expected_version, &change, &state);
-        if (rc == CPEC_OK) {
-            const char *ids[1] = {pred_id};
-            rc = ms_load (self, ids, 1, &pred, &pred_state, call->status);
-            if (rc == CPEC_OK && add && (!pred || !pred_state))
-                rc = cpec_status_set (call->status, CPEC_INVALID_ARGUMENT,
-                                      "dependency.milestone_id: no milestone \"%s\"", pred_id);
-        }
-        Cpec__V1__Milestone *next = change.milestone;
-        long found = -1;
-        for (size_t i = 0; rc == CPEC_OK && i < next->n_predecessors; i++)
-            if (strcmp (next->predecessors[i]->milestone_id, pred_id) == 0)
-                found = (long)i;
-        if (rc == CPEC_OK && add) {
-            if (found >= 0 && next->predecessors[found]->lag_days == request->dependency->lag_days)
-                rc = cpec_status_set (call->status, CPEC_ALREADY_EXISTS,
-                                      "%s already waits on %s with a lag of %u days", next->id,
-                                      pred_id, request->dependency->lag_days);
-            else if (found >= 0)
-                next->predecessors[found]->lag_days = request->dependency->lag_days;
-            else if (next->n_predecessors >= MS_PREDECESSORS_MAX)
-                rc = cpec_status_set (call->status, CPEC_FAILED_PRECONDITION,
-                                      "%s already waits on %d milestones, the most allowed",
-                                      next->id, MS_PREDECESSORS_MAX);
-            else if (pred_state->n_successors >= MS_SUCCESSORS_MAX)
-                rc = cpec_status_set (call->status, CPEC_FAILED_PRECONDITION,
-                                      "%s already has %d successors, the most allowed", pred_id,
-                                      MS_SUCCESSORS_MAX);
-            else if ((rc = s_refuse_cycle (self, call, next->id, pred_id)) == CPEC_OK) {
-                next->predecessors = (Cpec__V1__Dependency **)cpec_realloc (
-                    next->predecessors, (next->n_predecessors + 1) * sizeof (void *));
-                next->predecessors[next->n_predecessors++] =
-                    (Cpec__V1__Dependency *)cpec_pb_dup (&request->dependency->base);
-                change.other = (Cpec__V1__MilestoneState *)cpec_pb_dup (&pred_state->base);
-                change.other->successors = (char **)cpec_realloc (
-                    change.other->successors, (change.other->n_successors + 1) * sizeof (char *));
-                change.other->successors[change.other->n_successors++] = cpec_strdup (next->id);
-            }
-        } else if (rc == CPEC_OK) {
-            if (found < 0)
-                rc = cpec_status_set (call->status, CPEC_NOT_FOUND, "%s does not wait on %s",
-                                      next->id, pred_id);
-            else {
-                cpec_pb_destroy ((ProtobufCMessage **)&next->predecessors[found]);
-                memmove (next->predecessors + found, next->predecessors + found + 1,
-                         (next->n_predecessors - (size_t)found - 1) * sizeof (void *));
-                next->n_predecessors--;
-                if (pred_state) {
-                    change.other = (Cpec__V1__MilestoneState *)cpec_pb_dup (&pred_state->base);
-                    Cpec__V1__MilestoneState *other = change.other;
-                    size_t kept = 0;
-                    for (size_t s = 0; s < other->n_successors; s++)
-                        if (strcmp (other->successors[s], next->id) == 0)
-                            free (other->successors[s]);
-                        else
-                            other->successors[kept++] = other->successors[s];
-                    other->n_successors = kept;
-                }
-            }
-        }
-        if (rc == CPEC_OK && change.other) {
-            change.other_id = cpec_strdup (pred_id);
-            change.other_expected = pred_state->version;
-            change.other->version++;
-        }
-        if (rc == CPEC_OK) {
-            change.events[change.event_count++] =
-                s_updated_event (next, change.expected, call, cpec_now_ms ());
-            rc = s_change_finish (self, call, &change, output);
-        }
-        cpec_pb_destroy ((ProtobufCMessage **)&state);
-        cpec_pb_destroy ((ProtobufCMessage **)&pred);
-        cpec_pb_destroy ((ProtobufCMessage **)&pred_state);
-        s_change_fini (&change);
-        //  Without an expected version, a concurrent change is read again
-        if (rc != CPEC_ABORTED || request->expected_version)
+        rc = s_change_run (self, call, request->id, request->expected_version, apply, request,
+                           output);
+        if (rc != CPEC_ABORTED || request->expected_version || attempt + 1 == MS_RETRIES)
             break;
-        if (attempt + 1 < MS_RETRIES)
-            rc = CPEC_OK;
+        cpec_status_clear (call->status);
+        rc = CPEC_OK;
     }
     return rc;
 }
@@ -1032,16 +1099,16 @@ int
 ms_add_dependency (void *state_arg, cpec_call_t *call, const ProtobufCMessage *input,
                    ProtobufCMessage *output)
 {
-    return s_dependency ((ms_t *)state_arg, call, (const Cpec__V1__DependencyRequest *)input, true,
-                         output);
+    return s_dependency ((ms_t *)state_arg, call, (const Cpec__V1__DependencyRequest *)input,
+                         s_apply_add, output);
 }
 
 int
 ms_remove_dependency (void *state_arg, cpec_call_t *call, const ProtobufCMessage *input,
                       ProtobufCMessage *output)
 {
-    return s_dependency ((ms_t *)state_arg, call, (const Cpec__V1__DependencyRequest *)input, false,
-                         output);
+    return s_dependency ((ms_t *)state_arg, call, (const Cpec__V1__DependencyRequest *)input,
+                         s_apply_remove, output);
 }
 
 //  --------------------------------------------------------------------------
@@ -1085,8 +1152,8 @@ s_all_load (ms_t *self, cpec_call_t *call, const char *key, s_all_t *all)
             n++;
         all->milestones = (Cpec__V1__Milestone **)cpec_realloc (
             all->milestones, (all->count + n + 1) * sizeof (void *));
-        all->states = (Cpec__V1__MilestoneState **)cpec_realloc (
-            all->states, (all->count + n + 1) * sizeof (void *));
+        all->states = (Cpec__V1__MilestoneState **)cpec_realloc (all->states, (all->count + n + 1) *
+                                                                                  sizeof (void *));
         memset (all->milestones + all->count, 0, (n + 1) * sizeof (void *));
         memset (all->states + all->count, 0, (n + 1) * sizeof (void *));
         rc = ms_load (self, (const char *const *)ids, n, all->milestones + all->count,
@@ -1147,7 +1214,8 @@ s_line (zhashx_t *lines, const char *name, const char *zone, const char *provinc
     if (!tally) {
         tally = (ms_tally_t *)calloc (1, sizeof (ms_tally_t));
         assert (tally);
-        tally->line = (Cpec__V1__PortfolioLine *)cpec_pb_new (&cpec__v1__portfolio_line__descriptor);
+        tally->line =
+            (Cpec__V1__PortfolioLine *)cpec_pb_new (&cpec__v1__portfolio_line__descriptor);
         tally->line->zone_id = cpec_strdup (zone);
         tally->line->province = cpec_strdup (province);
         zhashx_insert (lines, name, tally);

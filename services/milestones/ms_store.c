@@ -27,9 +27,9 @@
 #include "cpec_log.h"
 #include "cpec_pb.h"
 
-#define S_KEY_MAX      160
-#define S_GRAPH_MAX    200000 //  milestones one propagation may touch
-#define S_DOWNSTREAM   100    //  ids a MilestoneDelayed lists at most
+#define S_KEY_MAX    160
+#define S_GRAPH_MAX  200000 //  milestones one propagation may touch
+#define S_DOWNSTREAM 100    //  ids a MilestoneDelayed lists at most
 
 extern const char cpec_lua_ms_claim[];
 
@@ -253,8 +253,8 @@ static Cpec__V1__Event *
 s_event_new (const char *type, const Cpec__V1__Milestone *milestone, const char *request_id,
              int64_t now)
 {
-    return cpec_handler_event_new (type, milestone->zone_id, milestone->province, NULL,
-                                   request_id, MS_ACTOR, now);
+    return cpec_handler_event_new (type, milestone->zone_id, milestone->province, NULL, request_id,
+                                   MS_ACTOR, now);
 }
 
 static Cpec__V1__Event *
@@ -321,8 +321,8 @@ s_batch_put_state (s_batch_t *self, const char *id, Cpec__V1__MilestoneState *st
 static void
 s_batch_event (s_batch_t *self, Cpec__V1__Event *event)
 {
-    self->events = (Cpec__V1__Event **)cpec_realloc (self->events,
-                                                     (self->event_count + 1) * sizeof (void *));
+    self->events =
+        (Cpec__V1__Event **)cpec_realloc (self->events, (self->event_count + 1) * sizeof (void *));
     self->events[self->event_count++] = event;
 }
 
@@ -363,15 +363,15 @@ s_batch_write (ms_t *self, s_batch_t *batch, cpec_status_t *status)
     static const Cpec__V1__MilestoneState s_nothing = CPEC__V1__MILESTONE_STATE__INIT;
     char request_id[48] = "ms-";
     cpec_uuid (request_id + 3);
-    cpec_store_write_t write = {
-        .request_id = request_id,
-        .puts = batch->puts,
-        .put_count = batch->put_count,
-        .indexes = batch->indexes.items,
-        .index_count = batch->indexes.count,
-        .events = (const Cpec__V1__Event *const *)batch->events,
-        .event_count = batch->event_count,
-        .answer = batch->put_count ? batch->put_messages[0] : &s_nothing.base};
+    cpec_store_write_t write = {.request_id = request_id,
+                                .puts = batch->puts,
+                                .put_count = batch->put_count,
+                                .indexes = batch->indexes.items,
+                                .index_count = batch->indexes.count,
+                                .events = (const Cpec__V1__Event *const *)batch->events,
+                                .event_count = batch->event_count,
+                                .answer =
+                                    batch->put_count ? batch->put_messages[0] : &s_nothing.base};
     int rc = cpec_store_write (self->store, &write, NULL, NULL, NULL, status);
     if (rc == CPEC_OK)
         cpec_handler_publish (self->bus, self->metrics, request_id,
@@ -391,9 +391,8 @@ s_state_same (const Cpec__V1__MilestoneState *a, const Cpec__V1__MilestoneState 
 
 //  One attempt: load, recompute, write. ABORTED when another write won.
 static int
-s_propagate_once (ms_t *self, const char *const *roots, size_t root_count,
-                  const char *const *done, size_t done_count, const char *request_id,
-                  cpec_status_t *status)
+s_propagate_once (ms_t *self, const char *const *roots, size_t root_count, const char *const *done,
+                  size_t done_count, const char *request_id, cpec_status_t *status)
 {
     s_graph_t graph;
     s_graph_init (&graph);
@@ -543,8 +542,8 @@ s_delayed_event (ms_t *self, const Cpec__V1__Milestone *milestone,
 //  those still open, past their planned due and not announced for it. One
 //  write for the batch; when another write wins, one milestone at a time.
 static int
-s_delays (ms_t *self, const char *const *ids, const char *const *members, size_t count,
-          int64_t now, cpec_status_t *status)
+s_delays (ms_t *self, const char *const *ids, const char *const *members, size_t count, int64_t now,
+          cpec_status_t *status)
 {
     Cpec__V1__Milestone **milestones =
         (Cpec__V1__Milestone **)calloc (count + 1, sizeof (Cpec__V1__Milestone *));
@@ -605,8 +604,8 @@ ms_timers_run (ms_t *self, int64_t now)
     snprintf (lease, sizeof (lease), "%d", MS_LEASE_MS);
     const char *argv[] = {"2", MS_TIMERS_KEY, MS_LEASES_KEY, now_text, limit, lease};
     cpec_status_t status;
-    redisReply *reply = cpec_store_script (self->store, cpec_lua_ms_claim, self->claim_sha, 6,
-                                           argv, NULL, &status);
+    redisReply *reply =
+        cpec_store_script (self->store, cpec_lua_ms_claim, self->claim_sha, 6, argv, NULL, &status);
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
         reply->element[0]->type != REDIS_REPLY_ARRAY) {
         if (reply)

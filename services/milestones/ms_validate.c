@@ -39,10 +39,10 @@ ms_validate_due (const char *path, const Google__Protobuf__Timestamp *due, bool 
                  cpec_status_t *status)
 {
     if (!due)
-        return required ? cpec_status_set (status, CPEC_INVALID_ARGUMENT,
-                                           "%s: required (RFC 3339, e.g. 2026-12-31T00:00:00Z)",
-                                           path)
-                        : 0;
+        return required
+                   ? cpec_status_set (status, CPEC_INVALID_ARGUMENT,
+                                      "%s: required (RFC 3339, e.g. 2026-12-31T00:00:00Z)", path)
+                   : 0;
     if (cpec_check_timestamp (path, due, 0, status))
         return status->code;
     int64_t ms = cpec_pb_timestamp_ms (due);

@@ -1,131 +1,36 @@
 /*  cpec-registry - the SEZ registry service.
 
-    A thin main: configuration, logging, metrics, the admin endpoint, the
-    Redis store, the bus publisher and the worker that serves the Registry
-    methods (registry_server.c) through the broker, until SIGINT or SIGTERM.
-    /readyz answers "ready" while the worker is registered with the broker and
-    Redis answers PING.
+    A definition and one call: cpec_service_main (common/cpec_service.c) does
+    configuration, logging, metrics, the admin endpoint, the Redis store, the
+    bus publisher and the worker that serves the Registry methods
+    (registry_server.c) through the broker, until SIGINT or SIGTERM.
 */
-#include <czmq.h>
-
 #include "cpec/v1/registry.pb-c.h"
-#include "cpec_admin.h"
-#include "cpec_bus.h"
-#include "cpec_config.h"
-#include "cpec_log.h"
-#include "cpec_metrics.h"
-#include "cpec_pb.h"
-#include "cpec_store.h"
-#include "cpec_worker.h"
+#include "cpec_service.h"
 #include "registry.h"
 
-#define S_READY_CHECK_MS 1000 //  how often readiness is looked at
-
-static const cpec_config_var_t s_vars[] = {
-    CPEC_CONFIG_COMMON,
-    {"CPEC_IDEMPOTENCY_TTL", CPEC_CONFIG_INT, "86400",
-     "seconds a request id is remembered, so that a retry gets the first answer", 1, 31536000},
-    {NULL, 0, NULL, NULL}};
-
-//  Serves until interrupted, telling the admin endpoint whether it is ready.
 static void
-s_serve (cpec_worker_t *worker, cpec_store_t *store, cpec_admin_t *admin)
+s_setup (const cpec_service_t *service, void *state)
 {
-    bool ready = false;
-    int64_t next_check = 0;
-    while (!zsys_interrupted) {
-        int64_t now = cpec_clock_ms ();
-        if (now >= next_check) {
-            bool connected = cpec_worker_connected (worker);
-            bool store_up = connected && cpec_store_ping (store);
-            if (connected && store_up) {
-                if (!ready)
-                    cpec_log_info (NULL, "ready: registered with the broker, Redis answers");
-            } else if (ready)
-                cpec_log_warn (NULL, "not ready: %s",
-                               connected ? "Redis does not answer" : "broker not heard from");
-            ready = connected && store_up;
-            if (admin)
-                cpec_admin_set_ready (admin, ready);
-            next_check = now + S_READY_CHECK_MS;
-        }
-        if (cpec_worker_poll (worker, 500) != 0)
-            break; //  interrupted
-    }
-    if (admin)
-        cpec_admin_set_ready (admin, false);
+    *(registry_t *)state = (registry_t){.store = service->store,
+                                        .bus = service->bus,
+                                        .metrics = service->metrics,
+                                        .page_bytes = service->page_bytes};
 }
 
 int
 main (int argc, char *argv[])
 {
-    int exit_code = 0;
-    cpec_config_t *config = cpec_config_new (
-        "cpec-registry",
-        "The SEZ registry: the CPEC Special Economic Zones, their status along the SEZ Act path "
-        "and their zone enterprises, served as worker \"registry\" through the broker.",
-        s_vars, argc, argv, &exit_code);
-    if (!config)
-        return exit_code;
-    zsys_init (); //  installs czmq's SIGINT/SIGTERM handler: sets zsys_interrupted
-    cpec_log_init ("registry", cpec_config_get (config, "CPEC_INSTANCE"),
-                   cpec_config_get (config, "CPEC_LOG_LEVEL"));
-
-    const char *broker = cpec_config_get (config, "CPEC_BROKER");
-    const char *bus_endpoint = cpec_config_get (config, "CPEC_BUS_PUB");
-    const char *redis_url = cpec_config_get (config, "CPEC_REDIS_URL");
-    const char *admin_addr = cpec_config_get (config, "CPEC_ADMIN_ADDR");
-    cpec_metrics_t *metrics = cpec_metrics_new ("registry");
-    cpec_admin_t *admin = NULL;
-    cpec_store_t *store = NULL;
-    cpec_bus_t *bus = NULL;
-    cpec_worker_t *worker = NULL;
     registry_t registry = {0};
-
-    if (!metrics)
-        cpec_log_error (NULL, "out of memory");
-    else if (*admin_addr && !(admin = cpec_admin_new (admin_addr, metrics)))
-        cpec_log_error (NULL, "cannot serve admin HTTP on %s", admin_addr);
-    else if (!(store = cpec_store_new (redis_url)))
-        cpec_log_error (NULL, "CPEC_REDIS_URL: not a redis://host:port/db URL");
-    else if (!(bus = cpec_bus_new_pub (bus_endpoint)))
-        cpec_log_error (NULL, "CPEC_BUS_PUB: cannot connect to %s", bus_endpoint);
-    else {
-        cpec_store_set_idempotency_ttl (store,
-                                        (int)cpec_config_int (config, "CPEC_IDEMPOTENCY_TTL"));
-        cpec_store_set_cache (store, (size_t)cpec_config_int (config, "CPEC_CACHE_ENTRIES"));
-        registry =
-            (registry_t){.store = store,
-                         .bus = bus,
-                         .metrics = metrics,
-                         //  Half the message limit leaves room for the reply's envelope.
-                         .page_bytes = (size_t)cpec_config_int (config, "CPEC_MAX_MESSAGE") / 2};
-        worker =
-            cpec_worker_new (broker, &cpec__v1__registry__descriptor, registry_methods, &registry);
-        if (!worker)
-            cpec_log_error (NULL, "CPEC_BROKER: cannot connect to %s", broker);
-    }
-
-    if (worker) {
-        cpec_worker_set_metrics (worker, metrics);
-        cpec_worker_set_heartbeat (worker, (int)cpec_config_int (config, "CPEC_HEARTBEAT_MS"));
-        cpec_worker_set_max_message (worker, (size_t)cpec_config_int (config, "CPEC_MAX_MESSAGE"));
-        cpec_worker_set_window (worker, (int)cpec_config_int (config, "CPEC_WORKER_WINDOW"));
-        //  The Redis URL may hold a password: not logged
-        cpec_log_info (NULL, "registry serving through %s, events to %s", broker, bus_endpoint);
-        s_serve (worker, store, admin);
-        cpec_log_info (NULL, "registry stopping");
-        //  Unregister, then answer what the broker had already handed us.
-        cpec_worker_stop (worker, 200);
-    } else
-        exit_code = 1;
-
-    //  Reverse order: stop taking work first, then what it used
-    cpec_worker_destroy (&worker);
-    cpec_bus_destroy (&bus);
-    cpec_store_destroy (&store);
-    cpec_admin_destroy (&admin);
-    cpec_metrics_destroy (&metrics);
-    cpec_config_destroy (&config);
-    return exit_code;
+    cpec_service_def_t def = {
+        .name = "registry",
+        .description = "The SEZ registry: the CPEC Special Economic Zones, their status along the "
+                       "SEZ Act path and their zone enterprises, served as worker \"registry\" "
+                       "through the broker.",
+        .descriptor = &cpec__v1__registry__descriptor,
+        .methods = registry_methods,
+        .state = &registry,
+        .setup = s_setup,
+    };
+    return cpec_service_main (&def, argc, argv);
 }
