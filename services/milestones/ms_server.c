@@ -556,6 +556,8 @@ ms_list (void *state_arg, cpec_call_t *call, const ProtobufCMessage *input,
     char *after = cpec_strdup (request->cursor ? request->cursor : "");
     bool more = true, full = false;
     int64_t now = cpec_now_ms ();
+    //  Ids in order, a page at a time, until the page is full of matches
+    //  (the computed filters may skip many) or the ids run out.
     while (rc == CPEC_OK && more && !full) {
         char **ids = NULL;
         rc = cpec_store_members (self->store, (const char **)filters.keys, filters.count, after,
@@ -570,9 +572,8 @@ ms_list (void *state_arg, cpec_call_t *call, const ProtobufCMessage *input,
             (Cpec__V1__MilestoneState **)calloc (n + 1, sizeof (void *));
         assert (milestones && states);
         rc = ms_load (self, (const char *const *)ids, n, milestones, states, call->status);
-        for (size_t i = 0; rc == CPEC_OK && i < n; i++) {
-            free (after);
-            after = cpec_strdup (ids[i]);
+        for (size_t i = 0; rc == CPEC_OK && i < n && !full; i++) {
+            cpec_pb_string_set (&after, ids[i]);
             if (!milestones[i])
                 continue;
             ms_fill (milestones[i], states[i], now);
@@ -580,10 +581,7 @@ ms_list (void *state_arg, cpec_call_t *call, const ProtobufCMessage *input,
                 continue;
             size_t size = protobuf_c_message_get_packed_size (&milestones[i]->base);
             if (response->n_milestones == page || bytes + size > limit) {
-                //  Full: this one starts the next page
-                full = true;
-                free (after);
-                after = cpec_strdup (i ? ids[i - 1] : request->cursor ? request->cursor : "");
+                full = true; //  this one starts the next page
                 break;
             }
             bytes += size;
@@ -599,16 +597,13 @@ ms_list (void *state_arg, cpec_call_t *call, const ProtobufCMessage *input,
         free (milestones);
         free (states);
         cpec_store_strings_destroy (&ids);
-        if (response->n_milestones == page)
-            full = full || more;
     }
-    if (rc == CPEC_OK && (full || more) && response->n_milestones > 0) {
-        cpec_pb_string_set (&response->next_cursor,
-                            full ? after : response->milestones[response->n_milestones - 1]->id);
-    }
-    if (rc == CPEC_OK && response->n_milestones == 0 && full && after[0] == '\0')
+    if (rc == CPEC_OK && full && response->n_milestones == 0)
         rc = cpec_status_set (call->status, CPEC_RESOURCE_EXHAUSTED,
                               "one milestone exceeds the page limit of %zu bytes", limit);
+    else if (rc == CPEC_OK && full)
+        cpec_pb_string_set (&response->next_cursor,
+                            response->milestones[response->n_milestones - 1]->id);
     free (after);
     cpec_keyset_fini (&filters);
     return rc;
