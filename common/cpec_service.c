@@ -15,8 +15,11 @@
 
 //  Variables of every worker service, beyond CPEC_CONFIG_COMMON.
 #define S_SERVICE_VARS                                                                             \
-    {"CPEC_IDEMPOTENCY_TTL", CPEC_CONFIG_INT, "86400",                                             \
-     "seconds a request id is remembered, so that a retry gets the first answer", 1, 31536000}
+    {                                                                                              \
+        "CPEC_IDEMPOTENCY_TTL", CPEC_CONFIG_INT, "86400",                                          \
+            "seconds a request id is remembered, so that a retry gets the first answer", 1,        \
+            31536000                                                                               \
+    }
 
 //  Serves until interrupted, telling the admin endpoint whether it is ready.
 static void
@@ -105,12 +108,12 @@ cpec_service_main (const cpec_service_def_t *def, int argc, char *argv[])
         cpec_store_set_idempotency_ttl (store,
                                         (int)cpec_config_int (config, "CPEC_IDEMPOTENCY_TTL"));
         cpec_store_set_cache (store, (size_t)cpec_config_int (config, "CPEC_CACHE_ENTRIES"));
-        cpec_service_t service = {
-            .config = config,
-            .store = store,
-            .bus = bus,
-            .metrics = metrics,
-            .page_bytes = (size_t)cpec_config_int (config, "CPEC_MAX_MESSAGE") / 2};
+        cpec_service_t service = {.config = config,
+                                  .store = store,
+                                  .bus = bus,
+                                  .metrics = metrics,
+                                  .page_bytes =
+                                      (size_t)cpec_config_int (config, "CPEC_MAX_MESSAGE") / 2};
         def->setup (&service, def->state);
         worker = cpec_worker_new (broker, def->descriptor, def->methods, def->state);
         if (!worker)

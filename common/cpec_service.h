@@ -33,8 +33,8 @@ typedef struct
 
 typedef struct
 {
-    const char *name;        //  "registry": log service, metrics, program cpec-<name>
-    const char *description; //  for --help
+    const char *name;              //  "registry": log service, metrics, program cpec-<name>
+    const char *description;       //  for --help
     const cpec_config_var_t *vars; //  its own variables beyond the common ones; may be NULL
     const ProtobufCServiceDescriptor *descriptor;
     const cpec_method_t *methods;
