@@ -1036,6 +1036,34 @@ cpec_store_script (cpec_store_t *self, const char *script, char sha[41], int arg
     return reply;
 }
 
+int
+cpec_store_replayed (cpec_store_t *self, const char *request_id,
+                     const ProtobufCMessageDescriptor *descriptor, ProtobufCMessage **answer,
+                     cpec_status_t *status)
+{
+    assert (self && request_id && descriptor && answer);
+    cpec_status_t local_status;
+    if (!status)
+        status = &local_status;
+    cpec_status_clear (status);
+    *answer = NULL;
+    char key[512];
+    snprintf (key, sizeof (key), "%s%s", S_REQUEST_PREFIX, request_id);
+    const char *argv[2] = {"GET", key};
+    redisReply *reply = s_command_ok (self, 2, argv, NULL, status);
+    if (!reply)
+        return status->code;
+    int rc = CPEC_OK;
+    if (reply->type == REDIS_REPLY_STRING) {
+        *answer = cpec_pb_unpack (descriptor, (const uint8_t *)reply->str, reply->len);
+        if (!*answer)
+            rc = cpec_status_set (status, CPEC_DATA_LOSS, "%s: stored answer does not decode as %s",
+                                  key, descriptor->name);
+    }
+    freeReplyObject (reply);
+    return rc;
+}
+
 static const struct
 {
     const char *prefix;

@@ -120,6 +120,14 @@ int cpec_store_write (cpec_store_t *self, const cpec_store_write_t *write,
                       const ProtobufCMessageDescriptor *answer_descriptor,
                       ProtobufCMessage **replayed, char **stream_id, cpec_status_t *status);
 
+//  The first answer recorded under request_id by an earlier cpec_store_write
+//  (decoded with descriptor), or *answer NULL when the id was not seen. OK,
+//  UNAVAILABLE or DATA_LOSS. For a handler whose checks refuse what a retry
+//  finds already done: the retry gets the first answer instead.
+int cpec_store_replayed (cpec_store_t *self, const char *request_id,
+                         const ProtobufCMessageDescriptor *descriptor, ProtobufCMessage **answer,
+                         cpec_status_t *status);
+
 //  Keeps up to max_entries entities in process (0: off, the default), exact
 //  thanks to Redis's client-side-caching invalidations: a read never returns
 //  a version older than an acknowledged write, whichever process wrote it.

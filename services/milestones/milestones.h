@@ -174,7 +174,7 @@ void ms_tally_finish (ms_tally_t *self);
 //  Validation (ms_validate.c). Each returns CPEC_OK, or CPEC_INVALID_ARGUMENT
 //  after setting status to "<field path>: <what>".
 
-//  "NOT_STARTED" for 2, ...; "?" outside the enum.
+//  "NOT_STARTED" for 1, "IN_PROGRESS" for 2, ...; "?" outside the enum.
 const char *ms_status_name (int status);
 
 //  A milestone id: a slug of 2..MS_SLUG_MAX characters.

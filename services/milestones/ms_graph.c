@@ -167,6 +167,7 @@ typedef struct
 {
     size_t index; //  into the milestones
     int64_t forecast;
+    int64_t planned;
 } s_order_t;
 
 static int
@@ -176,6 +177,8 @@ s_order_compare (const void *a, const void *b)
     const s_order_t *y = (const s_order_t *)b;
     if (x->forecast != y->forecast)
         return x->forecast < y->forecast ? -1 : 1;
+    if (x->planned != y->planned)
+        return x->planned < y->planned ? -1 : 1;
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
@@ -214,7 +217,8 @@ s_edge_compare (const void *a, const void *b)
 static size_t *
 s_starts (size_t count, s_edge_t *edges, size_t edge_count)
 {
-    qsort (edges, edge_count, sizeof (s_edge_t), s_edge_compare);
+    if (edge_count)
+        qsort (edges, edge_count, sizeof (s_edge_t), s_edge_compare);
     size_t *start = (size_t *)calloc (count + 2, sizeof (size_t));
     assert (start);
     for (size_t e = 0; e < edge_count; e++)
@@ -276,7 +280,7 @@ ms_schedule (Cpec__V1__Milestone *const *milestones, Cpec__V1__MilestoneState *c
             milestones[i]->status != CPEC__V1__MILESTONE__STATUS__CANCELLED &&
             (finish < 0 || forecast[i] > forecast[finish]))
             finish = (long)i;
-        sorted[i] = (s_order_t){i, forecast[i]};
+        sorted[i] = (s_order_t){i, forecast[i], ms_planned (milestones[i])};
     }
     size_t edge_count = 0;
     s_edge_t *edges = s_edges (milestones, count, &edge_count);
@@ -286,20 +290,6 @@ ms_schedule (Cpec__V1__Milestone *const *milestones, Cpec__V1__MilestoneState *c
     size_t *start = s_starts (count, edges, edge_count);
     size_t *order = s_topological (count, edges, edge_count, start);
 
-    //  Latest finish, backwards: the end of a chain (and the finish itself)
-    //  may finish by the later of its plan and its forecast; a milestone
-    //  others wait on, by the earliest their own latest finish minus lag.
-    for (size_t k = count; k-- > 0;) {
-        size_t i = order[k];
-        latest[i] = S_MAX (ms_planned (milestones[i]), forecast[i]);
-        if (!waited_on[i])
-            continue;
-        for (size_t e = start[i]; e < start[i + 1]; e++) {
-            int64_t bound = latest[edges[e].to] - edges[e].lag_ms;
-            if (e == start[i] || bound < latest[i])
-                latest[i] = bound;
-        }
-    }
     //  What the finish waits on, directly or not
     if (finish >= 0) {
         feeds[finish] = true;
@@ -307,6 +297,24 @@ ms_schedule (Cpec__V1__Milestone *const *milestones, Cpec__V1__MilestoneState *c
             size_t i = order[k];
             for (size_t e = start[i]; e < start[i + 1] && (long)i != finish; e++)
                 feeds[i] = feeds[i] || feeds[edges[e].to];
+        }
+    }
+    //  Latest finish, backwards: the finish and the end of a chain may finish
+    //  by the later of plan and forecast; a milestone others wait on, by the
+    //  earliest of their latest finish minus lag, counting for a milestone
+    //  the finish waits on only the successors on the way to the finish (its
+    //  slack is how far it can slip before commercial operation moves).
+    for (size_t k = count; k-- > 0;) {
+        size_t i = order[k];
+        latest[i] = S_MAX (ms_planned (milestones[i]), forecast[i]);
+        bool first = true;
+        for (size_t e = start[i]; e < start[i + 1] && waited_on[i]; e++) {
+            if (feeds[i] && !feeds[edges[e].to])
+                continue;
+            int64_t bound = latest[edges[e].to] - edges[e].lag_ms;
+            if (first || bound < latest[i])
+                latest[i] = bound;
+            first = false;
         }
     }
     int64_t finish_float = finish >= 0 ? latest[finish] - forecast[finish] : 0;

@@ -685,6 +685,20 @@ s_change_run (ms_t *self, cpec_call_t *call, const char *id, uint32_t expected, 
     }
     if (rc == CPEC_OK)
         rc = s_change_finish (self, call, &change, output);
+    else if (rc != CPEC_UNAVAILABLE && call->request_id && *call->request_id) {
+        //  A retry of a change already made finds it made (completed,
+        //  re-planned, linked): it gets the first answer, not a refusal.
+        ProtobufCMessage *first = NULL;
+        cpec_status_t probe;
+        if (cpec_store_replayed (self->store, call->request_id, &cpec__v1__milestone__descriptor,
+                                 &first, &probe) == CPEC_OK &&
+            first) {
+            cpec_status_clear (call->status);
+            Cpec__V1__Milestone *answer = (Cpec__V1__Milestone *)first;
+            cpec_log_info (call->request_id, "%s: replayed the first answer", call->method);
+            rc = s_answer_fresh (self, call, output, &answer);
+        }
+    }
     cpec_pb_destroy ((ProtobufCMessage **)&before);
     cpec_pb_destroy ((ProtobufCMessage **)&state);
     s_change_fini (&change);

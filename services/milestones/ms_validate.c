@@ -79,17 +79,35 @@ s_check_percent (uint32_t percent, cpec_status_t *status)
     return 0;
 }
 
-//  The texts and enums a caller sets on create and update.
+//  One of the fields a caller sets on create and update, by name (a title,
+//  when set at all, is required).
 static int
-s_check_fields (const Cpec__V1__Milestone *milestone, bool title_required, cpec_status_t *status)
+s_check_field (const Cpec__V1__Milestone *milestone, const char *name, cpec_status_t *status)
 {
-    if (cpec_check_text ("title", milestone->title, title_required, MS_TITLE_MAX, status) ||
-        cpec_check_text ("title_zh", milestone->title_zh, false, MS_TITLE_MAX, status) ||
-        cpec_check_text ("title_ur", milestone->title_ur, false, MS_TITLE_MAX, status) ||
-        cpec_check_text ("agency", milestone->agency, false, MS_AGENCY_MAX, status) ||
-        s_check_kind (milestone->kind, status) || s_check_status (milestone->status, status) ||
-        s_check_percent (milestone->percent_complete, status))
-        return status->code;
+    if (strcmp (name, "title") == 0)
+        return cpec_check_text ("title", milestone->title, true, MS_TITLE_MAX, status);
+    if (strcmp (name, "title_zh") == 0)
+        return cpec_check_text ("title_zh", milestone->title_zh, false, MS_TITLE_MAX, status);
+    if (strcmp (name, "title_ur") == 0)
+        return cpec_check_text ("title_ur", milestone->title_ur, false, MS_TITLE_MAX, status);
+    if (strcmp (name, "agency") == 0)
+        return cpec_check_text ("agency", milestone->agency, false, MS_AGENCY_MAX, status);
+    if (strcmp (name, "kind") == 0)
+        return s_check_kind (milestone->kind, status);
+    if (strcmp (name, "status") == 0)
+        return s_check_status (milestone->status, status);
+    if (strcmp (name, "percent_complete") == 0)
+        return s_check_percent (milestone->percent_complete, status);
+    return 0;
+}
+
+//  The fields a caller sets (all of s_updatable), on create.
+static int
+s_check_fields (const Cpec__V1__Milestone *milestone, cpec_status_t *status)
+{
+    for (const char **field = s_updatable; *field; field++)
+        if (s_check_field (milestone, *field, status))
+            return status->code;
     return 0;
 }
 
@@ -120,7 +138,7 @@ ms_validate_new (const Cpec__V1__Milestone *milestone, int64_t now_ms, cpec_stat
     if (milestone->id && *milestone->id && ms_validate_id ("id", milestone->id, status))
         return status->code;
     if (cpec_check_slug ("zone_id", milestone->zone_id, 64, status) ||
-        s_check_fields (milestone, true, status) ||
+        s_check_fields (milestone, status) ||
         ms_validate_due ("planned_due", milestone->planned_due, true, status) ||
         ms_validate_due ("baseline_due", milestone->baseline_due, false, status))
         return status->code;
@@ -172,7 +190,6 @@ ms_validate_update (const Cpec__V1__UpdateMilestoneRequest *request, cpec_status
     if (request->expected_version == 0)
         return cpec_status_set (status, CPEC_INVALID_ARGUMENT,
                                 "expected_version: required (the version the change is based on)");
-    bool title = request->n_update_mask == 0;
     for (size_t i = 0; i < request->n_update_mask; i++) {
         const char *name = request->update_mask[i];
         bool known = false;
@@ -187,10 +204,13 @@ ms_validate_update (const Cpec__V1__UpdateMilestoneRequest *request, cpec_status
             if (strcmp (request->update_mask[j], name) == 0)
                 return cpec_status_set (status, CPEC_INVALID_ARGUMENT,
                                         "update_mask[%zu]: \"%s\" is listed twice", i, name);
-        title = title || strcmp (name, "title") == 0;
     }
-    if (s_check_fields (request->milestone, title, status))
-        return status->code;
+    //  Only the fields it changes (all of them when the mask is empty)
+    if (request->n_update_mask == 0)
+        return s_check_fields (request->milestone, status);
+    for (size_t i = 0; i < request->n_update_mask; i++)
+        if (s_check_field (request->milestone, request->update_mask[i], status))
+            return status->code;
     return 0;
 }
 
