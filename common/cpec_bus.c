@@ -79,6 +79,22 @@ cpec_bus_publish (cpec_bus_t *self, const Cpec__V1__Event *event)
 }
 
 Cpec__V1__Event *
+cpec_bus_decode (zmsg_t **msg_p)
+{
+    assert (msg_p);
+    zmsg_t *msg = *msg_p;
+    Cpec__V1__Event *event = NULL;
+    if (msg && zmsg_size (msg) == 2) {
+        zmsg_first (msg);
+        zframe_t *body = zmsg_next (msg);
+        event = (Cpec__V1__Event *)cpec_pb_unpack (&cpec__v1__event__descriptor, zframe_data (body),
+                                                   zframe_size (body));
+    }
+    zmsg_destroy (msg_p);
+    return event;
+}
+
+Cpec__V1__Event *
 cpec_bus_recv (cpec_bus_t *self, int timeout_ms)
 {
     assert (self);
@@ -86,17 +102,7 @@ cpec_bus_recv (cpec_bus_t *self, int timeout_ms)
     if (zmq_poll (&item, 1, timeout_ms) <= 0)
         return NULL;
     zmsg_t *msg = zmsg_recv (self->sock);
-    if (!msg)
-        return NULL;
-    Cpec__V1__Event *event = NULL;
-    if (zmsg_size (msg) == 2) {
-        zmsg_first (msg);
-        zframe_t *body = zmsg_next (msg);
-        event = (Cpec__V1__Event *)cpec_pb_unpack (&cpec__v1__event__descriptor, zframe_data (body),
-                                                   zframe_size (body));
-    }
-    zmsg_destroy (&msg);
-    return event;
+    return cpec_bus_decode (&msg);
 }
 
 zsock_t *

@@ -39,6 +39,10 @@ int cpec_bus_publish (cpec_bus_t *self, const Cpec__V1__Event *event);
 //  with cpec_pb_destroy.
 Cpec__V1__Event *cpec_bus_recv (cpec_bus_t *self, int timeout_ms);
 
+//  The event of one bus message [topic][packed Event] (NULL when it is not
+//  one); destroys the message.
+Cpec__V1__Event *cpec_bus_decode (zmsg_t **msg_p);
+
 //  The underlying socket, for a zpoller or zloop.
 zsock_t *cpec_bus_sock (cpec_bus_t *self);
 

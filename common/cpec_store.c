@@ -353,8 +353,12 @@ s_track (cpec_store_t *self)
     if (!off)
         goto off;
     freeReplyObject (off);
-    const char *track_argv[5] = {"CLIENT", "TRACKING", "on", "REDIRECT", client_id};
-    redisReply *on = (redisReply *)redisCommandArgv (self->redis, 5, track_argv, NULL);
+    //  OPTIN: only the reads sent after CLIENT CACHING yes (the entity reads
+    //  that fill the cache) are tracked. Tracking everything would make Redis
+    //  remember every key of every write script, a cost that grows with the
+    //  square of the script's keys.
+    const char *track_argv[6] = {"CLIENT", "TRACKING", "on", "REDIRECT", client_id, "OPTIN"};
+    redisReply *on = (redisReply *)redisCommandArgv (self->redis, 6, track_argv, NULL);
     bool ok = on && on->type == REDIS_REPLY_STATUS;
     if (on)
         freeReplyObject (on);
@@ -623,6 +627,41 @@ s_decode_entity (const char *key, const redisReply *reply,
     return 0;
 }
 
+//  Queues HMGET key v pb, preceded by CLIENT CACHING yes while the cache is
+//  on, so that Redis tracks the key for us; *tracked tells which. -1 when
+//  the command cannot be queued.
+static int
+s_append_entity_read (cpec_store_t *self, const char *key, bool *tracked)
+{
+    *tracked = self->tracker != NULL;
+    const char *caching[3] = {"CLIENT", "CACHING", "yes"};
+    if (*tracked && redisAppendCommandArgv (self->redis, 3, caching, NULL) != REDIS_OK)
+        return -1;
+    const char *argv[4] = {"HMGET", key, "v", "pb"};
+    return redisAppendCommandArgv (self->redis, 4, argv, NULL) == REDIS_OK ? 0 : -1;
+}
+
+//  The reply of a read queued by s_append_entity_read (the caller frees
+//  it), or NULL after s_fail.
+static redisReply *
+s_entity_reply (cpec_store_t *self, bool tracked, cpec_status_t *status)
+{
+    redisReply *reply = NULL;
+    if (tracked) {
+        if (redisGetReply (self->redis, (void **)&reply) != REDIS_OK || !reply) {
+            s_fail (self, self->redis->errstr, status);
+            return NULL;
+        }
+        freeReplyObject (reply); //  +OK of CLIENT CACHING
+        reply = NULL;
+    }
+    if (redisGetReply (self->redis, (void **)&reply) != REDIS_OK || !reply) {
+        s_fail (self, self->redis->errstr, status);
+        return NULL;
+    }
+    return reply;
+}
+
 int
 cpec_store_get_packed (cpec_store_t *self, const char *key, uint8_t **data, size_t *size,
                        uint32_t *version, cpec_status_t *status)
@@ -647,15 +686,23 @@ cpec_store_get_packed (cpec_store_t *self, const char *key, uint8_t **data, size
             *version = entry->version;
         return CPEC_OK;
     }
-    const char *argv[4] = {"HMGET", key, "v", "pb"};
-    redisReply *reply = s_command_ok (self, 4, argv, NULL, status);
+    bool tracked = false;
+    if (s_append_entity_read (self, key, &tracked))
+        return s_fail (self, "cannot queue a command", status);
+    redisReply *reply = s_entity_reply (self, tracked, status);
     if (!reply)
         return status->code;
+    if (reply->type == REDIS_REPLY_ERROR) {
+        int code = s_reply_error (self, reply, status);
+        freeReplyObject (reply);
+        return code;
+    }
     uint32_t found = 0;
     int rc = s_check_entity (key, reply, &found, status);
     if (rc == CPEC_OK) {
         const redisReply *pb = reply->element[1];
-        s_cache_put (self, key, found, pb->str, pb->len);
+        if (tracked)
+            s_cache_put (self, key, found, pb->str, pb->len);
         *data = (uint8_t *)cpec_memdup (pb->str, pb->len);
         *size = pb->len;
         if (version)
@@ -716,16 +763,17 @@ cpec_store_get_many (cpec_store_t *self, const char **keys, size_t count,
     //  From the cache what it holds; the rest pipelined: all commands out,
     //  then all replies in.
     bool *asked = (bool *)calloc (count, sizeof (bool));
-    assert (asked);
+    bool *tracked = (bool *)calloc (count, sizeof (bool));
+    assert (asked && tracked);
     for (size_t i = 0; i < count; i++) {
         const s_entry_t *entry = s_cached (self, keys[i]);
         if (entry)
             messages[i] = cpec_pb_unpack (descriptor, entry->data, entry->size);
         if (messages[i])
             continue;
-        const char *argv[4] = {"HMGET", keys[i], "v", "pb"};
-        if (redisAppendCommandArgv (self->redis, 4, argv, NULL) != REDIS_OK) {
+        if (s_append_entity_read (self, keys[i], &tracked[i])) {
             free (asked);
+            free (tracked);
             for (size_t j = 0; j < count; j++)
                 cpec_pb_destroy (&messages[j]);
             return s_fail (self, "cannot queue a command", status);
@@ -736,9 +784,9 @@ cpec_store_get_many (cpec_store_t *self, const char **keys, size_t count,
     for (size_t i = 0; i < count; i++) {
         if (!asked[i])
             continue;
-        redisReply *reply = NULL;
-        if (redisGetReply (self->redis, (void **)&reply) != REDIS_OK || !reply) {
-            rc = s_fail (self, self->redis->errstr, status);
+        redisReply *reply = s_entity_reply (self, tracked[i], status);
+        if (!reply) {
+            rc = status->code;
             break;
         }
         if (rc == CPEC_OK) {
@@ -747,7 +795,7 @@ cpec_store_get_many (cpec_store_t *self, const char **keys, size_t count,
             else {
                 uint32_t found = 0;
                 rc = s_decode_entity (keys[i], reply, descriptor, &messages[i], &found, status);
-                if (rc == 0 && messages[i])
+                if (rc == 0 && messages[i] && tracked[i])
                     s_cache_put (self, keys[i], found, reply->element[1]->str,
                                  reply->element[1]->len);
             }
@@ -757,6 +805,7 @@ cpec_store_get_many (cpec_store_t *self, const char **keys, size_t count,
             break; //  s_reply_error dropped the connection
     }
     free (asked);
+    free (tracked);
     if (rc)
         for (size_t i = 0; i < count; i++)
             cpec_pb_destroy (&messages[i]);

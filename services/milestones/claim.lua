@@ -26,7 +26,8 @@ for _, member in ipairs(expired) do
     taken[#taken + 1] = member
 end
 if #taken < limit then
-    local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit - #taken)
+    -- due strictly before now: a milestone is late once its planned due has passed
+    local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT', 0, limit - #taken)
     for _, member in ipairs(due) do
         redis.call('ZREM', KEYS[1], member)
         redis.call('ZADD', KEYS[2], now + lease, member)

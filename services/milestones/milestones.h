@@ -40,23 +40,24 @@
 
 //  Limits
 #define MS_DAY_MS           86400000LL
-#define MS_SLUG_MAX         96                //  characters in a milestone id
-#define MS_TITLE_MAX        200               //  characters in a title
-#define MS_AGENCY_MAX       100               //  characters in an agency
-#define MS_REASON_MAX       500               //  characters in a re-plan reason
-#define MS_PREDECESSORS_MAX 64                //  predecessors of one milestone
-#define MS_SUCCESSORS_MAX   10000             //  milestones that may wait on one
-#define MS_LAG_MAX_DAYS     3650              //  ten years
-#define MS_HISTORY_MAX      200               //  re-plans kept per milestone
-#define MS_PAGE_DEFAULT     50                //  page size when the request says 0
-#define MS_PAGE_MAX         500               //  largest page a list returns
-#define MS_DATE_MIN_MS      946684800000LL    //  2000-01-01T00:00:00Z
-#define MS_DATE_MAX_MS      4102444800000LL   //  2100-01-01T00:00:00Z
-#define MS_CLOCK_SKEW_MS    300000            //  how far ahead of now a completion may be dated
-#define MS_CLAIM_BATCH      200               //  timers taken per claim
-#define MS_LEASE_MS         750               //  how long a claimed timer is ours
-#define MS_POLL_MS          250               //  longest sleep between looks at the timers
-#define MS_RETRIES          8                 //  attempts when a concurrent write wins
+#define MS_SLUG_MAX         96              //  characters in a milestone id
+#define MS_TITLE_MAX        200             //  characters in a title
+#define MS_AGENCY_MAX       100             //  characters in an agency
+#define MS_REASON_MAX       500             //  characters in a re-plan reason
+#define MS_PREDECESSORS_MAX 64              //  predecessors of one milestone
+#define MS_SUCCESSORS_MAX   10000           //  milestones that may wait on one
+#define MS_LAG_MAX_DAYS     3650            //  ten years
+#define MS_HISTORY_MAX      200             //  re-plans kept per milestone
+#define MS_PAGE_DEFAULT     50              //  page size when the request says 0
+#define MS_PAGE_MAX         500             //  largest page a list returns
+#define MS_DATE_MIN_MS      946684800000LL  //  2000-01-01T00:00:00Z
+#define MS_DATE_MAX_MS      4102444800000LL //  2100-01-01T00:00:00Z
+#define MS_CLOCK_SKEW_MS    300000          //  how far ahead of now a completion may be dated
+#define MS_CLAIM_BATCH      200             //  timers taken per claim
+#define MS_LEASE_MS         750             //  how long a claimed timer is ours
+#define MS_PROP_GRACE_MS    2000 //  after a change, when another replica may finish its propagation
+#define MS_POLL_MS          250  //  longest sleep between looks at the timers
+#define MS_RETRIES          8    //  attempts when a concurrent write wins
 #define MS_ACTOR            "cpec-milestones" //  the actor of events no request caused
 
 //  What the handlers and the timer share. Borrowed: main.c (or a test) owns it.
@@ -218,11 +219,12 @@ int ms_load (ms_t *self, const char *const *ids, size_t count, Cpec__V1__Milesto
 //  Recomputes what the graph says about `roots` and everything downstream of
 //  them, writes the states that changed (with MilestoneAtRisk and
 //  MilestoneBackOnTrack where the flag turns, and the risk timers), and
-//  removes the timer members `done` (prop:... markers and leases it has
-//  worked). Retries when a concurrent write wins. request_id names the
-//  request that caused it in the events (may be NULL).
+//  removes the timer members `done` it has worked: from the leases when
+//  `claimed` (the timer work), else from the timers (a handler's own
+//  prop:... marker). Retries when a concurrent write wins. request_id names
+//  the request that caused it in the events (may be NULL).
 int ms_propagate (ms_t *self, const char *const *roots, size_t root_count, const char *const *done,
-                  size_t done_count, const char *request_id, cpec_status_t *status);
+                  size_t done_count, bool claimed, const char *request_id, cpec_status_t *status);
 
 //  Claims due timers and works them: delays announced, risk flags raised,
 //  pending propagations finished. Returns the Unix ms at which the next

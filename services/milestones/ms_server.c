@@ -132,13 +132,16 @@ s_due_timer (cpec_indexes_t *indexes, const Cpec__V1__Milestone *milestone)
     }
 }
 
-//  The prop:{id}:{version} marker of a change (due now) into member.
+//  The prop:{id}:{version} marker of a change into member: due a grace
+//  period from now, by when the writer has normally propagated the change
+//  and removed it; if the writer died, another replica does the work then.
 static void
 s_prop_timer (cpec_indexes_t *indexes, const Cpec__V1__Milestone *milestone, char *member,
               size_t size)
 {
     snprintf (member, size, "prop:%s:%u", milestone->id, milestone->version);
-    cpec_indexes_add (indexes, CPEC_STORE_ZADD, MS_TIMERS_KEY, member, (double)cpec_now_ms ());
+    cpec_indexes_add (indexes, CPEC_STORE_ZADD, MS_TIMERS_KEY, member,
+                      (double)(cpec_now_ms () + MS_PROP_GRACE_MS));
 }
 
 //  An event about a milestone caused by this call.
@@ -189,6 +192,7 @@ typedef struct
     cpec_indexes_t indexes;
     Cpec__V1__Event *events[3];
     size_t event_count;
+    bool local; //  nothing downstream can change (a title, an agency): no propagation
 } s_change_t;
 
 static void
@@ -248,7 +252,7 @@ s_change_write (ms_t *self, cpec_call_t *call, s_change_t *change, bool propagat
         const char *roots[1] = {change->milestone->id};
         const char *done[1] = {member};
         cpec_status_t status;
-        if (ms_propagate (self, roots, 1, done, 1, call->request_id, &status) != CPEC_OK)
+        if (ms_propagate (self, roots, 1, done, 1, false, call->request_id, &status) != CPEC_OK)
             //  Written: the prop timer will finish the job.
             cpec_log_warn (call->request_id, "%s: forecasts not yet propagated: %s", call->method,
                            status.message);
@@ -653,10 +657,10 @@ static int
 s_change_finish (ms_t *self, cpec_call_t *call, s_change_t *change, ProtobufCMessage *output)
 {
     Cpec__V1__Milestone *answer = NULL;
-    int rc = s_change_write (self, call, change, true, &answer);
+    int rc = s_change_write (self, call, change, !change->local, &answer);
     if (rc == CPEC_ABORTED && strstr (call->status->message, "version mismatch"))
         rc = cpec_status_set (call->status, CPEC_ABORTED,
-                              "milestone %s changed since version %u; read it again and retry",
+                              "milestone %s is not at version %u; read it again and retry",
                               change->milestone->id, change->expected);
     if (rc == CPEC_OK)
         s_answer_fresh (self, call, output, &answer);
@@ -744,6 +748,8 @@ s_apply_update (ms_t *self, cpec_call_t *call, const void *request_arg,
     s_due_timer (&change->indexes, next);
     change->events[change->event_count++] =
         s_updated_event (next, change->expected, call, cpec_now_ms ());
+    //  Only the status (open, cancelled) bears on forecasts
+    change->local = next->status == before->status;
     return CPEC_OK;
 }
 

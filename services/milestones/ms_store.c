@@ -130,13 +130,13 @@ s_graph_load (ms_t *self, s_graph_t *graph, const char *const *ids, size_t count
     *first = graph->count;
     const char **fresh = (const char **)cpec_realloc (NULL, (count + 1) * sizeof (char *));
     size_t n = 0;
-    for (size_t i = 0; i < count; i++) {
-        bool seen = s_graph_find (graph, ids[i]) != NULL;
-        for (size_t j = 0; j < n && !seen; j++)
-            seen = strcmp (fresh[j], ids[i]) == 0;
-        if (!seen)
+    zhashx_t *seen = zhashx_new ();
+    for (size_t i = 0; i < count; i++)
+        if (!s_graph_find (graph, ids[i]) && !zhashx_lookup (seen, ids[i])) {
+            zhashx_insert (seen, ids[i], (void *)1);
             fresh[n++] = ids[i];
-    }
+        }
+    zhashx_destroy (&seen);
     Cpec__V1__Milestone **milestones =
         (Cpec__V1__Milestone **)calloc (n + 1, sizeof (Cpec__V1__Milestone *));
     Cpec__V1__MilestoneState **states =
@@ -206,44 +206,6 @@ s_graph_downstream (ms_t *self, s_graph_t *graph, const char *const *roots, size
         rc = s_graph_load (self, graph, (const char *const *)outside, n, false, &first, status);
     free (outside);
     return rc;
-}
-
-//  The downstream nodes in an order where each comes after the downstream
-//  predecessors it has (Kahn's algorithm over the loaded nodes).
-static size_t *
-s_graph_order (s_graph_t *graph, size_t *count)
-{
-    size_t n = graph->count;
-    size_t *waiting = (size_t *)calloc (n + 1, sizeof (size_t));
-    size_t *order = (size_t *)cpec_realloc (NULL, (n + 1) * sizeof (size_t));
-    assert (waiting);
-    for (size_t i = 0; i < n; i++) {
-        const Cpec__V1__Milestone *milestone = graph->nodes[i].milestone;
-        if (!graph->nodes[i].downstream || !milestone)
-            continue;
-        for (size_t p = 0; p < milestone->n_predecessors; p++) {
-            s_node_t *pred = s_graph_find (graph, milestone->predecessors[p]->milestone_id);
-            if (pred && pred->downstream && pred->milestone)
-                waiting[i]++;
-        }
-    }
-    size_t head = 0, tail = 0;
-    for (size_t i = 0; i < n; i++)
-        if (graph->nodes[i].downstream && graph->nodes[i].milestone && !waiting[i])
-            order[tail++] = i;
-    while (head < tail) {
-        const Cpec__V1__MilestoneState *state = graph->nodes[order[head++]].state;
-        for (size_t s = 0; state && s < state->n_successors; s++) {
-            size_t position = (size_t)zhashx_lookup (graph->index, state->successors[s]);
-            if (position && graph->nodes[position - 1].downstream &&
-                graph->nodes[position - 1].milestone && waiting[position - 1] &&
-                --waiting[position - 1] == 0)
-                order[tail++] = position - 1;
-        }
-    }
-    free (waiting);
-    *count = tail;
-    return order;
 }
 
 //  --------------------------------------------------------------------------
@@ -326,14 +288,15 @@ s_batch_event (s_batch_t *self, Cpec__V1__Event *event)
     self->events[self->event_count++] = event;
 }
 
-//  Removes timer members (from the timers and from the leases).
+//  Removes timer members that are done: claimed ones from the leases (not
+//  from the timers, where a change made since the claim may have put the
+//  member back with a new time), a handler's own prop:... from the timers.
 static void
-s_batch_done (s_batch_t *self, const char *const *members, size_t count)
+s_batch_done (s_batch_t *self, const char *const *members, size_t count, bool claimed)
 {
-    for (size_t i = 0; i < count; i++) {
-        cpec_indexes_add (&self->indexes, CPEC_STORE_ZREM, MS_TIMERS_KEY, members[i], 0);
-        cpec_indexes_add (&self->indexes, CPEC_STORE_ZREM, MS_LEASES_KEY, members[i], 0);
-    }
+    for (size_t i = 0; i < count; i++)
+        cpec_indexes_add (&self->indexes, CPEC_STORE_ZREM, claimed ? MS_LEASES_KEY : MS_TIMERS_KEY,
+                          members[i], 0);
 }
 
 static void
@@ -389,65 +352,151 @@ s_state_same (const Cpec__V1__MilestoneState *a, const Cpec__V1__MilestoneState 
            (!a->has_pred_lead || a->pred_lead_ms == b->pred_lead_ms) && a->at_risk == b->at_risk;
 }
 
-//  One attempt: load, recompute, write. ABORTED when another write won.
+static void
+s_state_free (void **item)
+{
+    cpec_pb_destroy ((ProtobufCMessage **)item);
+}
+
+//  Recomputes a node's state from its (loaded) predecessors into *next.
+static void
+s_recompute (s_graph_t *graph, const s_node_t *node, int64_t now, Cpec__V1__MilestoneState *next)
+{
+    ms_bound_t bound = {0};
+    bool any = false;
+    for (size_t p = 0; p < node->milestone->n_predecessors; p++) {
+        const Cpec__V1__Dependency *dependency = node->milestone->predecessors[p];
+        s_node_t *pred = s_graph_find (graph, dependency->milestone_id);
+        ms_bound_t one;
+        if (pred && pred->milestone &&
+            ms_bound (pred->milestone, pred->state, dependency->lag_days, &one)) {
+            ms_bound_merge (&bound, &one);
+            any = true;
+        }
+    }
+    *next = *node->state;
+    next->pred_fixed_ms = any ? bound.fixed_ms : 0;
+    next->has_pred_lead = bound.has_lead;
+    next->pred_lead_ms = bound.has_lead ? bound.lead_ms : 0;
+    next->at_risk = ms_at_risk (node->milestone, next, now);
+}
+
+//  Loads the ids of a wave and, read only, their predecessors not held yet.
+static int
+s_wave_load (ms_t *self, s_graph_t *graph, char **wave, size_t count, cpec_status_t *status)
+{
+    size_t first = 0;
+    int rc = s_graph_load (self, graph, (const char *const *)wave, count, true, &first, status);
+    char **preds = NULL;
+    size_t n = 0;
+    for (size_t i = 0; rc == CPEC_OK && i < count; i++) {
+        const s_node_t *node = s_graph_find (graph, wave[i]);
+        for (size_t p = 0; node && node->milestone && p < node->milestone->n_predecessors; p++)
+            if (!s_graph_find (graph, node->milestone->predecessors[p]->milestone_id)) {
+                preds = (char **)cpec_realloc (preds, (n + 1) * sizeof (char *));
+                preds[n++] = node->milestone->predecessors[p]->milestone_id;
+            }
+    }
+    if (rc == CPEC_OK && n)
+        rc = s_graph_load (self, graph, (const char *const *)preds, n, false, &first, status);
+    free (preds);
+    return rc;
+}
+
+//  One attempt: from the roots, wave by wave, recompute each milestone one
+//  of whose predecessors passes on something new, and go on only past those
+//  whose own contribution changed (a slip the slack absorbs stops at once);
+//  then write every state that ended up different. ABORTED when another
+//  write won.
 static int
 s_propagate_once (ms_t *self, const char *const *roots, size_t root_count, const char *const *done,
-                  size_t done_count, const char *request_id, cpec_status_t *status)
+                  size_t done_count, bool claimed, const char *request_id, cpec_status_t *status)
 {
     s_graph_t graph;
     s_graph_init (&graph);
     s_batch_t batch = {0};
-    int rc = s_graph_downstream (self, &graph, roots, root_count, status);
-    size_t order_count = 0;
-    size_t *order = rc == CPEC_OK ? s_graph_order (&graph, &order_count) : NULL;
+    zhashx_t *stored = zhashx_new (); //  id -> its state as read, for those recomputed
+    zhashx_set_destructor (stored, s_state_free);
+    zhashx_t *is_root = zhashx_new ();
     int64_t now = cpec_now_ms ();
-    for (size_t k = 0; rc == CPEC_OK && k < order_count; k++) {
-        s_node_t *node = &graph.nodes[order[k]];
-        if (!node->state)
-            continue; //  a milestone without state is being created: it computes its own
-        ms_bound_t bound = {0};
-        bool any = false;
-        for (size_t p = 0; p < node->milestone->n_predecessors; p++) {
-            const Cpec__V1__Dependency *dependency = node->milestone->predecessors[p];
-            s_node_t *pred = s_graph_find (&graph, dependency->milestone_id);
-            ms_bound_t one;
-            if (pred && pred->milestone &&
-                ms_bound (pred->milestone, pred->state, dependency->lag_days, &one)) {
-                ms_bound_merge (&bound, &one);
-                any = true;
+    char **wave = (char **)cpec_realloc (NULL, (root_count + 1) * sizeof (char *));
+    size_t wave_count = 0;
+    for (size_t r = 0; r < root_count; r++) {
+        wave[wave_count++] = cpec_strdup (roots[r]);
+        zhashx_update (is_root, roots[r], (void *)1);
+    }
+    size_t touched = 0;
+    int rc = CPEC_OK;
+    while (rc == CPEC_OK && wave_count) {
+        rc = s_wave_load (self, &graph, wave, wave_count, status);
+        char **next_wave = NULL;
+        size_t next_count = 0;
+        zhashx_t *queued = zhashx_new ();
+        for (size_t w = 0; rc == CPEC_OK && w < wave_count; w++) {
+            s_node_t *node = s_graph_find (&graph, wave[w]);
+            if (!node || !node->milestone || !node->state)
+                continue; //  gone, or being created: it computes its own
+            Cpec__V1__MilestoneState next;
+            s_recompute (&graph, node, now, &next);
+            bool passes_on = next.pred_fixed_ms != node->state->pred_fixed_ms ||
+                             next.has_pred_lead != node->state->has_pred_lead ||
+                             next.pred_lead_ms != node->state->pred_lead_ms;
+            if (!s_state_same (&next, node->state)) {
+                if (!zhashx_lookup (stored, node->id))
+                    zhashx_insert (stored, node->id, cpec_pb_dup (&node->state->base));
+                node->state->pred_fixed_ms = next.pred_fixed_ms;
+                node->state->has_pred_lead = next.has_pred_lead;
+                node->state->pred_lead_ms = next.pred_lead_ms;
+                node->state->at_risk = next.at_risk;
+            }
+            if (!passes_on && !zhashx_lookup (is_root, node->id))
+                continue;
+            if (++touched > S_GRAPH_MAX) {
+                rc = cpec_status_set (status, CPEC_RESOURCE_EXHAUSTED,
+                                      "more than %d milestones to re-forecast", S_GRAPH_MAX);
+                break;
+            }
+            for (size_t s = 0; s < node->state->n_successors; s++) {
+                const char *successor = node->state->successors[s];
+                if (zhashx_lookup (queued, successor))
+                    continue;
+                zhashx_insert (queued, successor, (void *)1);
+                next_wave = (char **)cpec_realloc (next_wave, (next_count + 1) * sizeof (char *));
+                next_wave[next_count++] = cpec_strdup (successor);
             }
         }
-        Cpec__V1__MilestoneState next = *node->state;
-        next.pred_fixed_ms = any ? bound.fixed_ms : 0;
-        next.has_pred_lead = bound.has_lead;
-        next.pred_lead_ms = bound.has_lead ? bound.lead_ms : 0;
-        bool risk = ms_at_risk (node->milestone, &next, now);
-        next.at_risk = risk;
-        bool is_root = false;
-        for (size_t r = 0; r < root_count && !is_root; r++)
-            is_root = strcmp (roots[r], node->id) == 0;
-        bool changed = !s_state_same (&next, node->state);
+        zhashx_destroy (&queued);
+        for (size_t w = 0; w < wave_count; w++)
+            free (wave[w]);
+        free (wave);
+        wave = next_wave;
+        wave_count = next_count;
+    }
+    for (size_t w = 0; w < wave_count; w++)
+        free (wave[w]);
+    free (wave);
+
+    //  The states that ended up different, their events and risk timers;
+    //  the roots' risk timers in any case (their plan changed).
+    for (size_t i = 0; rc == CPEC_OK && i < graph.count; i++) {
+        s_node_t *node = &graph.nodes[i];
+        const Cpec__V1__MilestoneState *before =
+            (const Cpec__V1__MilestoneState *)zhashx_lookup (stored, node->id);
+        bool changed = before && !s_state_same (node->state, before);
         if (changed) {
-            if (risk != node->state->at_risk && ms_open (node->milestone))
-                s_batch_event (&batch,
-                               s_risk_event (node->milestone, &next, risk, request_id, now));
+            if (node->state->at_risk != before->at_risk && ms_open (node->milestone))
+                s_batch_event (&batch, s_risk_event (node->milestone, node->state,
+                                                     node->state->at_risk, request_id, now));
             Cpec__V1__MilestoneState *copy =
                 (Cpec__V1__MilestoneState *)cpec_pb_dup (&node->state->base);
-            copy->pred_fixed_ms = next.pred_fixed_ms;
-            copy->has_pred_lead = next.has_pred_lead;
-            copy->pred_lead_ms = next.pred_lead_ms;
-            copy->at_risk = next.at_risk;
-            copy->version++;
-            //  Later nodes read the new state
-            cpec_pb_destroy ((ProtobufCMessage **)&node->state);
-            node->state = (Cpec__V1__MilestoneState *)cpec_pb_dup (&copy->base);
+            copy->version = before->version + 1;
             s_batch_put_state (&batch, node->id, copy);
         }
-        if (changed || is_root) {
+        if (node->milestone && node->state && (changed || zhashx_lookup (is_root, node->id))) {
             char member[S_KEY_MAX];
             snprintf (member, sizeof (member), "risk:%s", node->id);
             int64_t at = ms_risk_at (node->milestone, node->state);
-            if (at > now && !risk)
+            if (at > now && !node->state->at_risk)
                 cpec_indexes_add (&batch.indexes, CPEC_STORE_ZADD, MS_TIMERS_KEY, member,
                                   (double)at);
             else
@@ -455,18 +504,19 @@ s_propagate_once (ms_t *self, const char *const *roots, size_t root_count, const
         }
     }
     if (rc == CPEC_OK) {
-        s_batch_done (&batch, done, done_count);
+        s_batch_done (&batch, done, done_count, claimed);
         rc = s_batch_write (self, &batch, status);
     }
-    free (order);
     s_batch_fini (&batch);
+    zhashx_destroy (&stored);
+    zhashx_destroy (&is_root);
     s_graph_fini (&graph);
     return rc;
 }
 
 int
 ms_propagate (ms_t *self, const char *const *roots, size_t root_count, const char *const *done,
-              size_t done_count, const char *request_id, cpec_status_t *status)
+              size_t done_count, bool claimed, const char *request_id, cpec_status_t *status)
 {
     assert (self && (root_count == 0 || roots));
     cpec_status_t local;
@@ -475,7 +525,8 @@ ms_propagate (ms_t *self, const char *const *roots, size_t root_count, const cha
     int rc = CPEC_OK;
     for (int attempt = 0; attempt < MS_RETRIES; attempt++) {
         cpec_status_clear (status);
-        rc = s_propagate_once (self, roots, root_count, done, done_count, request_id, status);
+        rc = s_propagate_once (self, roots, root_count, done, done_count, claimed, request_id,
+                               status);
         if (rc != CPEC_ABORTED)
             break;
         if (self->metrics)
@@ -538,6 +589,18 @@ s_delayed_event (ms_t *self, const Cpec__V1__Milestone *milestone,
     return event;
 }
 
+//  True when the delay of this planned due was announced already.
+static bool
+s_announced (const Cpec__V1__MilestoneState *state, int64_t planned)
+{
+    if (state->delayed_due_ms == planned)
+        return true;
+    for (size_t i = 0; i < state->n_announced_dues_ms; i++)
+        if (state->announced_dues_ms[i] == planned)
+            return true;
+    return false;
+}
+
 //  Announces the delays among `ids` (claimed due:{id} members `members`):
 //  those still open, past their planned due and not announced for it. One
 //  write for the batch; when another write wins, one milestone at a time.
@@ -555,18 +618,21 @@ s_delays (ms_t *self, const char *const *ids, const char *const *members, size_t
     size_t announced = 0;
     for (size_t i = 0; rc == CPEC_OK && i < count; i++) {
         const Cpec__V1__Milestone *milestone = milestones[i];
-        if (!milestone || !states[i] || !ms_open (milestone) || ms_planned (milestone) > now ||
-            states[i]->delayed_due_ms == ms_planned (milestone))
+        if (!milestone || !states[i] || !ms_open (milestone) || ms_planned (milestone) >= now ||
+            s_announced (states[i], ms_planned (milestone)))
             continue; //  done, re-planned, or already announced: only the lease goes
         Cpec__V1__MilestoneState *next = (Cpec__V1__MilestoneState *)cpec_pb_dup (&states[i]->base);
         next->delayed_due_ms = ms_planned (milestone);
+        next->announced_dues_ms = (int64_t *)cpec_realloc (
+            next->announced_dues_ms, (next->n_announced_dues_ms + 1) * sizeof (int64_t));
+        next->announced_dues_ms[next->n_announced_dues_ms++] = ms_planned (milestone);
         next->version++;
         s_batch_put_state (&batch, milestone->id, next);
         s_batch_event (&batch, s_delayed_event (self, milestone, states[i], now));
         announced++;
     }
     if (rc == CPEC_OK) {
-        s_batch_done (&batch, members, count);
+        s_batch_done (&batch, members, count, true);
         rc = s_batch_write (self, &batch, status);
     }
     s_batch_fini (&batch);
@@ -649,7 +715,7 @@ ms_timers_run (ms_t *self, int64_t now)
     if (dues)
         rc = s_delays (self, due_ids, due_members, dues, now, &status);
     if (root_count && rc != CPEC_UNAVAILABLE)
-        rc = ms_propagate (self, roots, root_count, root_members, root_count, NULL, &status);
+        rc = ms_propagate (self, roots, root_count, root_members, root_count, true, NULL, &status);
     if (rc != CPEC_OK)
         cpec_log_warn (NULL, "timers: %s: %s (the leases will expire and be taken again)",
                        cpec_code_name (rc), status.message);

@@ -20,24 +20,15 @@
 #include "cpec_client.h"
 #include "cpec_mdp.h"
 #include "cpec_pb.h"
+#include "probe.h"
 
 static int s_timeout = 20000;
 static int s_pause = 0;
 
-static cpec_client_t *
-s_client (void)
-{
-    const char *endpoint = getenv ("CPEC_BROKER");
-    cpec_client_t *client = cpec_client_new (endpoint ? endpoint : "tcp://127.0.0.1:17100");
-    if (client)
-        cpec_client_set_principal (client, "probe", CPEC__V1__PRINCIPAL__ROLE__ADMIN, "");
-    return client;
-}
-
 static int
 s_create (const char *prefix, int count)
 {
-    cpec_client_t *client = s_client ();
+    cpec_client_t *client = probe_client ("probe");
     for (int i = 0; i < count; i++) {
         char id[64], rid[96], name[64];
         snprintf (id, sizeof (id), "%s-%d", prefix, i);
@@ -87,7 +78,7 @@ s_get (cpec_client_t *client, const char *id, cpec_status_t *status)
 static int
 s_gets (const char *zone, int count)
 {
-    cpec_client_t *client = s_client ();
+    cpec_client_t *client = probe_client ("probe");
     int failures = 0;
     for (int i = 0; i < count; i++) {
         cpec_status_t status;
@@ -107,7 +98,7 @@ s_gets (const char *zone, int count)
 static int
 s_verify (const char *prefix, int count)
 {
-    cpec_client_t *client = s_client ();
+    cpec_client_t *client = probe_client ("probe");
     int missing = 0;
     for (int i = 0; i < count; i++) {
         char id[64];
@@ -215,7 +206,7 @@ s_wire (void)
     printf ("%-58s sent\n", "a 16 MiB frame (over the hard limit)");
 
     //  4. The stack still answers.
-    cpec_client_t *client = s_client ();
+    cpec_client_t *client = probe_client ("probe");
     cpec_status_t status;
     int rc = s_get (client, "rashakai", &status);
     failures += s_expect ("GetSez rashakai afterwards", rc, CPEC_OK, status.message);
@@ -227,12 +218,7 @@ int
 main (int argc, char *argv[])
 {
     zsys_init ();
-    const char *timeout = getenv ("CPEC_TIMEOUT_MS");
-    if (timeout && atoi (timeout) > 0)
-        s_timeout = atoi (timeout);
-    const char *pause = getenv ("CPEC_PROBE_PAUSE_MS");
-    if (pause && atoi (pause) > 0)
-        s_pause = atoi (pause);
+    probe_settings (&s_timeout, &s_pause);
     if (argc == 4 && streq (argv[1], "create"))
         return s_create (argv[2], atoi (argv[3]));
     if (argc == 4 && streq (argv[1], "get"))

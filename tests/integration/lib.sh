@@ -22,6 +22,9 @@
 #
 # Checks: fail, assert_eq, assert_ne, assert_contains, assert_not_contains,
 # assert_exit, assert_ok, assert_http, wait_until; note prints progress.
+#
+# cpecctl: run_ctl ARGS (as the environment in the array CALLER, if set;
+# stdout in OUT, stderr in ERR, status in RC), expect_rc CODE ARGS.
 
 set -euo pipefail
 
@@ -159,6 +162,28 @@ wait_until() {
 }
 
 # pid_alive PID: the process runs (zombies count as gone).
+CTL=$CPEC_BIN_DIR/cpecctl
+
+# run_ctl ARGS...: cpecctl ARGS (with the NAME=VALUE settings of the array
+# CALLER, if the test set one); stdout in OUT, stderr in ERR, status in RC.
+run_ctl() {
+    RC=0
+    env "${CALLER[@]+"${CALLER[@]}"}" "$CTL" "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err" || RC=$?
+    OUT=$(cat "$TEST_TMP/out")
+    ERR=$(cat "$TEST_TMP/err")
+}
+
+# expect_rc CODE ARGS...: cpecctl ARGS exits with CODE.
+expect_rc() {
+    local want=$1
+    shift
+    run_ctl "$@"
+    if [[ "$RC" != "$want" ]]; then
+        fail "cpecctl $* exited $RC, expected $want; stdout: [$OUT] stderr: [$ERR]"
+    fi
+    pass
+}
+
 pid_alive() {
     local stat
     kill -0 "$1" 2>/dev/null || return 1

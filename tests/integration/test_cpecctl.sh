@@ -10,28 +10,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_bins cpec-broker cpec-registry cpecctl
 command -v jq >/dev/null || fail "jq is needed to read cpecctl's JSON output"
 
-CTL=$CPEC_BIN_DIR/cpecctl
 DATA=$CPEC_SOURCE_DIR/data/sezs.json
 export CPEC_PRINCIPAL=integration CPEC_ROLE=ADMIN CPEC_TIMEOUT_MS=10000
 
-# run_ctl ARGS...: runs cpecctl; stdout in OUT, stderr in ERR, status in RC.
-run_ctl() {
-    RC=0
-    "$CTL" "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err" || RC=$?
-    OUT=$(cat "$TEST_TMP/out")
-    ERR=$(cat "$TEST_TMP/err")
-}
-
-# expect_rc CODE ARGS...: cpecctl ARGS exits with CODE.
-expect_rc() {
-    local want=$1
-    shift
-    run_ctl "$@"
-    if [[ "$RC" != "$want" ]]; then
-        fail "cpecctl $* exited $RC, expected $want; stdout: [$OUT] stderr: [$ERR]"
-    fi
-    pass
-}
 
 # zone_count: how many zones the registry holds.
 zone_count() {

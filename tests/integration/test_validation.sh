@@ -28,7 +28,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_bins cpec-broker cpec-registry cpecctl
 command -v jq >/dev/null || fail "jq is needed to write the cases and read cpecctl's JSON output"
 
-CTL=$CPEC_BIN_DIR/cpecctl
 export CPEC_PRINCIPAL=validation CPEC_ROLE=ADMIN CPEC_TIMEOUT_MS=10000
 unset CPEC_PROVINCE NAME
 CASES_DIR=$TEST_TMP/cases
@@ -39,14 +38,6 @@ CALLER=() # env assignments for the next case (CPEC_ROLE=VIEWER ...); reset afte
 
 # ---------------------------------------------------------------------------
 # Running cpecctl and comparing the state
-
-# run_ctl ARGS...: cpecctl ARGS as CALLER; stdout in OUT, stderr in ERR, status in RC.
-run_ctl() {
-    RC=0
-    env "${CALLER[@]+"${CALLER[@]}"}" "$CTL" "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err" || RC=$?
-    OUT=$(cat "$TEST_TMP/out")
-    ERR=$(cat "$TEST_TMP/err")
-}
 
 # expect_ok ARGS...: cpecctl ARGS (as ADMIN unless CALLER says otherwise) exits 0.
 expect_ok() {

@@ -1161,7 +1161,9 @@ test_list_page_bytes (void **state)
         char *after = NULL;
         s_page (self, &request, zone, buf, sizeof (buf), &after);
         size_t used = strlen (all);
-        snprintf (all + used, sizeof (all) - used, "%s%s", used && *buf ? " " : "", buf);
+        int wrote =
+            snprintf (all + used, sizeof (all) - used, "%s%s", used && *buf ? " " : "", buf);
+        assert_true (wrote >= 0 && (size_t)wrote < sizeof (all) - used);
         free (next);
         next = after;
         pages++;
@@ -1911,7 +1913,7 @@ test_timers_propagation (void **state)
     s_destroy (&st);
     snprintf (member, sizeof (member), "prop:%s:7", a);
     int64_t now = cpec_now_ms ();
-    s_redis_zadd (self, MS_TIMERS_KEY, now, member);
+    s_redis_zadd (self, MS_TIMERS_KEY, now - 1, member); //  due strictly before now
     int64_t wake = ms_timers_run (&self->ms, now);
     assert_true (wake >= now && wake <= now + MS_POLL_MS);
     s_timers (&self->ms, now);
