@@ -744,9 +744,24 @@ cpec_store_get_many (cpec_store_t *self, const char **keys, size_t count,
                      const ProtobufCMessageDescriptor *descriptor, ProtobufCMessage **messages,
                      cpec_status_t *status)
 {
+    assert (descriptor);
+    const ProtobufCMessageDescriptor **descriptors =
+        (const ProtobufCMessageDescriptor **)cpec_realloc (NULL, (count + 1) * sizeof (void *));
+    for (size_t i = 0; i < count; i++)
+        descriptors[i] = descriptor;
+    int rc = cpec_store_get_mixed (self, keys, descriptors, count, messages, status);
+    free (descriptors);
+    return rc;
+}
+
+int
+cpec_store_get_mixed (cpec_store_t *self, const char **keys,
+                      const ProtobufCMessageDescriptor *const *descriptors, size_t count,
+                      ProtobufCMessage **messages, cpec_status_t *status)
+{
     assert (self);
     assert (keys || count == 0);
-    assert (descriptor);
+    assert (descriptors || count == 0);
     assert (messages || count == 0);
     cpec_status_t local_status;
     if (!status)
@@ -768,7 +783,7 @@ cpec_store_get_many (cpec_store_t *self, const char **keys, size_t count,
     for (size_t i = 0; i < count; i++) {
         const s_entry_t *entry = s_cached (self, keys[i]);
         if (entry)
-            messages[i] = cpec_pb_unpack (descriptor, entry->data, entry->size);
+            messages[i] = cpec_pb_unpack (descriptors[i], entry->data, entry->size);
         if (messages[i])
             continue;
         if (s_append_entity_read (self, keys[i], &tracked[i])) {
@@ -794,7 +809,7 @@ cpec_store_get_many (cpec_store_t *self, const char **keys, size_t count,
                 rc = s_reply_error (self, reply, status);
             else {
                 uint32_t found = 0;
-                rc = s_decode_entity (keys[i], reply, descriptor, &messages[i], &found, status);
+                rc = s_decode_entity (keys[i], reply, descriptors[i], &messages[i], &found, status);
                 if (rc == 0 && messages[i] && tracked[i])
                     s_cache_put (self, keys[i], found, reply->element[1]->str,
                                  reply->element[1]->len);

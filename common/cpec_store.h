@@ -62,6 +62,12 @@ int cpec_store_get_many (cpec_store_t *self, const char **keys, size_t count,
                          const ProtobufCMessageDescriptor *descriptor, ProtobufCMessage **messages,
                          cpec_status_t *status);
 
+//  The same with one descriptor per key (entities of different types read in
+//  one round trip).
+int cpec_store_get_mixed (cpec_store_t *self, const char **keys,
+                          const ProtobufCMessageDescriptor *const *descriptors, size_t count,
+                          ProtobufCMessage **messages, cpec_status_t *status);
+
 //  The members of the intersection of the sets `keys` (one key: its members),
 //  sorted by byte order, those strictly after `after` (NULL or "": from the
 //  start), at most `limit`. *members is a NULL-terminated malloc'd array of

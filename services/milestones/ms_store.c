@@ -60,17 +60,23 @@ ms_load (ms_t *self, const char *const *ids, size_t count, Cpec__V1__Milestone *
         ms_state_key (key, sizeof (key), ids[i]);
         keys[count + i] = cpec_strdup (key);
     }
-    int rc = cpec_store_get_many (self->store, (const char **)keys, count,
-                                  &cpec__v1__milestone__descriptor, (ProtobufCMessage **)milestones,
-                                  status);
-    if (rc == CPEC_OK) {
-        rc = cpec_store_get_many (self->store, (const char **)keys + count, count,
-                                  &cpec__v1__milestone_state__descriptor,
-                                  (ProtobufCMessage **)states, status);
-        if (rc != CPEC_OK)
-            for (size_t i = 0; i < count; i++)
-                cpec_pb_destroy ((ProtobufCMessage **)&milestones[i]);
+    //  One round trip for both: milestones, then states
+    const ProtobufCMessageDescriptor **descriptors =
+        (const ProtobufCMessageDescriptor **)cpec_realloc (NULL, 2 * count * sizeof (void *));
+    ProtobufCMessage **found = (ProtobufCMessage **)calloc (2 * count, sizeof (void *));
+    assert (found);
+    for (size_t i = 0; i < count; i++) {
+        descriptors[i] = &cpec__v1__milestone__descriptor;
+        descriptors[count + i] = &cpec__v1__milestone_state__descriptor;
     }
+    int rc = cpec_store_get_mixed (self->store, (const char **)keys, descriptors, 2 * count, found,
+                                   status);
+    for (size_t i = 0; i < count; i++) {
+        milestones[i] = rc == CPEC_OK ? (Cpec__V1__Milestone *)found[i] : NULL;
+        states[i] = rc == CPEC_OK ? (Cpec__V1__MilestoneState *)found[count + i] : NULL;
+    }
+    free (descriptors);
+    free (found);
     for (size_t i = 0; i < 2 * count; i++)
         free (keys[i]);
     free (keys);

@@ -34,7 +34,6 @@
 static int s_timeout = 20000;
 static int s_pause = 0;
 
-
 //  The Create request of milestone i.
 static void
 s_fill (const char *prefix, int i, const char *zone, int64_t due, char *id, size_t id_size,
