@@ -498,7 +498,13 @@ s_propagate_once (ms_t *self, const char *const *roots, size_t root_count, const
             copy->version = before->version + 1;
             s_batch_put_state (&batch, node->id, copy);
         }
-        if (node->milestone && node->state && (changed || zhashx_lookup (is_root, node->id))) {
+        bool root = zhashx_lookup (is_root, node->id) != NULL;
+        //  The risk timer, where its time or the flag moved (a root's plan
+        //  moved: always)
+        bool timer_moved = root || (changed && (ms_risk_at (node->milestone, node->state) !=
+                                                    ms_risk_at (node->milestone, before) ||
+                                                node->state->at_risk != before->at_risk));
+        if (node->milestone && node->state && timer_moved) {
             char member[S_KEY_MAX];
             snprintf (member, sizeof (member), "risk:%s", node->id);
             int64_t at = ms_risk_at (node->milestone, node->state);
