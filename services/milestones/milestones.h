@@ -209,6 +209,7 @@ void ms_state_key (char *buffer, size_t size, const char *id); //  cpec:msf:{id}
 
 #define MS_TIMERS_KEY "cpec:ms:timers"
 #define MS_LEASES_KEY "cpec:ms:leases"
+#define MS_FAILED_KEY "cpec:ms:timers:failed" //  members that could not be worked
 
 //  Loads milestones and their states (states[i] NULL when absent; a state is
 //  created with the milestone, so only for one gone missing). Missing

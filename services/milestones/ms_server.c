@@ -438,6 +438,10 @@ ms_create (void *state_arg, cpec_call_t *call, const ProtobufCMessage *input,
             puts[put_count++] = (cpec_store_put_t){keys[put_count - 1], 0, &change.milestone->base};
             keys[put_count] = cpec_strdup (state_key);
             puts[put_count++] = (cpec_store_put_t){keys[put_count - 1], 0, &change.state->base};
+            //  A predecessor re-planned between our read and our write would
+            //  leave this state behind: propagate from it as any change does.
+            char member[S_KEY_MAX];
+            s_prop_timer (&change.indexes, change.milestone, member, sizeof (member));
             cpec_store_write_t write = {.request_id = call->request_id,
                                         .puts = puts,
                                         .put_count = put_count,
@@ -457,20 +461,22 @@ ms_create (void *state_arg, cpec_call_t *call, const ProtobufCMessage *input,
                     rc = cpec_status_set (call->status, CPEC_ALREADY_EXISTS,
                                           "milestone %s already exists", id);
             }
+            if (rc == CPEC_OK && !replayed) {
+                const char *roots[1] = {id};
+                const char *done[1] = {member};
+                cpec_status_t propagated;
+                if (ms_propagate (self, roots, 1, done, 1, false, call->request_id, &propagated) !=
+                    CPEC_OK)
+                    cpec_log_warn (call->request_id, "Create: forecasts not yet propagated: %s",
+                                   propagated.message);
+                cpec_log_info (call->request_id, "milestone %s created in %s by %s", id,
+                               given->zone_id, cpec_handler_subject (call));
+            }
             if (rc == CPEC_OK) {
                 answer = replayed ? (Cpec__V1__Milestone *)replayed : change.milestone;
                 if (!replayed)
                     change.milestone = NULL;
-                Cpec__V1__MilestoneState *answer_state =
-                    replayed ? NULL : (Cpec__V1__MilestoneState *)cpec_pb_dup (&change.state->base);
-                if (replayed)
-                    s_answer_fresh (self, call, output, &answer);
-                else {
-                    s_answer (self, output, &answer, answer_state);
-                    cpec_log_info (call->request_id, "milestone %s created in %s by %s", id,
-                                   given->zone_id, cpec_handler_subject (call));
-                }
-                cpec_pb_destroy ((ProtobufCMessage **)&answer_state);
+                s_answer_fresh (self, call, output, &answer);
             }
         }
         for (size_t i = 0; i < put_count; i++)
@@ -674,10 +680,10 @@ typedef int (s_apply_fn) (ms_t *self, cpec_call_t *call, const void *request,
                           const Cpec__V1__Milestone *before, const Cpec__V1__MilestoneState *state,
                           s_change_t *change);
 
-//  Loads the milestone, applies, writes, propagates and answers.
+//  Loads the milestone, applies, writes, propagates and answers: one attempt.
 static int
-s_change_run (ms_t *self, cpec_call_t *call, const char *id, uint32_t expected, s_apply_fn *apply,
-              const void *request, ProtobufCMessage *output)
+s_change_once (ms_t *self, cpec_call_t *call, const char *id, uint32_t expected, s_apply_fn *apply,
+               const void *request, ProtobufCMessage *output)
 {
     s_change_t change = {0};
     Cpec__V1__MilestoneState *state = NULL;
@@ -706,6 +712,22 @@ s_change_run (ms_t *self, cpec_call_t *call, const char *id, uint32_t expected, 
     cpec_pb_destroy ((ProtobufCMessage **)&before);
     cpec_pb_destroy ((ProtobufCMessage **)&state);
     s_change_fini (&change);
+    return rc;
+}
+
+//  s_change_once; without an expected version (0: any), a concurrent write
+//  of the milestone or of a state the change writes is read again.
+static int
+s_change_run (ms_t *self, cpec_call_t *call, const char *id, uint32_t expected, s_apply_fn *apply,
+              const void *request, ProtobufCMessage *output)
+{
+    int rc = CPEC_ABORTED;
+    for (int attempt = 0; rc == CPEC_ABORTED && attempt < MS_RETRIES; attempt++) {
+        cpec_status_clear (call->status);
+        rc = s_change_once (self, call, id, expected, apply, request, output);
+        if (expected)
+            break;
+    }
     return rc;
 }
 
@@ -1090,8 +1112,50 @@ s_apply_remove (ms_t *self, cpec_call_t *call, const void *request_arg,
     return s_dependency_done (change, call, rc, &pred, &pred_state);
 }
 
-//  Runs a dependency change; without an expected version, a concurrent
-//  change of either milestone is read again.
+//  Dependency changes that could close a cycle take this lock, so that two
+//  of them cannot each pass the cycle check before the other is written.
+#define S_GRAPH_LOCK    "cpec:ms:lock:graph"
+#define S_GRAPH_LOCK_MS 5000 //  how long it is held at most (a holder that died)
+#define S_GRAPH_WAIT_MS 3000 //  how long a caller waits for it
+
+static const char s_unlock_script[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
+    "return 0";
+
+//  Takes the graph lock under token; UNAVAILABLE when it stays taken.
+static int
+s_graph_lock (ms_t *self, cpec_call_t *call, const char *token)
+{
+    char ms[16];
+    snprintf (ms, sizeof (ms), "%d", S_GRAPH_LOCK_MS);
+    int64_t until = cpec_clock_ms () + S_GRAPH_WAIT_MS;
+    while (true) {
+        const char *argv[6] = {"SET", S_GRAPH_LOCK, token, "NX", "PX", ms};
+        redisReply *reply = cpec_store_command (self->store, 6, argv, NULL, call->status);
+        if (!reply)
+            return call->status->code;
+        bool taken = reply->type == REDIS_REPLY_STATUS;
+        freeReplyObject (reply);
+        if (taken)
+            return CPEC_OK;
+        if (cpec_clock_ms () >= until)
+            return cpec_status_set (call->status, CPEC_UNAVAILABLE,
+                                    "another dependency change is in progress; retry");
+        zclock_sleep (2);
+    }
+}
+
+static void
+s_graph_unlock (ms_t *self, const char *token)
+{
+    static char sha[41];
+    const char *argv[3] = {"1", S_GRAPH_LOCK, token};
+    redisReply *reply = cpec_store_script (self->store, s_unlock_script, sha, 3, argv, NULL, NULL);
+    if (reply)
+        freeReplyObject (reply);
+}
+
+//  Runs a dependency change (s_change_run); an addition under the graph lock.
 static int
 s_dependency (ms_t *self, cpec_call_t *call, const Cpec__V1__DependencyRequest *request,
               s_apply_fn *apply, ProtobufCMessage *output)
@@ -1099,14 +1163,16 @@ s_dependency (ms_t *self, cpec_call_t *call, const Cpec__V1__DependencyRequest *
     int rc = ms_validate_id ("id", request->id, call->status);
     if (rc == CPEC_OK)
         rc = ms_validate_dependency (request->id, request->dependency, call->status);
-    for (int attempt = 0; rc == CPEC_OK && attempt < MS_RETRIES; attempt++) {
+    char token[37] = "";
+    if (rc == CPEC_OK && apply == s_apply_add) {
+        cpec_uuid (token);
+        rc = s_graph_lock (self, call, token);
+    }
+    if (rc == CPEC_OK)
         rc = s_change_run (self, call, request->id, request->expected_version, apply, request,
                            output);
-        if (rc != CPEC_ABORTED || request->expected_version || attempt + 1 == MS_RETRIES)
-            break;
-        cpec_status_clear (call->status);
-        rc = CPEC_OK;
-    }
+    if (*token)
+        s_graph_unlock (self, token);
     return rc;
 }
 

@@ -601,6 +601,31 @@ s_delayed_event (ms_t *self, const Cpec__V1__Milestone *milestone,
     return event;
 }
 
+//  Sets aside a timer member that cannot be worked (its milestone does not
+//  decode, its graph is too large...): out of the leases into
+//  MS_FAILED_KEY, logged, so that it is not claimed again and again and
+//  holds up no other timer. An operator looks at it there.
+static void
+s_dead_letter (ms_t *self, const char *member, const cpec_status_t *why)
+{
+    char now[32];
+    snprintf (now, sizeof (now), "%lld", (long long)cpec_now_ms ());
+    const char *add[4] = {"ZADD", MS_FAILED_KEY, now, member};
+    const char *rem[3] = {"ZREM", MS_LEASES_KEY, member};
+    redisReply *reply = cpec_store_command (self->store, 4, add, NULL, NULL);
+    if (reply) {
+        freeReplyObject (reply);
+        reply = cpec_store_command (self->store, 3, rem, NULL, NULL);
+    }
+    if (reply)
+        freeReplyObject (reply);
+    cpec_log_error (NULL, "timers: %s set aside in %s: %s: %s", member, MS_FAILED_KEY,
+                    cpec_code_name (why->code), why->message);
+    if (self->metrics)
+        cpec_metrics_count (self->metrics, "cpec_milestones_timers_failed_total",
+                            "timer members set aside because they could not be worked", 1);
+}
+
 //  True when the delay of this planned due was announced already.
 static bool
 s_announced (const Cpec__V1__MilestoneState *state, int64_t planned)
@@ -660,14 +685,20 @@ s_delays (ms_t *self, const char *const *ids, const char *const *members, size_t
     }
     free (milestones);
     free (states);
-    //  A concurrent write won somewhere in the batch: one at a time, each
-    //  reading afresh (what another replica announced is then skipped).
-    if (rc == CPEC_ABORTED && count > 1) {
+    //  A concurrent write won somewhere in the batch, or one member cannot
+    //  be worked: one at a time, each reading afresh (what another replica
+    //  announced is then skipped), so that one bad member holds up no other.
+    if (rc != CPEC_OK && rc != CPEC_UNAVAILABLE && count > 1) {
         rc = CPEC_OK;
-        for (size_t i = 0; i < count && rc != CPEC_UNAVAILABLE; i++)
+        for (size_t i = 0; i < count && rc != CPEC_UNAVAILABLE; i++) {
             for (int attempt = 0; attempt < MS_RETRIES; attempt++)
                 if ((rc = s_delays (self, ids + i, members + i, 1, now, status)) != CPEC_ABORTED)
                     break;
+            if (rc != CPEC_OK && rc != CPEC_UNAVAILABLE && rc != CPEC_ABORTED)
+                s_dead_letter (self, members[i], status);
+            if (rc != CPEC_UNAVAILABLE)
+                rc = CPEC_OK; //  an ABORTED one keeps its lease: taken again when it ends
+        }
     }
     return rc;
 }
@@ -726,8 +757,17 @@ ms_timers_run (ms_t *self, int64_t now)
     int rc = CPEC_OK;
     if (dues)
         rc = s_delays (self, due_ids, due_members, dues, now, &status);
-    if (root_count && rc != CPEC_UNAVAILABLE)
+    if (root_count && rc != CPEC_UNAVAILABLE) {
         rc = ms_propagate (self, roots, root_count, root_members, root_count, true, NULL, &status);
+        //  One root that cannot be worked holds up no other
+        for (size_t i = 0; rc != CPEC_OK && rc != CPEC_UNAVAILABLE && i < root_count; i++) {
+            int one = ms_propagate (self, roots + i, 1, root_members + i, 1, true, NULL, &status);
+            if (one != CPEC_OK && one != CPEC_UNAVAILABLE && one != CPEC_ABORTED)
+                s_dead_letter (self, root_members[i], &status);
+            if (i + 1 == root_count)
+                rc = one == CPEC_UNAVAILABLE ? one : CPEC_OK;
+        }
+    }
     if (rc != CPEC_OK)
         cpec_log_warn (NULL, "timers: %s: %s (the leases will expire and be taken again)",
                        cpec_code_name (rc), status.message);

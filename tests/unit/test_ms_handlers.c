@@ -2425,6 +2425,94 @@ test_zone_schedule_without_dependencies (void **state)
     free (empty);
 }
 
+//  A timer member that cannot be worked (its state does not decode) is set
+//  aside in cpec:ms:timers:failed and holds up no other: a delay claimed in
+//  the same round is still announced, and the bad member is not claimed again.
+static void
+test_timers_bad_member_set_aside (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char bad[128], late[128], member[160], bad_member[160];
+    char *zone = s_zone (self, "poison", "PK-KP");
+    s_id (bad, sizeof (bad), zone, "bad");
+    s_id (late, sizeof (late), zone, "late");
+    int64_t now = cpec_now_ms ();
+    s_make (self, zone, "bad", now + 30 * S_DAY, NULL, 0);
+    s_make (self, zone, "late", now + 30 * S_DAY, NULL, 0);
+    s_move (self, late, now - 1000); //  overdue: its due timer is ready
+    //  bad's state no longer decodes; a prop timer for it is due
+    char key[160];
+    ms_state_key (key, sizeof (key), bad);
+    redisReply *reply = redisCommand (self->redis, "HSET %s pb %b", key, "\xff\xff\xff", (size_t)3);
+    assert_non_null (reply);
+    freeReplyObject (reply);
+    snprintf (bad_member, sizeof (bad_member), "prop:%s:9", bad);
+    s_redis_zadd (self, MS_TIMERS_KEY, now - 10, bad_member);
+    char *mark = s_stream_mark (self);
+    s_timers (&self->ms, cpec_now_ms ());
+    assert_int_equal (s_count (self, mark, late, "MilestoneDelayed"), 1);
+    assert_true (s_zscore (self, MS_FAILED_KEY, bad_member) > 0);
+    assert_int_equal (s_zscore (self, MS_LEASES_KEY, bad_member), -1);
+    assert_int_equal (s_zscore (self, MS_TIMERS_KEY, bad_member), -1);
+    assert_int_equal (
+        s_zscore (self, MS_LEASES_KEY, s_member (member, sizeof (member), "due", late)), -1);
+    free (mark);
+    free (zone);
+}
+
+//  AddDependency takes the graph lock: while another holds it the call waits
+//  and then answers UNAVAILABLE, writing nothing; once free it goes through
+//  and leaves the lock free.
+static void
+test_add_dependency_graph_lock (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char a[128], b[128];
+    char *zone = s_zone (self, "lock", "PK-KP");
+    s_id (a, sizeof (a), zone, "a");
+    s_id (b, sizeof (b), zone, "b");
+    s_make (self, zone, "a", S_AT (self, 10), NULL, 0);
+    s_make (self, zone, "b", S_AT (self, 20), NULL, 0);
+    redisReply *reply = redisCommand (self->redis, "SET cpec:ms:lock:graph someone-else PX 60000");
+    assert_non_null (reply);
+    freeReplyObject (reply);
+    cpec_status_t status;
+    assert_int_equal (s_dependency (self, s_admin, true, b, a, 0, 0, NULL, &status),
+                      CPEC_UNAVAILABLE);
+    assert_false (s_has_successor (self, a, b, NULL));
+    Cpec__V1__Milestone *unchanged = s_fetch (self, b);
+    assert_int_equal (unchanged->n_predecessors, 0);
+    assert_int_equal (unchanged->version, 1);
+    s_destroy (&unchanged);
+    reply = redisCommand (self->redis, "DEL cpec:ms:lock:graph");
+    assert_non_null (reply);
+    freeReplyObject (reply);
+    assert_ok (s_dependency (self, s_admin, true, b, a, 0, 0, NULL, &status), &status);
+    assert_true (s_has_successor (self, a, b, NULL));
+    assert_int_equal (s_redis_integer (self, "EXISTS %s%s", "cpec:ms:lock:", "graph"), 0);
+    free (zone);
+}
+
+//  Create propagates from the new milestone like any change: its prop timer
+//  is gone when Create answers.
+static void
+test_create_propagates (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char a[128], b[128], member[160];
+    char *zone = s_zone (self, "cprop", "PK-KP");
+    s_id (a, sizeof (a), zone, "a");
+    s_id (b, sizeof (b), zone, "b");
+    s_make (self, zone, "a", S_AT (self, 10), NULL, 0);
+    s_make (self, zone, "b", S_AT (self, 20), a, 2);
+    snprintf (member, sizeof (member), "prop:%s:1", b);
+    assert_int_equal (s_zscore (self, MS_TIMERS_KEY, member), -1);
+    Cpec__V1__MilestoneState *st = s_state_of (self, b);
+    assert_int_equal (st->pred_fixed_ms, S_AT (self, 12));
+    s_destroy (&st);
+    free (zone);
+}
+
 int
 main (void)
 {
@@ -2448,6 +2536,9 @@ main (void)
         cmocka_unit_test (test_timers_risk),
         cmocka_unit_test (test_portfolio),
         cmocka_unit_test (test_retry_update),
+        cmocka_unit_test (test_timers_bad_member_set_aside),
+        cmocka_unit_test (test_add_dependency_graph_lock),
+        cmocka_unit_test (test_create_propagates),
         cmocka_unit_test (test_retry_complete),
         cmocka_unit_test (test_retry_replan),
         cmocka_unit_test (test_retry_add_dependency),
