@@ -35,6 +35,7 @@
 #include "cpec_bus.h"
 #include "cpec_log.h"
 #include "cpec_pb.h"
+#include "handlers_test.h"
 #include "cpec_store.h"
 #include "milestones.h"
 
@@ -528,20 +529,11 @@ s_redis_zadd (s_fixture_t *self, const char *key, int64_t score, const char *mem
 //  --------------------------------------------------------------------------
 //  Events: from the stream, and from the bus
 
-//  The id of the newest stream entry ("0-0" if none): events after it are new.
+//  The id of the newest stream entry: events after it are new.
 static char *
 s_stream_mark (s_fixture_t *self)
 {
-    redisReply *reply =
-        redisCommand (self->redis, "XREVRANGE %s + - COUNT 1", CPEC_STORE_EVENTS_KEY);
-    assert_non_null (reply);
-    char *mark = cpec_strdup ("0-0");
-    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1) {
-        free (mark);
-        mark = cpec_strdup (reply->element[0]->element[0]->str);
-    }
-    freeReplyObject (reply);
-    return mark;
+    return handlers_stream_mark (self->redis);
 }
 
 //  The milestone an event is about ("" for others).
@@ -570,31 +562,17 @@ s_event_milestone (const Cpec__V1__Event *event)
 //  The events about milestone id appended since mark, as "Type" strings
 //  joined by spaces into buf; *events_p (may be NULL) gets them (destroy
 //  with cpec_store_events_destroy).
+static bool
+s_about (const Cpec__V1__Event *event, const char *id)
+{
+    return strcmp (s_event_milestone (event), id) == 0;
+}
+
 static const char *
 s_events (s_fixture_t *self, const char *mark, const char *id, char *buf, size_t size,
           Cpec__V1__Event ***events_p)
 {
-    Cpec__V1__Event **events = NULL;
-    char **ids = NULL;
-    cpec_status_t status;
-    assert_int_equal (cpec_store_read_events (self->store, mark, 100000, 0, &events, &ids, &status),
-                      CPEC_OK);
-    cpec_store_strings_destroy (&ids);
-    buf[0] = '\0';
-    size_t kept = 0;
-    for (size_t i = 0; events[i]; i++)
-        if (strcmp (s_event_milestone (events[i]), id) == 0) {
-            size_t used = strlen (buf);
-            snprintf (buf + used, size - used, "%s%s", used ? " " : "", events[i]->type);
-            events[kept++] = events[i];
-        } else
-            cpec_pb_destroy ((ProtobufCMessage **)&events[i]);
-    events[kept] = NULL;
-    if (events_p)
-        *events_p = events;
-    else
-        cpec_store_events_destroy (&events);
-    return buf;
+    return handlers_events_since (self->store, mark, s_about, id, buf, size, events_p);
 }
 
 //  How many events of type about id were appended since mark.
@@ -615,39 +593,8 @@ s_count (s_fixture_t *self, const char *mark, const char *id, const char *type)
 static const char *
 s_bus_topics (s_fixture_t *self, const char *zone, char *buf, size_t size)
 {
-    buf[0] = '\0';
-    zmsg_t *msg;
-    while ((msg = zmsg_recv (self->sub))) {
-        char *topic = zmsg_popstr (msg);
-        zframe_t *body = zmsg_pop (msg);
-        Cpec__V1__Event *event = (Cpec__V1__Event *)cpec_pb_unpack (
-            &cpec__v1__event__descriptor, zframe_data (body), zframe_size (body));
-        assert_non_null (event);
-        if (strcmp (event->zone_id, zone) == 0) {
-            size_t used = strlen (buf);
-            snprintf (buf + used, size - used, "%s%s", used ? " " : "", topic);
-        }
-        cpec_pb_destroy ((ProtobufCMessage **)&event);
-        zframe_destroy (&body);
-        free (topic);
-        zmsg_destroy (&msg);
-    }
-    return buf;
+    return handlers_bus_topics (self->sub, zone, buf, size);
 }
-
-static bool
-s_starts_with (const char *string, const char *prefix)
-{
-    return strncmp (string, prefix, strlen (prefix)) == 0;
-}
-
-#define assert_status(rc, status, want_code, want_prefix)                                          \
-    do {                                                                                           \
-        int rc_ = (rc);                                                                            \
-        if (rc_ != (want_code) || !s_starts_with ((status)->message, (want_prefix)))               \
-            fail_msg ("wanted %s \"%s...\", got %s \"%s\"", cpec_code_name (want_code),            \
-                      (want_prefix), cpec_code_name (rc_), (status)->message);                     \
-    } while (0)
 
 #define assert_ok(rc, status)                                                                      \
     do {                                                                                           \
@@ -692,7 +639,7 @@ test_create_and_get (void **state)
     Cpec__V1__Milestone *created = NULL;
     assert_ok (s_create (self, s_admin, given, &created, &status), &status);
     assert_int_equal (strlen (created->id), strlen (zone) + 9);
-    assert_true (s_starts_with (created->id, zone));
+    assert_true (handlers_starts_with (created->id, zone));
     assert_int_equal (created->id[strlen (zone)], '-');
     for (const char *c = created->id + strlen (zone) + 1; *c; c++)
         assert_non_null (strchr ("0123456789abcdef", *c));

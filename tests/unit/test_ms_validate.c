@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cpec_pb.h"
+#include "text_test.h"
 #include "milestones.h"
 
 #define S_NOW 1767225600000LL //  2026-01-01T00:00:00Z, "now" for completion dates
@@ -24,34 +25,12 @@
 //  --------------------------------------------------------------------------
 //  Helpers
 
-//  Replaces a string field with a copy of value.
-static void
-s_set (char **field, const char *value)
-{
-    if (*field && *field != protobuf_c_empty_string)
-        free (*field);
-    *field = cpec_strdup (value);
-}
-
-//  A string of n copies of unit (the caller frees it).
-static char *
-s_repeat (const char *unit, size_t n)
-{
-    size_t size = strlen (unit);
-    char *text = malloc (size * n + 1);
-    assert_non_null (text);
-    for (size_t i = 0; i < n; i++)
-        memcpy (text + i * size, unit, size);
-    text[size * n] = '\0';
-    return text;
-}
-
 //  Sets a string field to n copies of unit.
 static void
 s_set_repeat (char **field, const char *unit, size_t n)
 {
-    char *text = s_repeat (unit, n);
-    s_set (field, text);
+    char *text = text_repeat (unit, n);
+    cpec_pb_string_set (field, text);
     free (text);
 }
 
@@ -67,7 +46,7 @@ s_dependency_new (const char *id, uint32_t lag)
 {
     Cpec__V1__Dependency *dependency =
         (Cpec__V1__Dependency *)cpec_pb_new (&cpec__v1__dependency__descriptor);
-    s_set (&dependency->milestone_id, id);
+    cpec_pb_string_set (&dependency->milestone_id, id);
     dependency->lag_days = lag;
     return dependency;
 }
@@ -86,12 +65,12 @@ s_milestone_new (void)
 {
     Cpec__V1__Milestone *milestone =
         (Cpec__V1__Milestone *)cpec_pb_new (&cpec__v1__milestone__descriptor);
-    s_set (&milestone->id, "rashakai-grid");
-    s_set (&milestone->zone_id, "rashakai");
-    s_set (&milestone->title, "132 kV grid station energised");
-    s_set (&milestone->title_zh, "132千伏电网站通电");
-    s_set (&milestone->title_ur, "132 کے وی گرڈ اسٹیشن");
-    s_set (&milestone->agency, "PESCO");
+    cpec_pb_string_set (&milestone->id, "rashakai-grid");
+    cpec_pb_string_set (&milestone->zone_id, "rashakai");
+    cpec_pb_string_set (&milestone->title, "132 kV grid station energised");
+    cpec_pb_string_set (&milestone->title_zh, "132千伏电网站通电");
+    cpec_pb_string_set (&milestone->title_ur, "132 کے وی گرڈ اسٹیشن");
+    cpec_pb_string_set (&milestone->agency, "PESCO");
     milestone->kind = CPEC__V1__MILESTONE__KIND__POWER;
     milestone->status = CPEC__V1__MILESTONE__STATUS__IN_PROGRESS;
     milestone->percent_complete = 40;
@@ -199,10 +178,10 @@ test_validate_id (void **state)
     cpec_status_t status;
     s_assert_ok (ms_validate_id ("id", "ab", &status), &status);
     s_assert_ok (ms_validate_id ("id", "rashakai-grid-2", &status), &status);
-    char *longest = s_repeat ("a", MS_SLUG_MAX);
+    char *longest = text_repeat ("a", MS_SLUG_MAX);
     s_assert_ok (ms_validate_id ("id", longest, &status), &status);
     free (longest);
-    char *too_long = s_repeat ("a", MS_SLUG_MAX + 1);
+    char *too_long = text_repeat ("a", MS_SLUG_MAX + 1);
     s_assert_error (ms_validate_id ("id", too_long, &status), &status, "id");
     free (too_long);
     const char *bad[] = {"a", "Ab", "a b", "a--b", "-ab", "ab-", "a_b", "ab/c", "äb"};
@@ -254,8 +233,8 @@ test_new_valid (void **state)
     //  The least a caller gives: zone, title, planned due (id generated)
     Cpec__V1__Milestone *minimal =
         (Cpec__V1__Milestone *)cpec_pb_new (&cpec__v1__milestone__descriptor);
-    s_set (&minimal->zone_id, "dhabeji");
-    s_set (&minimal->title, "Land handed over");
+    cpec_pb_string_set (&minimal->zone_id, "dhabeji");
+    cpec_pb_string_set (&minimal->title, "Land handed over");
     minimal->planned_due = cpec_pb_timestamp_new (S_NOW + 90 * S_DAY);
     s_expect_new (minimal, NULL);
 
@@ -308,7 +287,7 @@ test_new_texts (void **state)
     assert_true (strncmp (status.message, "milestone: ", 11) == 0);
 
     Cpec__V1__Milestone *milestone = s_milestone_new ();
-    s_set (&milestone->id, "Rashakai Grid");
+    cpec_pb_string_set (&milestone->id, "Rashakai Grid");
     s_expect_new (milestone, "id");
     milestone = s_milestone_new ();
     s_set_repeat (&milestone->id, "a", MS_SLUG_MAX + 1);
@@ -316,10 +295,10 @@ test_new_texts (void **state)
 
     //  zone_id: required, a slug of at most 64
     milestone = s_milestone_new ();
-    s_set (&milestone->zone_id, "");
+    cpec_pb_string_set (&milestone->zone_id, "");
     s_expect_new (milestone, "zone_id");
     milestone = s_milestone_new ();
-    s_set (&milestone->zone_id, "Rashakai");
+    cpec_pb_string_set (&milestone->zone_id, "Rashakai");
     s_expect_new (milestone, "zone_id");
     milestone = s_milestone_new ();
     s_set_repeat (&milestone->zone_id, "z", 65);
@@ -330,7 +309,7 @@ test_new_texts (void **state)
 
     //  title: required, at most 200 code points, valid UTF-8
     milestone = s_milestone_new ();
-    s_set (&milestone->title, "");
+    cpec_pb_string_set (&milestone->title, "");
     s_expect_new (milestone, "title");
     milestone = s_milestone_new ();
     s_set_repeat (&milestone->title, "a", MS_TITLE_MAX + 1);
@@ -342,37 +321,37 @@ test_new_texts (void **state)
                             "cut \xe4\xb8", "past U+10FFFF \xf4\x90\x80\x80"};
     for (size_t i = 0; i < sizeof (broken) / sizeof (broken[0]); i++) {
         milestone = s_milestone_new ();
-        s_set (&milestone->title, broken[i]);
+        cpec_pb_string_set (&milestone->title, broken[i]);
         s_expect_new (milestone, "title");
     }
 
     //  title_zh, title_ur: optional, same limits
     milestone = s_milestone_new ();
-    s_set (&milestone->title_zh, "");
-    s_set (&milestone->title_ur, "");
+    cpec_pb_string_set (&milestone->title_zh, "");
+    cpec_pb_string_set (&milestone->title_ur, "");
     s_expect_new (milestone, NULL);
     milestone = s_milestone_new ();
     s_set_repeat (&milestone->title_zh, "经", MS_TITLE_MAX + 1);
     s_expect_new (milestone, "title_zh");
     milestone = s_milestone_new ();
-    s_set (&milestone->title_zh, "\xff");
+    cpec_pb_string_set (&milestone->title_zh, "\xff");
     s_expect_new (milestone, "title_zh");
     milestone = s_milestone_new ();
     s_set_repeat (&milestone->title_ur, "ز", MS_TITLE_MAX + 1);
     s_expect_new (milestone, "title_ur");
     milestone = s_milestone_new ();
-    s_set (&milestone->title_ur, "\xc0\xaf");
+    cpec_pb_string_set (&milestone->title_ur, "\xc0\xaf");
     s_expect_new (milestone, "title_ur");
 
     //  agency: optional, at most 100
     milestone = s_milestone_new ();
-    s_set (&milestone->agency, "");
+    cpec_pb_string_set (&milestone->agency, "");
     s_expect_new (milestone, NULL);
     milestone = s_milestone_new ();
     s_set_repeat (&milestone->agency, "N", MS_AGENCY_MAX + 1);
     s_expect_new (milestone, "agency");
     milestone = s_milestone_new ();
-    s_set (&milestone->agency, "NTDC \xff");
+    cpec_pb_string_set (&milestone->agency, "NTDC \xff");
     s_expect_new (milestone, "agency");
 }
 
@@ -462,10 +441,10 @@ test_new_predecessors (void **state)
 {
     (void)state;
     Cpec__V1__Milestone *milestone = s_milestone_new ();
-    s_set (&milestone->predecessors[1]->milestone_id, "Roads");
+    cpec_pb_string_set (&milestone->predecessors[1]->milestone_id, "Roads");
     s_expect_new (milestone, "predecessors[1].milestone_id");
     milestone = s_milestone_new ();
-    s_set (&milestone->predecessors[0]->milestone_id, "");
+    cpec_pb_string_set (&milestone->predecessors[0]->milestone_id, "");
     s_expect_new (milestone, "predecessors[0].milestone_id");
     milestone = s_milestone_new ();
     milestone->predecessors[0]->lag_days = MS_LAG_MAX_DAYS + 1;
@@ -478,11 +457,11 @@ test_new_predecessors (void **state)
     s_add_pred (milestone, "rashakai-land", 7);
     s_expect_new (milestone, "predecessors[2].milestone_id");
     milestone = s_milestone_new ();
-    s_set (&milestone->predecessors[1]->milestone_id, "rashakai-land");
+    cpec_pb_string_set (&milestone->predecessors[1]->milestone_id, "rashakai-land");
     s_expect_new (milestone, "predecessors[1].milestone_id");
     //  Waiting on itself
     milestone = s_milestone_new ();
-    s_set (&milestone->predecessors[0]->milestone_id, "rashakai-grid");
+    cpec_pb_string_set (&milestone->predecessors[0]->milestone_id, "rashakai-grid");
     s_expect_new (milestone, "predecessors[0].milestone_id");
     //  More than 64
     milestone = s_milestone_new ();
@@ -511,10 +490,10 @@ test_dependency (void **state)
     dependency->lag_days = 0;
     s_assert_error (ms_validate_dependency ("rashakai-land", dependency, &status), &status,
                     "dependency.milestone_id");
-    s_set (&dependency->milestone_id, "Land");
+    cpec_pb_string_set (&dependency->milestone_id, "Land");
     s_assert_error (ms_validate_dependency ("rashakai-grid", dependency, &status), &status,
                     "dependency.milestone_id");
-    s_set (&dependency->milestone_id, "");
+    cpec_pb_string_set (&dependency->milestone_id, "");
     s_assert_error (ms_validate_dependency ("rashakai-grid", dependency, &status), &status,
                     "dependency.milestone_id");
     s_assert_error (ms_validate_dependency ("rashakai-grid", NULL, &status), &status, "dependency");
@@ -541,10 +520,10 @@ test_update (void **state)
     s_assert_error (ms_validate_update (&empty, &status), &status, "milestone");
 
     Cpec__V1__Milestone *milestone = s_milestone_new ();
-    s_set (&milestone->id, "");
+    cpec_pb_string_set (&milestone->id, "");
     s_expect_update (s_update_new (milestone, 1, mask), "milestone.id");
     milestone = s_milestone_new ();
-    s_set (&milestone->id, "Rashakai Grid");
+    cpec_pb_string_set (&milestone->id, "Rashakai Grid");
     s_expect_update (s_update_new (milestone, 1, mask), "milestone.id");
     s_expect_update (s_update_new (s_milestone_new (), 0, mask), "expected_version");
 
@@ -563,14 +542,14 @@ test_update (void **state)
 
     //  The title is required when the mask names it or is empty
     milestone = s_milestone_new ();
-    s_set (&milestone->title, "");
+    cpec_pb_string_set (&milestone->title, "");
     const char *agency_only[] = {"agency", NULL};
     s_expect_update (s_update_new (milestone, 2, agency_only), NULL);
     milestone = s_milestone_new ();
-    s_set (&milestone->title, "");
+    cpec_pb_string_set (&milestone->title, "");
     s_expect_update (s_update_new (milestone, 2, NULL), "title");
     milestone = s_milestone_new ();
-    s_set (&milestone->title, "");
+    cpec_pb_string_set (&milestone->title, "");
     s_expect_update (s_update_new (milestone, 2, mask), "title");
 
     //  The fields themselves
@@ -578,7 +557,7 @@ test_update (void **state)
     s_set_repeat (&milestone->title, "a", MS_TITLE_MAX + 1);
     s_expect_update (s_update_new (milestone, 2, mask), "title");
     milestone = s_milestone_new ();
-    s_set (&milestone->title_zh, "\xff");
+    cpec_pb_string_set (&milestone->title_zh, "\xff");
     const char *zh[] = {"title_zh", NULL};
     s_expect_update (s_update_new (milestone, 2, zh), "title_zh");
     milestone = s_milestone_new ();
@@ -656,7 +635,7 @@ test_list (void **state)
     s_assert_error (ms_validate_list (&request, &page, &status), &status, "status");
     request.status = 0;
 
-    char *agency = s_repeat ("N", MS_AGENCY_MAX + 1);
+    char *agency = text_repeat ("N", MS_AGENCY_MAX + 1);
     request.agency = agency;
     s_assert_error (ms_validate_list (&request, &page, &status), &status, "agency");
     request.agency = "\xff";

@@ -25,6 +25,7 @@
 #include "cpec_bus.h"
 #include "cpec_metrics.h"
 #include "cpec_pb.h"
+#include "handlers_test.h"
 #include "cpec_store.h"
 #include "registry.h"
 
@@ -248,88 +249,34 @@ s_admit (s_fixture_t *self, s_caller_t caller, Cpec__V1__ZoneEnterprise *enterpr
 //  --------------------------------------------------------------------------
 //  Events: from the stream, and from the bus
 
-//  The id of the newest stream entry ("0-0" if none): events after it are new.
+//  The id of the newest stream entry: events after it are new.
 static char *
 s_stream_mark (s_fixture_t *self)
 {
-    redisReply *reply =
-        redisCommand (self->redis, "XREVRANGE %s + - COUNT 1", CPEC_STORE_EVENTS_KEY);
-    assert_non_null (reply);
-    char *mark = cpec_strdup ("0-0");
-    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1) {
-        free (mark);
-        mark = cpec_strdup (reply->element[0]->element[0]->str);
-    }
-    freeReplyObject (reply);
-    return mark;
+    return handlers_stream_mark (self->redis);
+}
+
+static bool
+s_in_zone (const Cpec__V1__Event *event, const char *zone)
+{
+    return strcmp (event->zone_id, zone) == 0;
 }
 
 //  The events of zone appended since mark, as "Type" strings joined by
-//  spaces into buf; *events_p (may be NULL) gets them (destroy with
-//  cpec_store_events_destroy).
+//  spaces into buf; *events_p (may be NULL) gets them.
 static const char *
 s_stream_since (s_fixture_t *self, const char *mark, const char *zone, char *buf, size_t size,
                 Cpec__V1__Event ***events_p)
 {
-    Cpec__V1__Event **events = NULL;
-    char **ids = NULL;
-    cpec_status_t status;
-    assert_int_equal (cpec_store_read_events (self->store, mark, 10000, 0, &events, &ids, &status),
-                      CPEC_OK);
-    cpec_store_strings_destroy (&ids);
-    buf[0] = '\0';
-    size_t kept = 0;
-    for (size_t i = 0; events[i]; i++)
-        if (strcmp (events[i]->zone_id, zone) == 0) {
-            size_t used = strlen (buf);
-            snprintf (buf + used, size - used, "%s%s", used ? " " : "", events[i]->type);
-            events[kept++] = events[i];
-        } else
-            cpec_pb_destroy ((ProtobufCMessage **)&events[i]);
-    events[kept] = NULL;
-    if (events_p)
-        *events_p = events;
-    else
-        cpec_store_events_destroy (&events);
-    return buf;
+    return handlers_events_since (self->store, mark, s_in_zone, zone, buf, size, events_p);
 }
 
 //  Topics received on the bus for zone, joined by spaces, waiting briefly.
 static const char *
 s_bus_topics (s_fixture_t *self, const char *zone, char *buf, size_t size)
 {
-    buf[0] = '\0';
-    zmsg_t *msg;
-    while ((msg = zmsg_recv (self->sub))) {
-        char *topic = zmsg_popstr (msg);
-        zframe_t *body = zmsg_pop (msg);
-        Cpec__V1__Event *event = (Cpec__V1__Event *)cpec_pb_unpack (
-            &cpec__v1__event__descriptor, zframe_data (body), zframe_size (body));
-        assert_non_null (event);
-        if (strcmp (event->zone_id, zone) == 0) {
-            size_t used = strlen (buf);
-            snprintf (buf + used, size - used, "%s%s", used ? " " : "", topic);
-        }
-        cpec_pb_destroy ((ProtobufCMessage **)&event);
-        zframe_destroy (&body);
-        free (topic);
-        zmsg_destroy (&msg);
-    }
-    return buf;
+    return handlers_bus_topics (self->sub, zone, buf, size);
 }
-
-static bool
-s_starts_with (const char *string, const char *prefix)
-{
-    return strncmp (string, prefix, strlen (prefix)) == 0;
-}
-
-#define assert_status(rc, status, want_code, want_prefix)                                          \
-    do {                                                                                           \
-        if ((rc) != (want_code) || !s_starts_with ((status)->message, (want_prefix)))              \
-            fail_msg ("wanted %s \"%s...\", got %s \"%s\"", cpec_code_name (want_code),            \
-                      (want_prefix), cpec_code_name (rc), (status)->message);                      \
-    } while (0)
 
 //  Whether a ListSezs page with these filters (and a cursor at our prefix)
 //  holds zone id.

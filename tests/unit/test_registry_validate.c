@@ -15,6 +15,7 @@
 
 #include "cpec_json.h"
 #include "cpec_pb.h"
+#include "text_test.h"
 #include "registry.h"
 
 #define S_NOW 1700000000000LL //  14 Nov 2023, the "now" of enterprise checks
@@ -22,39 +23,17 @@
 //  --------------------------------------------------------------------------
 //  Helpers
 
-//  Replaces a string field with a copy of value.
-static void
-s_set (char **field, const char *value)
-{
-    if (*field && *field != protobuf_c_empty_string)
-        free (*field);
-    *field = cpec_strdup (value);
-}
-
-//  A string of n copies of unit.
-static char *
-s_repeat (const char *unit, size_t n)
-{
-    size_t size = strlen (unit);
-    char *text = malloc (size * n + 1);
-    assert_non_null (text);
-    for (size_t i = 0; i < n; i++)
-        memcpy (text + i * size, unit, size);
-    text[size * n] = '\0';
-    return text;
-}
-
 //  A zone that meets every rule.
 static Cpec__V1__Sez *
 s_sez_new (void)
 {
     Cpec__V1__Sez *sez = (Cpec__V1__Sez *)cpec_pb_new (&cpec__v1__sez__descriptor);
-    s_set (&sez->id, "rashakai");
-    s_set (&sez->name, "Rashakai Special Economic Zone");
-    s_set (&sez->name_zh, "拉沙卡伊经济特区");
-    s_set (&sez->name_ur, "رشکئی خصوصی اقتصادی زون");
-    s_set (&sez->province, "PK-KP");
-    s_set (&sez->district, "Nowshera");
+    cpec_pb_string_set (&sez->id, "rashakai");
+    cpec_pb_string_set (&sez->name, "Rashakai Special Economic Zone");
+    cpec_pb_string_set (&sez->name_zh, "拉沙卡伊经济特区");
+    cpec_pb_string_set (&sez->name_ur, "رشکئی خصوصی اقتصادی زون");
+    cpec_pb_string_set (&sez->province, "PK-KP");
+    cpec_pb_string_set (&sez->district, "Nowshera");
     sez->area_acres = cpec_pb_double_new (1000);
     sez->n_sectors = 3;
     sez->sectors = calloc (3, sizeof (char *));
@@ -66,7 +45,7 @@ s_sez_new (void)
         (Cpec__V1__UtilityLine *)cpec_pb_new (&cpec__v1__utility_line__descriptor);
     power->planned = cpec_pb_double_new (160);
     power->connected = cpec_pb_double_new (10);
-    s_set (&power->unit, "MW");
+    cpec_pb_string_set (&power->unit, "MW");
     power->connected_at = cpec_pb_timestamp_new (1601510400000LL);
     sez->utilities->power = power;
     sez->land = (Cpec__V1__Land *)cpec_pb_new (&cpec__v1__land__descriptor);
@@ -79,8 +58,8 @@ s_sez_new (void)
     for (size_t i = 0; i < 2; i++) {
         Cpec__V1__Provenance *source =
             (Cpec__V1__Provenance *)cpec_pb_new (&cpec__v1__provenance__descriptor);
-        s_set (&source->field, i == 0 ? "area_acres" : "utilities.power.connected_at");
-        s_set (&source->source, "Dawn");
+        cpec_pb_string_set (&source->field, i == 0 ? "area_acres" : "utilities.power.connected_at");
+        cpec_pb_string_set (&source->source, "Dawn");
         source->as_of = cpec_pb_timestamp_new (1610668800000LL);
         sez->sources[i] = source;
     }
@@ -92,12 +71,12 @@ s_enterprise_new (void)
 {
     Cpec__V1__ZoneEnterprise *enterprise =
         (Cpec__V1__ZoneEnterprise *)cpec_pb_new (&cpec__v1__zone_enterprise__descriptor);
-    s_set (&enterprise->id, "century-steel");
-    s_set (&enterprise->zone_id, "rashakai");
-    s_set (&enterprise->name, "Century Steel");
-    s_set (&enterprise->country, "CN");
-    s_set (&enterprise->sector, "2410");
-    s_set (&enterprise->plot, "A-12");
+    cpec_pb_string_set (&enterprise->id, "century-steel");
+    cpec_pb_string_set (&enterprise->zone_id, "rashakai");
+    cpec_pb_string_set (&enterprise->name, "Century Steel");
+    cpec_pb_string_set (&enterprise->country, "CN");
+    cpec_pb_string_set (&enterprise->sector, "2410");
+    cpec_pb_string_set (&enterprise->plot, "A-12");
     enterprise->acres = 40;
     enterprise->investment_usd = cpec_pb_double_new (20e6);
     enterprise->applied_at = cpec_pb_timestamp_new (1600000000000LL);
@@ -155,10 +134,10 @@ test_slug (void **state)
     assert_true (registry_slug_valid ("rashakai"));
     assert_true (registry_slug_valid ("psm-port-qasim"));
     assert_true (registry_slug_valid ("a1"));
-    char *longest = s_repeat ("a", REGISTRY_SLUG_MAX);
+    char *longest = text_repeat ("a", REGISTRY_SLUG_MAX);
     assert_true (registry_slug_valid (longest));
     free (longest);
-    char *too_long = s_repeat ("a", REGISTRY_SLUG_MAX + 1);
+    char *too_long = text_repeat ("a", REGISTRY_SLUG_MAX + 1);
     assert_false (registry_slug_valid (too_long));
     free (too_long);
     const char *bad[] = {"", "a", "-ab", "ab-", "a--b", "Ab", "a_b", "a b", "a.b", "ä-b", NULL};
@@ -229,12 +208,12 @@ test_sez_id (void **state)
                          "ras--hakai", "ras hakai", "all",      "zone",      NULL};
     for (const char **id = bad; *id; id++) {
         Cpec__V1__Sez *sez = s_sez_new ();
-        s_set (&sez->id, *id);
+        cpec_pb_string_set (&sez->id, *id);
         s_expect_sez (sez, "id");
     }
     Cpec__V1__Sez *sez = s_sez_new ();
-    char *long_id = s_repeat ("a", REGISTRY_SLUG_MAX + 1);
-    s_set (&sez->id, long_id);
+    char *long_id = text_repeat ("a", REGISTRY_SLUG_MAX + 1);
+    cpec_pb_string_set (&sez->id, long_id);
     free (long_id);
     s_expect_sez (sez, "id");
 }
@@ -244,13 +223,13 @@ test_sez_names (void **state)
 {
     (void)state;
     Cpec__V1__Sez *sez = s_sez_new ();
-    s_set (&sez->name, "");
+    cpec_pb_string_set (&sez->name, "");
     s_expect_sez (sez, "name");
 
     //  Characters, not bytes: 200 Chinese characters (600 bytes) are fine
     sez = s_sez_new ();
-    char *text = s_repeat ("区", REGISTRY_NAME_MAX);
-    s_set (&sez->name_zh, text);
+    char *text = text_repeat ("区", REGISTRY_NAME_MAX);
+    cpec_pb_string_set (&sez->name_zh, text);
     free (text);
     s_expect_sez (sez, NULL);
 
@@ -258,8 +237,8 @@ test_sez_names (void **state)
     for (size_t i = 0; i < 3; i++) {
         sez = s_sez_new ();
         char **field = i == 0 ? &sez->name : i == 1 ? &sez->name_zh : &sez->name_ur;
-        text = s_repeat ("x", REGISTRY_NAME_MAX + 1);
-        s_set (field, text);
+        text = text_repeat ("x", REGISTRY_NAME_MAX + 1);
+        cpec_pb_string_set (field, text);
         free (text);
         s_expect_sez (sez, fields[i]);
 
@@ -269,7 +248,7 @@ test_sez_names (void **state)
         for (const char **b = broken; *b; b++) {
             sez = s_sez_new ();
             field = i == 0 ? &sez->name : i == 1 ? &sez->name_zh : &sez->name_ur;
-            s_set (field, *b);
+            cpec_pb_string_set (field, *b);
             s_expect_sez (sez, fields[i]);
         }
     }
@@ -286,8 +265,8 @@ test_sez_text_fields (void **state)
                        : i == 1 ? &sez->location
                        : i == 2 ? &sez->developer
                                 : &sez->zone_authority;
-        char *text = s_repeat ("y", REGISTRY_TEXT_MAX + 1);
-        s_set (field, text);
+        char *text = text_repeat ("y", REGISTRY_TEXT_MAX + 1);
+        cpec_pb_string_set (field, text);
         free (text);
         s_expect_sez (sez, fields[i]);
     }
@@ -300,7 +279,7 @@ test_sez_province (void **state)
     const char *bad[] = {"", "PK-XX", "pk-kp", "Punjab", NULL};
     for (const char **p = bad; *p; p++) {
         Cpec__V1__Sez *sez = s_sez_new ();
-        s_set (&sez->province, *p);
+        cpec_pb_string_set (&sez->province, *p);
         cpec_status_t status;
         int rc = registry_validate_sez (sez, &status);
         s_assert_error (rc, &status, "province");
@@ -330,11 +309,11 @@ test_sez_sectors (void **state)
     const char *bad[] = {"9999", "C", "1o", "", NULL};
     for (const char **code = bad; *code; code++) {
         Cpec__V1__Sez *sez = s_sez_new ();
-        s_set (&sez->sectors[1], *code);
+        cpec_pb_string_set (&sez->sectors[1], *code);
         s_expect_sez (sez, "sectors[1]");
     }
     Cpec__V1__Sez *sez = s_sez_new ();
-    s_set (&sez->sectors[2], "2100");
+    cpec_pb_string_set (&sez->sectors[2], "2100");
     cpec_status_t status;
     int rc = registry_validate_sez (sez, &status);
     s_assert_error (rc, &status, "sectors[2]");
@@ -406,8 +385,8 @@ test_sez_utilities (void **state)
         s_expect_sez (sez, path);
     }
     Cpec__V1__Sez *sez = s_sez_new ();
-    char *unit = s_repeat ("M", REGISTRY_SHORT_MAX + 1);
-    s_set (&sez->utilities->power->unit, unit);
+    char *unit = text_repeat ("M", REGISTRY_SHORT_MAX + 1);
+    cpec_pb_string_set (&sez->utilities->power->unit, unit);
     free (unit);
     s_expect_sez (sez, "utilities.power.unit");
 
@@ -468,7 +447,7 @@ test_sez_sources (void **state)
                           NULL};
     for (const char **f = good; *f; f++) {
         Cpec__V1__Sez *sez = s_sez_new ();
-        s_set (&sez->sources[1]->field, *f);
+        cpec_pb_string_set (&sez->sources[1]->field, *f);
         s_expect_sez (sez, NULL);
     }
     //  Not fields, or inside a wrapper, or through a scalar
@@ -484,17 +463,17 @@ test_sez_sources (void **state)
                          NULL};
     for (const char **f = bad; *f; f++) {
         Cpec__V1__Sez *sez = s_sez_new ();
-        s_set (&sez->sources[1]->field, *f);
+        cpec_pb_string_set (&sez->sources[1]->field, *f);
         s_expect_sez (sez, "sources[1].field");
     }
     Cpec__V1__Sez *sez = s_sez_new ();
-    char *long_path = s_repeat ("land.", 40);
-    s_set (&sez->sources[0]->field, long_path);
+    char *long_path = text_repeat ("land.", 40);
+    cpec_pb_string_set (&sez->sources[0]->field, long_path);
     free (long_path);
     s_expect_sez (sez, "sources[0].field");
 
     sez = s_sez_new ();
-    s_set (&sez->sources[0]->source, "");
+    cpec_pb_string_set (&sez->sources[0]->source, "");
     s_expect_sez (sez, "sources[0].source");
 
     sez = s_sez_new ();
@@ -547,39 +526,39 @@ test_enterprise (void **state)
     s_assert_error (registry_validate_enterprise (NULL, S_NOW, &status), &status, "enterprise");
 
     Cpec__V1__ZoneEnterprise *e = s_enterprise_new ();
-    s_set (&e->id, "Century Steel");
+    cpec_pb_string_set (&e->id, "Century Steel");
     s_expect_enterprise (e, "id");
     e = s_enterprise_new ();
-    s_set (&e->id, "");
+    cpec_pb_string_set (&e->id, "");
     s_expect_enterprise (e, "id");
     e = s_enterprise_new ();
-    s_set (&e->zone_id, "");
+    cpec_pb_string_set (&e->zone_id, "");
     s_expect_enterprise (e, "zone_id");
     e = s_enterprise_new ();
-    s_set (&e->zone_id, "all");
+    cpec_pb_string_set (&e->zone_id, "all");
     s_expect_enterprise (e, "zone_id");
     e = s_enterprise_new ();
-    s_set (&e->name, "");
+    cpec_pb_string_set (&e->name, "");
     s_expect_enterprise (e, "name");
     e = s_enterprise_new ();
-    s_set (&e->name, "\xff");
+    cpec_pb_string_set (&e->name, "\xff");
     s_expect_enterprise (e, "name");
 
     const char *countries[] = {"", "cn", "China", "CHN", "XX", "C", NULL};
     for (const char **c = countries; *c; c++) {
         e = s_enterprise_new ();
-        s_set (&e->country, *c);
+        cpec_pb_string_set (&e->country, *c);
         s_expect_enterprise (e, "country");
     }
     const char *sectors[] = {"", "C", "9999", "24100", NULL};
     for (const char **c = sectors; *c; c++) {
         e = s_enterprise_new ();
-        s_set (&e->sector, *c);
+        cpec_pb_string_set (&e->sector, *c);
         s_expect_enterprise (e, "sector");
     }
     e = s_enterprise_new ();
-    char *plot = s_repeat ("P", REGISTRY_SHORT_MAX + 1);
-    s_set (&e->plot, plot);
+    char *plot = text_repeat ("P", REGISTRY_SHORT_MAX + 1);
+    cpec_pb_string_set (&e->plot, plot);
     free (plot);
     s_expect_enterprise (e, "plot");
 

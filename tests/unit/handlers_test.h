@@ -1,0 +1,110 @@
+/*  handlers_test.h - what the in-process handler tests share: the event
+    stream since a mark, the bus, and status assertions. Include after
+    cmocka.h; every function is static inline, so a test that uses only some
+    of them compiles without warnings.
+*/
+#ifndef HANDLERS_TEST_H_INCLUDED
+#define HANDLERS_TEST_H_INCLUDED
+
+#include <czmq.h>
+#include <hiredis/hiredis.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "cpec/v1/events.pb-c.h"
+#include "cpec_pb.h"
+#include "cpec_store.h"
+
+//  The id of the newest entry of the event stream ("0-0" when empty),
+//  malloc'd: events after it are new.
+static inline char *
+handlers_stream_mark (redisContext *redis)
+{
+    redisReply *reply = redisCommand (redis, "XREVRANGE %s + - COUNT 1", CPEC_STORE_EVENTS_KEY);
+    assert_non_null (reply);
+    char *mark = cpec_strdup ("0-0");
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1) {
+        free (mark);
+        mark = cpec_strdup (reply->element[0]->element[0]->str);
+    }
+    freeReplyObject (reply);
+    return mark;
+}
+
+//  Says whether an event is one the caller looks for.
+typedef bool (handlers_match_fn) (const Cpec__V1__Event *event, const char *what);
+
+//  The events appended since mark that match `what`, as "Type" strings joined
+//  by spaces into buf; *events_p (may be NULL) gets them (destroy with
+//  cpec_store_events_destroy).
+static inline const char *
+handlers_events_since (cpec_store_t *store, const char *mark, handlers_match_fn *match,
+                       const char *what, char *buf, size_t size, Cpec__V1__Event ***events_p)
+{
+    Cpec__V1__Event **events = NULL;
+    char **ids = NULL;
+    cpec_status_t status;
+    assert_int_equal (cpec_store_read_events (store, mark, 100000, 0, &events, &ids, &status),
+                      CPEC_OK);
+    cpec_store_strings_destroy (&ids);
+    buf[0] = '\0';
+    size_t kept = 0;
+    for (size_t i = 0; events[i]; i++)
+        if (match (events[i], what)) {
+            size_t used = strlen (buf);
+            int wrote =
+                snprintf (buf + used, size - used, "%s%s", used ? " " : "", events[i]->type);
+            assert_true (wrote >= 0 && (size_t)wrote < size - used);
+            events[kept++] = events[i];
+        } else
+            cpec_pb_destroy ((ProtobufCMessage **)&events[i]);
+    events[kept] = NULL;
+    if (events_p)
+        *events_p = events;
+    else
+        cpec_store_events_destroy (&events);
+    return buf;
+}
+
+//  Topics received on the bus (sub, with a receive timeout) for zone, joined
+//  by spaces, until nothing more comes.
+static inline const char *
+handlers_bus_topics (zsock_t *sub, const char *zone, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    zmsg_t *msg;
+    while ((msg = zmsg_recv (sub))) {
+        char *topic = zmsg_popstr (msg);
+        zframe_t *body = zmsg_pop (msg);
+        Cpec__V1__Event *event = (Cpec__V1__Event *)cpec_pb_unpack (
+            &cpec__v1__event__descriptor, zframe_data (body), zframe_size (body));
+        assert_non_null (event);
+        if (strcmp (event->zone_id, zone) == 0) {
+            size_t used = strlen (buf);
+            int wrote = snprintf (buf + used, size - used, "%s%s", used ? " " : "", topic);
+            assert_true (wrote >= 0 && (size_t)wrote < size - used);
+        }
+        cpec_pb_destroy ((ProtobufCMessage **)&event);
+        zframe_destroy (&body);
+        free (topic);
+        zmsg_destroy (&msg);
+    }
+    return buf;
+}
+
+static inline bool
+handlers_starts_with (const char *string, const char *prefix)
+{
+    return strncmp (string, prefix, strlen (prefix)) == 0;
+}
+
+//  The call answered want_code with a message starting with want_prefix.
+#define assert_status(rc, status, want_code, want_prefix)                                          \
+    do {                                                                                           \
+        int rc_ = (rc);                                                                            \
+        if (rc_ != (want_code) || !handlers_starts_with ((status)->message, (want_prefix)))        \
+            fail_msg ("wanted %s \"%s...\", got %s \"%s\"", cpec_code_name (want_code),            \
+                      (want_prefix), cpec_code_name (rc_), (status)->message);                     \
+    } while (0)
+
+#endif

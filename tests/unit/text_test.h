@@ -1,0 +1,21 @@
+/*  text_test.h - text helpers of the validation tests (include after cmocka.h). */
+#ifndef TEXT_TEST_H_INCLUDED
+#define TEXT_TEST_H_INCLUDED
+
+#include <stdlib.h>
+#include <string.h>
+
+//  A string of n copies of unit (the caller frees it).
+static inline char *
+text_repeat (const char *unit, size_t n)
+{
+    size_t size = strlen (unit);
+    char *text = malloc (size * n + 1);
+    assert_non_null (text);
+    for (size_t i = 0; i < n; i++)
+        memcpy (text + i * size, unit, size);
+    text[size * n] = '\0';
+    return text;
+}
+
+#endif
