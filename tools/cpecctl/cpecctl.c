@@ -93,6 +93,17 @@ cpecctl_parse (const char *command, int argc, char *argv[], const cpecctl_option
     return 0;
 }
 
+int
+cpecctl_parse_one (const char *command, int argc, char *argv[], const cpecctl_option_t *options,
+                   const char **value, const char *name)
+{
+    if (cpecctl_parse (command, argc, argv, options, value, 1, name))
+        return CPECCTL_EXIT_USAGE;
+    if (**value == '\0')
+        return cpecctl_usage_error (command, "%s must not be empty", name);
+    return 0;
+}
+
 cpec_client_t *
 cpecctl_client_or_report (cpecctl_t *self)
 {

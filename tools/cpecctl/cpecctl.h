@@ -59,6 +59,12 @@ typedef struct
 int cpecctl_parse (const char *command, int argc, char *argv[], const cpecctl_option_t *options,
                    const char **positional, int positional_count, const char *positional_names);
 
+//  cpecctl_parse for a command of one positional argument that must not be
+//  empty (an ID, a ZONE): 0 with *value set, or CPECCTL_EXIT_USAGE after
+//  printing the error.
+int cpecctl_parse_one (const char *command, int argc, char *argv[], const cpecctl_option_t *options,
+                       const char **value, const char *name);
+
 //  Prints "cpecctl: <message>" and a hint to stderr; returns CPECCTL_EXIT_USAGE.
 int cpecctl_usage_error (const char *command, const char *format, ...)
     __attribute__ ((format (printf, 2, 3)));

@@ -315,10 +315,8 @@ cpecctl_ms_get (cpecctl_t *self, int argc, char *argv[])
     const char *id = NULL;
     bool json = false;
     const cpecctl_option_t options[] = {{"--json", NULL, &json}, {NULL}};
-    if (cpecctl_parse (command, argc, argv, options, &id, 1, "ID"))
+    if (cpecctl_parse_one (command, argc, argv, options, &id, "ID"))
         return CPECCTL_EXIT_USAGE;
-    if (*id == '\0')
-        return cpecctl_usage_error (command, "ID must not be empty");
 
     Cpec__V1__GetMilestoneRequest request = CPEC__V1__GET_MILESTONE_REQUEST__INIT;
     request.id = (char *)id;
@@ -382,10 +380,8 @@ cpecctl_ms_complete (cpecctl_t *self, int argc, char *argv[])
     const char *id = NULL, *date = NULL;
     bool json = false;
     const cpecctl_option_t options[] = {{"--date", &date, NULL}, {"--json", NULL, &json}, {NULL}};
-    if (cpecctl_parse (command, argc, argv, options, &id, 1, "ID"))
+    if (cpecctl_parse_one (command, argc, argv, options, &id, "ID"))
         return CPECCTL_EXIT_USAGE;
-    if (*id == '\0')
-        return cpecctl_usage_error (command, "ID must not be empty");
     ProtobufCMessage *completed_at = NULL; //  unset: the service uses now
     if (date && (completed_at = s_date_or_report (command, "--date", date)) == NULL)
         return CPECCTL_EXIT_USAGE;
@@ -414,10 +410,8 @@ cpecctl_ms_replan (cpecctl_t *self, int argc, char *argv[])
     bool json = false;
     const cpecctl_option_t options[] = {
         {"--date", &date, NULL}, {"--reason", &reason, NULL}, {"--json", NULL, &json}, {NULL}};
-    if (cpecctl_parse (command, argc, argv, options, &id, 1, "ID"))
+    if (cpecctl_parse_one (command, argc, argv, options, &id, "ID"))
         return CPECCTL_EXIT_USAGE;
-    if (*id == '\0')
-        return cpecctl_usage_error (command, "ID must not be empty");
     if (date == NULL)
         return cpecctl_usage_error (command, "--date D (the new planned due) is required");
     if (reason == NULL || *reason == '\0')
@@ -458,10 +452,8 @@ s_dependency (cpecctl_t *self, const char *command, const char *method, bool wit
                                         {"--json", NULL, &json},
                                         {with_lag ? "--lag" : NULL, &lag_text, NULL},
                                         {NULL}};
-    if (cpecctl_parse (command, argc, argv, options, &id, 1, "ID"))
+    if (cpecctl_parse_one (command, argc, argv, options, &id, "ID"))
         return CPECCTL_EXIT_USAGE;
-    if (*id == '\0')
-        return cpecctl_usage_error (command, "ID must not be empty");
     if (other == NULL || *other == '\0')
         return cpecctl_usage_error (command, "--on OTHER (the predecessor) is required");
     uint32_t lag = 0;
@@ -813,10 +805,8 @@ cpecctl_ms_schedule (cpecctl_t *self, int argc, char *argv[])
     const char *zone = NULL;
     bool json = false;
     const cpecctl_option_t options[] = {{"--json", NULL, &json}, {NULL}};
-    if (cpecctl_parse (command, argc, argv, options, &zone, 1, "ZONE"))
+    if (cpecctl_parse_one (command, argc, argv, options, &zone, "ZONE"))
         return CPECCTL_EXIT_USAGE;
-    if (*zone == '\0')
-        return cpecctl_usage_error (command, "ZONE must not be empty");
 
     Cpec__V1__ZoneScheduleRequest request = CPEC__V1__ZONE_SCHEDULE_REQUEST__INIT;
     request.zone_id = (char *)zone;

@@ -221,10 +221,8 @@ cpecctl_sez_get (cpecctl_t *self, int argc, char *argv[])
     const char *id = NULL;
     bool json = false;
     const cpecctl_option_t options[] = {{"--json", NULL, &json}, {NULL}};
-    if (cpecctl_parse (command, argc, argv, options, &id, 1, "ID"))
+    if (cpecctl_parse_one (command, argc, argv, options, &id, "ID"))
         return CPECCTL_EXIT_USAGE;
-    if (*id == '\0')
-        return cpecctl_usage_error (command, "ID must not be empty");
     if (cpecctl_client_or_report (self) == NULL)
         return CPECCTL_EXIT_USAGE;
 
@@ -298,10 +296,8 @@ cpecctl_sez_update (cpecctl_t *self, int argc, char *argv[])
                                         {"--version", &version_text, NULL},
                                         {"--json", NULL, &json},
                                         {NULL}};
-    if (cpecctl_parse (command, argc, argv, options, &id, 1, "ID"))
+    if (cpecctl_parse_one (command, argc, argv, options, &id, "ID"))
         return CPECCTL_EXIT_USAGE;
-    if (*id == '\0')
-        return cpecctl_usage_error (command, "ID must not be empty");
     if (file == NULL)
         return cpecctl_usage_error (command, "--file F.json is required");
     if (version_text == NULL)
@@ -378,10 +374,8 @@ cpecctl_sez_admit (cpecctl_t *self, int argc, char *argv[])
     const char *zone = NULL, *file = NULL;
     bool json = false;
     const cpecctl_option_t options[] = {{"--file", &file, NULL}, {"--json", NULL, &json}, {NULL}};
-    if (cpecctl_parse (command, argc, argv, options, &zone, 1, "ZONE"))
+    if (cpecctl_parse_one (command, argc, argv, options, &zone, "ZONE"))
         return CPECCTL_EXIT_USAGE;
-    if (*zone == '\0')
-        return cpecctl_usage_error (command, "ZONE must not be empty");
     if (file == NULL)
         return cpecctl_usage_error (command, "--file F.json is required");
 
@@ -459,10 +453,8 @@ cpecctl_sez_enterprises (cpecctl_t *self, int argc, char *argv[])
     const char *zone = NULL;
     bool json = false;
     const cpecctl_option_t options[] = {{"--json", NULL, &json}, {NULL}};
-    if (cpecctl_parse (command, argc, argv, options, &zone, 1, "ZONE"))
+    if (cpecctl_parse_one (command, argc, argv, options, &zone, "ZONE"))
         return CPECCTL_EXIT_USAGE;
-    if (*zone == '\0')
-        return cpecctl_usage_error (command, "ZONE must not be empty");
     if (cpecctl_client_or_report (self) == NULL)
         return CPECCTL_EXIT_USAGE;
 
