@@ -610,7 +610,11 @@ s_dead_letter (ms_t *self, const char *member, const cpec_status_t *why)
 {
     char now[32];
     snprintf (now, sizeof (now), "%lld", (long long)cpec_now_ms ());
-    const char *add[4] = {"ZADD", MS_FAILED_KEY, now, member};
+    char *work = cpec_strdup (member); //  without the claim's token
+    char *bar = strrchr (work, '|');
+    if (bar)
+        *bar = '\0';
+    const char *add[4] = {"ZADD", MS_FAILED_KEY, now, work};
     const char *rem[3] = {"ZREM", MS_LEASES_KEY, member};
     redisReply *reply = cpec_store_command (self->store, 4, add, NULL, NULL);
     if (reply) {
@@ -619,8 +623,9 @@ s_dead_letter (ms_t *self, const char *member, const cpec_status_t *why)
     }
     if (reply)
         freeReplyObject (reply);
-    cpec_log_error (NULL, "timers: %s set aside in %s: %s: %s", member, MS_FAILED_KEY,
+    cpec_log_error (NULL, "timers: %s set aside in %s: %s: %s", work, MS_FAILED_KEY,
                     cpec_code_name (why->code), why->message);
+    free (work);
     if (self->metrics)
         cpec_metrics_count (self->metrics, "cpec_milestones_timers_failed_total",
                             "timer members set aside because they could not be worked", 1);
@@ -711,10 +716,12 @@ ms_timers_run (ms_t *self, int64_t now)
     snprintf (now_text, sizeof (now_text), "%lld", (long long)now);
     snprintf (limit, sizeof (limit), "%d", MS_CLAIM_BATCH);
     snprintf (lease, sizeof (lease), "%d", MS_LEASE_MS);
-    const char *argv[] = {"2", MS_TIMERS_KEY, MS_LEASES_KEY, now_text, limit, lease};
+    char token[37];
+    cpec_uuid (token);
+    const char *argv[] = {"2", MS_TIMERS_KEY, MS_LEASES_KEY, now_text, limit, lease, token};
     cpec_status_t status;
     redisReply *reply =
-        cpec_store_script (self->store, cpec_lua_ms_claim, self->claim_sha, 6, argv, NULL, &status);
+        cpec_store_script (self->store, cpec_lua_ms_claim, self->claim_sha, 7, argv, NULL, &status);
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
         reply->element[0]->type != REDIS_REPLY_ARRAY) {
         if (reply)
@@ -734,22 +741,27 @@ ms_timers_run (ms_t *self, int64_t now)
     assert (due_ids && due_members && roots && root_members && owned);
     size_t dues = 0, root_count = 0;
     for (size_t i = 0; i < count; i++) {
+        //  "kind:...|token": the lease to remove is the whole, the work is
+        //  named by the part before the token
         const char *member = members->element[i]->str;
         if (!member)
             continue;
-        if (strncmp (member, "due:", 4) == 0) {
-            due_ids[dues] = member + 4;
+        owned[i] = cpec_strdup (member);
+        char *bar = strrchr (owned[i], '|');
+        if (bar)
+            *bar = '\0';
+        if (strncmp (owned[i], "due:", 4) == 0) {
+            due_ids[dues] = owned[i] + 4;
             due_members[dues++] = member;
-        } else if (strncmp (member, "risk:", 5) == 0) {
-            roots[root_count] = member + 5;
+        } else if (strncmp (owned[i], "risk:", 5) == 0) {
+            roots[root_count] = owned[i] + 5;
             root_members[root_count++] = member;
-        } else if (strncmp (member, "prop:", 5) == 0) {
+        } else if (strncmp (owned[i], "prop:", 5) == 0) {
             //  prop:{id}:{version}
-            owned[i] = cpec_strdup (member + 5);
             char *colon = strrchr (owned[i], ':');
-            if (colon)
+            if (colon > owned[i] + 4)
                 *colon = '\0';
-            roots[root_count] = owned[i];
+            roots[root_count] = owned[i] + 5;
             root_members[root_count++] = member;
         } else
             cpec_log_warn (NULL, "timers: unknown member %.80s", member);

@@ -2460,6 +2460,34 @@ test_create_propagates (void **state)
     free (zone);
 }
 
+//  Each claim's lease is its own ("member|token"): a replica finishing its
+//  work removes its lease and never another replica's lease of the same
+//  member (claimed again after a change put it back in the timers).
+static void
+test_timers_leases_are_per_claim (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char x[128], member[160], other[200];
+    char *zone = s_zone (self, "tokens", "PK-KP");
+    s_id (x, sizeof (x), zone, "x");
+    int64_t now = cpec_now_ms ();
+    s_make (self, zone, "x", now + 30 * S_DAY, NULL, 0);
+    //  Another replica holds a live lease of due:x from an earlier claim
+    snprintf (other, sizeof (other), "%s", s_member (member, sizeof (member), "due", x));
+    s_redis_zadd (self, MS_LEASES_KEY, now + 60000, other);
+    s_move (self, x, now - 1000); //  due:x back in the timers, in the past
+    char *mark = s_stream_mark (self);
+    s_timers (&self->ms, cpec_now_ms ());
+    assert_int_equal (s_count (self, mark, x, "MilestoneDelayed"), 1);
+    assert_true (s_zscore (self, MS_LEASES_KEY, other) > 0); //  not ours: left alone
+    assert_int_equal (s_zscore (self, MS_TIMERS_KEY, member), -1);
+    redisReply *reply = redisCommand (self->redis, "ZREM %s %s", MS_LEASES_KEY, other);
+    assert_non_null (reply);
+    freeReplyObject (reply);
+    free (mark);
+    free (zone);
+}
+
 int
 main (void)
 {
@@ -2484,6 +2512,7 @@ main (void)
         cmocka_unit_test (test_portfolio),
         cmocka_unit_test (test_retry_update),
         cmocka_unit_test (test_timers_bad_member_set_aside),
+        cmocka_unit_test (test_timers_leases_are_per_claim),
         cmocka_unit_test (test_add_dependency_graph_lock),
         cmocka_unit_test (test_create_propagates),
         cmocka_unit_test (test_retry_complete),
