@@ -9,11 +9,80 @@
 #include <czmq.h>
 #include <hiredis/hiredis.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cpec/v1/events.pb-c.h"
+#include "cpec_bus.h"
 #include "cpec_pb.h"
 #include "cpec_store.h"
+
+//  What a handler test works with: the store its handlers use, its own
+//  look at Redis (on the database of the URL), and a SUB socket bound to an
+//  inproc endpoint that the handlers' bus publisher connects to.
+typedef struct
+{
+    const char *url;     //  CPEC_TEST_REDIS_URL
+    cpec_store_t *store; //  the handlers' store
+    redisContext *redis; //  the test's own connection
+    zsock_t *sub;        //  receives what the handlers publish (200 ms timeout)
+    cpec_bus_t *bus;     //  the handlers' publisher, connected to sub
+} handlers_env_t;
+
+//  Opens the environment (name tells the inproc endpoint apart); 0, or -1
+//  after saying why on stderr (no Redis URL, no Redis).
+static inline int
+handlers_env_open (handlers_env_t *self, const char *name)
+{
+    const char *url = getenv ("CPEC_TEST_REDIS_URL");
+    if (!url) {
+        fprintf (stderr, "CPEC_TEST_REDIS_URL is not set: run through ctest\n");
+        return -1;
+    }
+    self->url = url;
+    self->store = cpec_store_new (url);
+    assert_non_null (self->store);
+    if (!cpec_store_ping (self->store)) {
+        fprintf (stderr, "no Redis at %s\n", url);
+        return -1;
+    }
+    char host[64] = "127.0.0.1";
+    int port = 6379;
+    if (sscanf (url, "redis://%63[^:]:%d", host, &port) < 1)
+        return -1;
+    self->redis = redisConnect (host, port);
+    assert_true (self->redis && !self->redis->err);
+    int db = 0;
+    const char *slash = strrchr (url + strlen ("redis://"), '/');
+    if (slash && sscanf (slash + 1, "%d", &db) == 1 && db) {
+        redisReply *reply = redisCommand (self->redis, "SELECT %d", db);
+        assert_non_null (reply);
+        freeReplyObject (reply);
+    }
+    char endpoint[64];
+    snprintf (endpoint, sizeof (endpoint), "inproc://%s-bus-%d", name, (int)getpid ());
+    self->sub = zsock_new (ZMQ_SUB);
+    assert_non_null (self->sub);
+    zsock_set_subscribe (self->sub, "");
+    zsock_set_rcvtimeo (self->sub, 200);
+    assert_int_equal (zsock_bind (self->sub, "%s", endpoint), 0);
+    self->bus = cpec_bus_new_pub (endpoint);
+    assert_non_null (self->bus);
+    zclock_sleep (100); //  let the subscription reach the publisher
+    return 0;
+}
+
+static inline void
+handlers_env_close (handlers_env_t *self)
+{
+    cpec_bus_destroy (&self->bus);
+    zsock_destroy (&self->sub);
+    if (self->redis)
+        redisFree (self->redis);
+    cpec_store_destroy (&self->store);
+    *self = (handlers_env_t){0};
+}
 
 //  The id of the newest entry of the event stream ("0-0" when empty),
 //  malloc'd: events after it are new.

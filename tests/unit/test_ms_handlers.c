@@ -54,14 +54,10 @@
 
 typedef struct
 {
-    const char *url;     //  CPEC_TEST_REDIS_URL
-    cpec_store_t *store; //  the handlers' store
-    redisContext *redis; //  the test's own look at Redis
-    zsock_t *sub;        //  receives what the handlers publish
-    cpec_bus_t *bus;     //  the handlers' publisher, connected to sub
-    ms_t ms;             //  the handlers' state
-    char prefix[32];     //  unique to this run: every zone id starts with it
-    int64_t base;        //  a midnight (UTC) at least a day ahead
+    handlers_env_t env; //  store, Redis, the bus and its subscriber
+    ms_t ms;            //  the handlers' state
+    char prefix[32];    //  unique to this run: every zone id starts with it
+    int64_t base;       //  a midnight (UTC) at least a day ahead
 } s_fixture_t;
 
 //  Day n after the fixture's base, in Unix ms.
@@ -75,47 +71,15 @@ typedef struct
 static int
 s_setup (void **state)
 {
-    const char *url = getenv ("CPEC_TEST_REDIS_URL");
-    if (!url) {
-        fprintf (stderr, "CPEC_TEST_REDIS_URL is not set: run through ctest\n");
-        return -1;
-    }
     s_fixture_t *self = calloc (1, sizeof (s_fixture_t));
     assert_non_null (self);
-    self->url = url;
-    self->store = cpec_store_new (url);
-    assert_non_null (self->store);
-    if (!cpec_store_ping (self->store)) {
-        fprintf (stderr, "no Redis at %s\n", url);
+    if (handlers_env_open (&self->env, "ms") != 0) {
+        free (self);
         return -1;
     }
-    char host[64] = "127.0.0.1";
-    int port = 6379;
-    if (sscanf (url, "redis://%63[^:]:%d", host, &port) < 1)
-        return -1;
-    self->redis = redisConnect (host, port);
-    assert_true (self->redis && !self->redis->err);
-    int db = 0;
-    const char *slash = strrchr (url + strlen ("redis://"), '/');
-    if (slash && sscanf (slash + 1, "%d", &db) == 1 && db) {
-        redisReply *reply = redisCommand (self->redis, "SELECT %d", db);
-        assert_non_null (reply);
-        freeReplyObject (reply);
-    }
-
-    char endpoint[64];
-    snprintf (endpoint, sizeof (endpoint), "inproc://ms-bus-%d", (int)getpid ());
-    self->sub = zsock_new (ZMQ_SUB);
-    assert_non_null (self->sub);
-    zsock_set_subscribe (self->sub, "");
-    zsock_set_rcvtimeo (self->sub, 200);
-    assert_int_equal (zsock_bind (self->sub, "%s", endpoint), 0);
-    self->bus = cpec_bus_new_pub (endpoint);
-    assert_non_null (self->bus);
-    zclock_sleep (100); //  let the subscription reach the publisher
     cpec_log_init ("test_ms_handlers", NULL, "warn");
 
-    self->ms = (ms_t){.store = self->store, .bus = self->bus};
+    self->ms = (ms_t){.store = self->env.store, .bus = self->env.bus};
     snprintf (self->prefix, sizeof (self->prefix), "t%x%x", (unsigned)getpid (),
               (unsigned)(cpec_now_ms () & 0xffffff));
     self->base = (cpec_now_ms () / S_DAY + 2) * S_DAY;
@@ -127,10 +91,7 @@ static int
 s_teardown (void **state)
 {
     s_fixture_t *self = (s_fixture_t *)*state;
-    cpec_bus_destroy (&self->bus);
-    zsock_destroy (&self->sub);
-    redisFree (self->redis);
-    cpec_store_destroy (&self->store);
+    handlers_env_close (&self->env);
     free (self);
     return 0;
 }
@@ -228,7 +189,7 @@ s_zone (s_fixture_t *self, const char *name, const char *province)
     cpec_store_write_t write = {
         .request_id = request_id, .puts = &put, .put_count = 1, .answer = &sez->base};
     cpec_status_t status;
-    int rc = cpec_store_write (self->store, &write, NULL, NULL, NULL, &status);
+    int rc = cpec_store_write (self->env.store, &write, NULL, NULL, NULL, &status);
     if (rc != CPEC_OK)
         fail_msg ("writing zone %s: %s", sez->id, status.message);
     char *id = cpec_strdup (sez->id);
@@ -456,7 +417,7 @@ s_state_of (s_fixture_t *self, const char *id)
     ms_state_key (key, sizeof (key), id);
     Cpec__V1__MilestoneState *state = NULL;
     cpec_status_t status;
-    int rc = cpec_store_get (self->store, key, &cpec__v1__milestone_state__descriptor,
+    int rc = cpec_store_get (self->env.store, key, &cpec__v1__milestone_state__descriptor,
                              (ProtobufCMessage **)&state, NULL, &status);
     if (rc != CPEC_OK)
         fail_msg ("reading %s: %s", key, status.message);
@@ -482,7 +443,7 @@ s_has_successor (s_fixture_t *self, const char *id, const char *successor, size_
 static int64_t
 s_zscore (s_fixture_t *self, const char *key, const char *member)
 {
-    redisReply *reply = redisCommand (self->redis, "ZSCORE %s %s", key, member);
+    redisReply *reply = redisCommand (self->env.redis, "ZSCORE %s %s", key, member);
     assert_non_null (reply);
     int64_t score = -1;
     if (reply->type == REDIS_REPLY_STRING)
@@ -502,7 +463,7 @@ s_member (char *buf, size_t size, const char *kind, const char *id)
 static long long
 s_redis_integer (s_fixture_t *self, const char *format, const char *a, const char *b)
 {
-    redisReply *reply = redisCommand (self->redis, format, a, b);
+    redisReply *reply = redisCommand (self->env.redis, format, a, b);
     assert_non_null (reply);
     assert_int_equal (reply->type, REDIS_REPLY_INTEGER);
     long long value = reply->integer;
@@ -514,7 +475,7 @@ static void
 s_redis_zadd (s_fixture_t *self, const char *key, int64_t score, const char *member)
 {
     redisReply *reply =
-        redisCommand (self->redis, "ZADD %s %lld %s", key, (long long)score, member);
+        redisCommand (self->env.redis, "ZADD %s %lld %s", key, (long long)score, member);
     assert_non_null (reply);
     freeReplyObject (reply);
 }
@@ -533,7 +494,7 @@ s_redis_zadd (s_fixture_t *self, const char *key, int64_t score, const char *mem
 static char *
 s_stream_mark (s_fixture_t *self)
 {
-    return handlers_stream_mark (self->redis);
+    return handlers_stream_mark (self->env.redis);
 }
 
 //  The milestone an event is about ("" for others).
@@ -572,7 +533,7 @@ static const char *
 s_events (s_fixture_t *self, const char *mark, const char *id, char *buf, size_t size,
           Cpec__V1__Event ***events_p)
 {
-    return handlers_events_since (self->store, mark, s_about, id, buf, size, events_p);
+    return handlers_events_since (self->env.store, mark, s_about, id, buf, size, events_p);
 }
 
 //  How many events of type about id were appended since mark.
@@ -593,7 +554,7 @@ s_count (s_fixture_t *self, const char *mark, const char *id, const char *type)
 static const char *
 s_bus_topics (s_fixture_t *self, const char *zone, char *buf, size_t size)
 {
-    return handlers_bus_topics (self->sub, zone, buf, size);
+    return handlers_bus_topics (self->env.sub, zone, buf, size);
 }
 
 #define assert_ok(rc, status)                                                                      \
@@ -1856,7 +1817,7 @@ test_timers_propagation (void **state)
     cpec_store_write_t write = {
         .request_id = request_id, .puts = &put, .put_count = 1, .answer = &st->base};
     cpec_status_t status;
-    assert_ok (cpec_store_write (self->store, &write, NULL, NULL, NULL, &status), &status);
+    assert_ok (cpec_store_write (self->env.store, &write, NULL, NULL, NULL, &status), &status);
     s_destroy (&st);
     snprintf (member, sizeof (member), "prop:%s:7", a);
     int64_t now = cpec_now_ms ();
@@ -1902,8 +1863,8 @@ test_timers_delayed (void **state)
     char *mark = s_stream_mark (self);
 
     //  Two replicas, each its own store
-    cpec_store_t *store2 = cpec_store_new (self->url);
-    ms_t replica1 = {.store = self->store, .bus = self->bus};
+    cpec_store_t *store2 = cpec_store_new (self->env.url);
+    ms_t replica1 = {.store = self->env.store, .bus = self->env.bus};
     ms_t replica2 = {.store = store2};
     now = cpec_now_ms ();
     s_timers (&replica1, now);
@@ -1971,7 +1932,7 @@ test_timers_delayed (void **state)
     s_id (p, sizeof (p), zone, "p");
     s_make (self, zone, "p", now - 5 * S_DAY, NULL, 0);
     s_member (p_member, sizeof (p_member), "due", p);
-    redisReply *reply = redisCommand (self->redis, "ZREM %s %s", MS_TIMERS_KEY, p_member);
+    redisReply *reply = redisCommand (self->env.redis, "ZREM %s %s", MS_TIMERS_KEY, p_member);
     freeReplyObject (reply);
     s_redis_zadd (self, MS_LEASES_KEY, cpec_now_ms () + 60000, p_member);
     s_timers (&replica1, cpec_now_ms ()); //  leased to the dead one: not yet
@@ -2018,7 +1979,7 @@ test_timers_replicas (void **state)
         s_make (self, zone, suffix, now - (int64_t)(i + 1) * S_DAY, NULL, 0);
     }
     char *mark = s_stream_mark (self);
-    s_replica_t replica = {.url = self->url, .now = cpec_now_ms ()};
+    s_replica_t replica = {.url = self->env.url, .now = cpec_now_ms ()};
     pthread_t threads[4];
     for (size_t t = 0; t < 4; t++)
         assert_int_equal (pthread_create (&threads[t], NULL, s_replica, &replica), 0);
@@ -2390,7 +2351,8 @@ test_timers_bad_member_set_aside (void **state)
     //  bad's state no longer decodes; a prop timer for it is due
     char key[160];
     ms_state_key (key, sizeof (key), bad);
-    redisReply *reply = redisCommand (self->redis, "HSET %s pb %b", key, "\xff\xff\xff", (size_t)3);
+    redisReply *reply =
+        redisCommand (self->env.redis, "HSET %s pb %b", key, "\xff\xff\xff", (size_t)3);
     assert_non_null (reply);
     freeReplyObject (reply);
     snprintf (bad_member, sizeof (bad_member), "prop:%s:9", bad);
@@ -2420,7 +2382,8 @@ test_add_dependency_graph_lock (void **state)
     s_id (b, sizeof (b), zone, "b");
     s_make (self, zone, "a", S_AT (self, 10), NULL, 0);
     s_make (self, zone, "b", S_AT (self, 20), NULL, 0);
-    redisReply *reply = redisCommand (self->redis, "SET cpec:ms:lock:graph someone-else PX 60000");
+    redisReply *reply =
+        redisCommand (self->env.redis, "SET cpec:ms:lock:graph someone-else PX 60000");
     assert_non_null (reply);
     freeReplyObject (reply);
     cpec_status_t status;
@@ -2431,7 +2394,7 @@ test_add_dependency_graph_lock (void **state)
     assert_int_equal (unchanged->n_predecessors, 0);
     assert_int_equal (unchanged->version, 1);
     s_destroy (&unchanged);
-    reply = redisCommand (self->redis, "DEL cpec:ms:lock:graph");
+    reply = redisCommand (self->env.redis, "DEL cpec:ms:lock:graph");
     assert_non_null (reply);
     freeReplyObject (reply);
     assert_ok (s_dependency (self, s_admin, true, b, a, 0, 0, NULL, &status), &status);
@@ -2481,7 +2444,7 @@ test_timers_leases_are_per_claim (void **state)
     assert_int_equal (s_count (self, mark, x, "MilestoneDelayed"), 1);
     assert_true (s_zscore (self, MS_LEASES_KEY, other) > 0); //  not ours: left alone
     assert_int_equal (s_zscore (self, MS_TIMERS_KEY, member), -1);
-    redisReply *reply = redisCommand (self->redis, "ZREM %s %s", MS_LEASES_KEY, other);
+    redisReply *reply = redisCommand (self->env.redis, "ZREM %s %s", MS_LEASES_KEY, other);
     assert_non_null (reply);
     freeReplyObject (reply);
     free (mark);

@@ -35,11 +35,7 @@
 
 typedef struct
 {
-    const char *url;     //  CPEC_TEST_REDIS_URL
-    cpec_store_t *store; //  the handlers' store
-    redisContext *redis; //  the test's own look at Redis (stream positions)
-    zsock_t *sub;        //  receives what the handlers publish
-    cpec_bus_t *bus;     //  the handlers' publisher, connected to sub
+    handlers_env_t env;  //  store, Redis, the bus and its subscriber
     registry_t registry; //  the handlers' state
     char prefix[32];     //  unique to this run: every zone id starts with it
 } s_fixture_t;
@@ -50,39 +46,14 @@ typedef struct
 static int
 s_setup (void **state)
 {
-    const char *url = getenv ("CPEC_TEST_REDIS_URL");
-    if (!url) {
-        fprintf (stderr, "CPEC_TEST_REDIS_URL is not set: run through ctest\n");
-        return -1;
-    }
     s_fixture_t *self = calloc (1, sizeof (s_fixture_t));
     assert_non_null (self);
-    self->url = url;
-    self->store = cpec_store_new (url);
-    assert_non_null (self->store);
-    if (!cpec_store_ping (self->store)) {
-        fprintf (stderr, "no Redis at %s\n", url);
+    if (handlers_env_open (&self->env, "registry") != 0) {
+        free (self);
         return -1;
     }
-    char host[64] = "127.0.0.1";
-    int port = 6379;
-    if (sscanf (url, "redis://%63[^:]:%d", host, &port) < 1)
-        return -1;
-    self->redis = redisConnect (host, port);
-    assert_true (self->redis && !self->redis->err);
 
-    char endpoint[64];
-    snprintf (endpoint, sizeof (endpoint), "inproc://registry-bus-%d", (int)getpid ());
-    self->sub = zsock_new (ZMQ_SUB);
-    assert_non_null (self->sub);
-    zsock_set_subscribe (self->sub, "");
-    zsock_set_rcvtimeo (self->sub, 200);
-    assert_int_equal (zsock_bind (self->sub, "%s", endpoint), 0);
-    self->bus = cpec_bus_new_pub (endpoint);
-    assert_non_null (self->bus);
-    zclock_sleep (100); //  let the subscription reach the publisher
-
-    self->registry = (registry_t){.store = self->store, .bus = self->bus, .metrics = NULL};
+    self->registry = (registry_t){.store = self->env.store, .bus = self->env.bus, .metrics = NULL};
     snprintf (self->prefix, sizeof (self->prefix), "t%x%x", (unsigned)getpid (),
               (unsigned)(cpec_now_ms () & 0xffffff));
     *state = self;
@@ -93,10 +64,7 @@ static int
 s_teardown (void **state)
 {
     s_fixture_t *self = (s_fixture_t *)*state;
-    cpec_bus_destroy (&self->bus);
-    zsock_destroy (&self->sub);
-    redisFree (self->redis);
-    cpec_store_destroy (&self->store);
+    handlers_env_close (&self->env);
     free (self);
     return 0;
 }
@@ -253,7 +221,7 @@ s_admit (s_fixture_t *self, s_caller_t caller, Cpec__V1__ZoneEnterprise *enterpr
 static char *
 s_stream_mark (s_fixture_t *self)
 {
-    return handlers_stream_mark (self->redis);
+    return handlers_stream_mark (self->env.redis);
 }
 
 static bool
@@ -268,14 +236,14 @@ static const char *
 s_stream_since (s_fixture_t *self, const char *mark, const char *zone, char *buf, size_t size,
                 Cpec__V1__Event ***events_p)
 {
-    return handlers_events_since (self->store, mark, s_in_zone, zone, buf, size, events_p);
+    return handlers_events_since (self->env.store, mark, s_in_zone, zone, buf, size, events_p);
 }
 
 //  Topics received on the bus for zone, joined by spaces, waiting briefly.
 static const char *
 s_bus_topics (s_fixture_t *self, const char *zone, char *buf, size_t size)
 {
-    return handlers_bus_topics (self->sub, zone, buf, size);
+    return handlers_bus_topics (self->env.sub, zone, buf, size);
 }
 
 //  Whether a ListSezs page with these filters (and a cursor at our prefix)
@@ -346,14 +314,14 @@ test_create_and_get (void **state)
     //  bytes say (they are passed on without decoding).
     char key[96];
     snprintf (key, sizeof (key), "cpec:sez:%s", sez->id);
-    redisReply *reply = redisCommand (self->redis, "HSET %s v 41", key);
+    redisReply *reply = redisCommand (self->env.redis, "HSET %s v 41", key);
     assert_non_null (reply);
     freeReplyObject (reply);
     assert_int_equal (s_get (self, sez->id, &got, &status), CPEC_OK);
     assert_int_equal (got->version, 41);
     assert_string_equal (got->id, sez->id);
     cpec_pb_destroy ((ProtobufCMessage **)&got);
-    reply = redisCommand (self->redis, "HSET %s v 1", key);
+    reply = redisCommand (self->env.redis, "HSET %s v 1", key);
     assert_non_null (reply);
     freeReplyObject (reply);
     assert_int_equal (s_get (self, sez->id, &got, &status), CPEC_OK);
@@ -906,8 +874,8 @@ s_racer (void *arg)
 {
     s_racer_t *racer = (s_racer_t *)arg;
     s_fixture_t own = *racer->fixture;
-    own.store = cpec_store_new (own.url);
-    own.registry = (registry_t){.store = own.store, .metrics = racer->metrics};
+    own.env.store = cpec_store_new (own.env.url);
+    own.registry = (registry_t){.store = own.env.store, .metrics = racer->metrics};
     for (int i = 0; i < S_RACE_ATTEMPTS; i++) {
         char id[32];
         snprintf (id, sizeof (id), "racer-%d-%d", racer->thread, i);
@@ -927,7 +895,7 @@ s_racer (void *arg)
         }
         s_destroy (&enterprise);
     }
-    cpec_store_destroy (&own.store);
+    cpec_store_destroy (&own.env.store);
     return NULL;
 }
 
