@@ -436,3 +436,33 @@ cpecctl_list_all (cpecctl_t *self, const ProtobufCServiceDescriptor *service, co
         cpecctl_listing_destroy (listing);
     return rc;
 }
+
+int
+cpecctl_parse_file_command (const char *command, int argc, char *argv[],
+                            const ProtobufCMessageDescriptor *descriptor, bool *json,
+                            const char **path, ProtobufCMessage **message)
+{
+    const char *file = NULL;
+    *json = false;
+    *message = NULL;
+    const cpecctl_option_t options[] = {{"--file", &file, NULL}, {"--json", NULL, json}, {NULL}};
+    if (cpecctl_parse (command, argc, argv, options, NULL, 0, NULL))
+        return CPECCTL_EXIT_USAGE;
+    if (file == NULL)
+        return cpecctl_usage_error (command, "--file F.json is required");
+    *path = file;
+    *message = cpecctl_load_message_or_report (command, file, descriptor, NULL);
+    return *message ? 0 : CPECCTL_EXIT_USAGE;
+}
+
+int
+cpecctl_print_answer (ProtobufCMessage **answer_p, bool json,
+                      void (*text) (const ProtobufCMessage *answer))
+{
+    if (json)
+        cpecctl_print_json (*answer_p);
+    else
+        text (*answer_p);
+    cpec_pb_destroy (answer_p);
+    return CPECCTL_EXIT_OK;
+}

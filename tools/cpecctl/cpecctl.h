@@ -128,6 +128,18 @@ ProtobufCMessage *cpecctl_decode_or_report (const char *command, const char *ori
                                             const ProtobufCMessageDescriptor *descriptor,
                                             json_t *json);
 
+//  Parses `command --file F.json [--json]` and loads F as a message of
+//  descriptor (the caller frees it): 0 with *message, *json and *path (F,
+//  borrowed from argv) set, or CPECCTL_EXIT_USAGE after printing the error.
+int cpecctl_parse_file_command (const char *command, int argc, char *argv[],
+                                const ProtobufCMessageDescriptor *descriptor, bool *json,
+                                const char **path, ProtobufCMessage **message);
+
+//  Prints an answer as JSON or, without json, with text; destroys it.
+//  Returns CPECCTL_EXIT_OK.
+int cpecctl_print_answer (ProtobufCMessage **answer_p, bool json,
+                          void (*text) (const ProtobufCMessage *answer));
+
 //  Reads F.json (an object) and decodes it into a new message of `descriptor`
 //  (free with cpec_pb_destroy); the parsed object also goes to *json_p when
 //  json_p is not NULL (the caller's reference). NULL after reporting.

@@ -261,8 +261,9 @@ cpecctl_ms_list (cpecctl_t *self, int argc, char *argv[])
 
 //  Prints every field of a milestone as "field: value" lines; "-" is unset.
 static void
-s_print_milestone (const Cpec__V1__Milestone *milestone)
+s_print_milestone (const ProtobufCMessage *message)
 {
+    const Cpec__V1__Milestone *milestone = (const Cpec__V1__Milestone *)message;
     char at[40], other[40], days[32];
     printf ("id: %s\n", cpecctl_text (milestone->id));
     printf ("zone_id: %s\n", cpecctl_text (milestone->zone_id));
@@ -324,12 +325,7 @@ cpecctl_ms_get (cpecctl_t *self, int argc, char *argv[])
     ProtobufCMessage *output = s_call_or_report (self, "Get", &request.base, &rc);
     if (output == NULL)
         return rc;
-    if (json)
-        cpecctl_print_json (output);
-    else
-        s_print_milestone ((const Cpec__V1__Milestone *)output);
-    cpec_pb_destroy (&output);
-    return CPECCTL_EXIT_OK;
+    return cpecctl_print_answer (&output, json, s_print_milestone);
 }
 
 //  ---------------------------------------------------------------------------
@@ -339,17 +335,11 @@ int
 cpecctl_ms_add (cpecctl_t *self, int argc, char *argv[])
 {
     const char *command = "ms add";
-    const char *file = NULL;
     bool json = false;
-    const cpecctl_option_t options[] = {{"--file", &file, NULL}, {"--json", NULL, &json}, {NULL}};
-    if (cpecctl_parse (command, argc, argv, options, NULL, 0, NULL))
-        return CPECCTL_EXIT_USAGE;
-    if (file == NULL)
-        return cpecctl_usage_error (command, "--file F.json is required");
-
-    ProtobufCMessage *message =
-        cpecctl_load_message_or_report (command, file, &cpec__v1__milestone__descriptor, NULL);
-    if (message == NULL)
+    const char *file = NULL;
+    ProtobufCMessage *message = NULL;
+    if (cpecctl_parse_file_command (command, argc, argv, &cpec__v1__milestone__descriptor, &json,
+                                    &file, &message))
         return CPECCTL_EXIT_USAGE;
     Cpec__V1__Milestone *milestone = (Cpec__V1__Milestone *)message;
     const char *missing = *milestone->zone_id == '\0'      ? "zone_id"

@@ -169,8 +169,9 @@ s_print_utility (const char *name, const Cpec__V1__UtilityLine *line)
 
 //  Prints every field of a zone as "field: value" lines; "-" is unknown.
 static void
-s_print_sez (const Cpec__V1__Sez *sez)
+s_print_sez (const ProtobufCMessage *message)
 {
+    const Cpec__V1__Sez *sez = (const Cpec__V1__Sez *)message;
     char number[32], at[40];
     printf ("id: %s\n", cpecctl_text (sez->id));
     printf ("name: %s\n", cpecctl_text (sez->name));
@@ -233,12 +234,7 @@ cpecctl_sez_get (cpecctl_t *self, int argc, char *argv[])
     if (cpecctl_call (self, &cpec__v1__registry__descriptor, "GetSez", NULL, &request.base, &output,
                       &status) != CPEC_OK)
         return cpecctl_report_status (&status);
-    if (json)
-        cpecctl_print_json (output);
-    else
-        s_print_sez ((Cpec__V1__Sez *)output);
-    cpec_pb_destroy (&output);
-    return CPECCTL_EXIT_OK;
+    return cpecctl_print_answer (&output, json, s_print_sez);
 }
 
 //  ---------------------------------------------------------------------------
@@ -248,17 +244,11 @@ int
 cpecctl_sez_create (cpecctl_t *self, int argc, char *argv[])
 {
     const char *command = "sez create";
-    const char *file = NULL;
     bool json = false;
-    const cpecctl_option_t options[] = {{"--file", &file, NULL}, {"--json", NULL, &json}, {NULL}};
-    if (cpecctl_parse (command, argc, argv, options, NULL, 0, NULL))
-        return CPECCTL_EXIT_USAGE;
-    if (file == NULL)
-        return cpecctl_usage_error (command, "--file F.json is required");
-
-    ProtobufCMessage *sez =
-        cpecctl_load_message_or_report (command, file, &cpec__v1__sez__descriptor, NULL);
-    if (sez == NULL)
+    const char *file = NULL;
+    ProtobufCMessage *sez = NULL;
+    if (cpecctl_parse_file_command (command, argc, argv, &cpec__v1__sez__descriptor, &json, &file,
+                                    &sez))
         return CPECCTL_EXIT_USAGE;
     if (cpecctl_client_or_report (self) == NULL) {
         cpec_pb_destroy (&sez);
