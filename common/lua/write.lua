@@ -34,8 +34,15 @@ if seen then
     return {0, seen}
 end
 
+-- Each key's type is asked once (many index operations share a key).
+local types = {}
 local function key_type(key)
-    return redis.call('TYPE', key)['ok']
+    local found = types[key]
+    if not found then
+        found = redis.call('TYPE', key)['ok']
+        types[key] = found
+    end
+    return found
 end
 
 local function wrong_type(key, found, wanted)
@@ -51,7 +58,13 @@ end
 for i = 1, puts do
     local key = KEYS[2 + i]
     local expected = tonumber(ARGV[first_put + 2 * (i - 1)])
-    local found_type = key_type(key)
+    -- The version straight away (one call for the usual case, an existing
+    -- hash); TYPE only when there is none or the key is not a hash.
+    local version = redis.pcall('HGET', key, 'v')
+    local found_type = 'hash'
+    if version == false or type(version) == 'table' then
+        found_type = key_type(key)
+    end
     if found_type == 'none' then
         if expected ~= 0 then
             return redis.error_reply('NOT_FOUND ' .. key .. ' not found (expected version ' .. expected .. ')')
@@ -59,7 +72,7 @@ for i = 1, puts do
     elseif found_type ~= 'hash' then
         return wrong_type(key, found_type, 'hash')
     else
-        local found = tonumber(redis.call('HGET', key, 'v')) or 0
+        local found = tonumber(version) or 0
         if expected == 0 then
             return redis.error_reply('ALREADY_EXISTS ' .. key .. ' already exists')
         elseif found ~= expected then

@@ -541,6 +541,26 @@ test_create_twice_and_update_missing (void **state)
     assert_int_equal (s_put_sez (store, PREFIX "nobody", 4, "ghost", &status), CPEC_NOT_FOUND);
     assert_non_null (strstr (status.message, PREFIX "nobody"));
     s_get_sez (store, PREFIX "nobody", NULL, CPEC_NOT_FOUND);
+
+    //  An entity key that holds something else than a hash is refused,
+    //  whether the write creates or updates, and is left as it was
+    redisContext *redis = s_raw ();
+    s_raw_ok (redis, "SET %s notahash", PREFIX "stringkey");
+    for (uint32_t expected = 0; expected < 2; expected++) {
+        assert_int_equal (s_put_sez (store, PREFIX "stringkey", expected, "over", &status),
+                          CPEC_INTERNAL);
+        assert_non_null (strstr (status.message, "WRONGTYPE"));
+    }
+    redisReply *reply = (redisReply *)redisCommand (redis, "GET %s", PREFIX "stringkey");
+    assert_non_null (reply);
+    assert_int_equal (reply->type, REDIS_REPLY_STRING);
+    assert_string_equal (reply->str, "notahash");
+    freeReplyObject (reply);
+    //  A hash without a version field counts as version 0: an update with an
+    //  expected version is refused as stale
+    s_raw_ok (redis, "HSET %s pb x", PREFIX "noversion");
+    assert_int_equal (s_put_sez (store, PREFIX "noversion", 3, "over", &status), CPEC_ABORTED);
+    redisFree (redis);
     cpec_store_destroy (&store);
 }
 
