@@ -137,6 +137,8 @@ cpec_service_main (const cpec_service_def_t *def, int argc, char *argv[])
 
     //  Reverse order: stop taking work first, then what it used
     cpec_worker_destroy (&worker);
+    if (def->teardown && store && bus)
+        def->teardown (def->state);
     cpec_bus_destroy (&bus);
     cpec_store_destroy (&store);
     cpec_admin_destroy (&admin);

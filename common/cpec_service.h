@@ -44,6 +44,9 @@ typedef struct
     //  Optional: work between requests (timers). Gets the Unix ms now and
     //  returns the Unix ms at which it wants to run again.
     int64_t (*tick) (void *state, int64_t now);
+    //  Optional: after the worker stopped, before the service's parts are
+    //  freed (stops what setup started: threads, actors).
+    void (*teardown) (void *state);
 } cpec_service_def_t;
 
 //  Runs the service; returns the process exit code.

@@ -21,21 +21,10 @@
 #include "cpec_json.h"
 #include "cpec_pb.h"
 #include "cpecctl.h"
+#include "text_test.h"
 
 //  ---------------------------------------------------------------------------
 //  Helpers
-
-//  A message of `descriptor` from JSON text; fails the test if it does not decode.
-static ProtobufCMessage *
-s_decode (const ProtobufCMessageDescriptor *descriptor, const char *text)
-{
-    char error[256] = "";
-    ProtobufCMessage *message =
-        cpec_json_decode (descriptor, text, strlen (text), error, sizeof (error));
-    if (message == NULL)
-        fail_msg ("cannot decode %s: %s", descriptor->name, error);
-    return message;
-}
 
 static int64_t
 s_time (const char *text)
@@ -50,7 +39,7 @@ static char *
 s_gantt (const char *schedule_json, const char *now, int width)
 {
     ProtobufCMessage *schedule =
-        s_decode (&cpec__v1__zone_schedule_response__descriptor, schedule_json);
+        text_decode (&cpec__v1__zone_schedule_response__descriptor, schedule_json);
     char *text = cpecctl_ms_gantt ((Cpec__V1__ZoneScheduleResponse *)schedule, s_time (now), width);
     cpec_pb_destroy (&schedule);
     assert_non_null (text);
@@ -350,7 +339,7 @@ static void
 test_portfolio_table (void **state)
 {
     (void)state;
-    ProtobufCMessage *portfolio = s_decode (
+    ProtobufCMessage *portfolio = text_decode (
         &cpec__v1__portfolio_response__descriptor,
         "{\"provinces\": ["
         "  {\"province\": \"PK-KP\", \"total\": 6, \"on_time\": 5, \"delayed\": 0, \"at_risk\": 1,"
@@ -392,7 +381,7 @@ test_portfolio_table (void **state)
     cpec_pb_destroy (&portfolio);
 
     //  No lines at all: the header, a zero total line, an unknown time.
-    portfolio = s_decode (&cpec__v1__portfolio_response__descriptor, "{}");
+    portfolio = text_decode (&cpec__v1__portfolio_response__descriptor, "{}");
     text = cpecctl_portfolio_table ((Cpec__V1__PortfolioResponse *)portfolio);
     assert_string_equal (
         text, "PROVINCE  ZONE  TOTAL  ON-TIME  DELAYED  AT-RISK  DONE  CANCELLED  MEAN-SLIP  "

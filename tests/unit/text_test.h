@@ -1,9 +1,11 @@
-/*  text_test.h - text helpers of the validation tests (include after cmocka.h). */
+/*  text_test.h - text helpers of the unit tests (include after cmocka.h). */
 #ifndef TEXT_TEST_H_INCLUDED
 #define TEXT_TEST_H_INCLUDED
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "cpec_json.h"
 
 //  A string of n copies of unit (the caller frees it).
 static inline char *
@@ -16,6 +18,18 @@ text_repeat (const char *unit, size_t n)
         memcpy (text + i * size, unit, size);
     text[size * n] = '\0';
     return text;
+}
+
+//  A message of `descriptor` from JSON text; fails the test if it does not decode.
+static inline ProtobufCMessage *
+text_decode (const ProtobufCMessageDescriptor *descriptor, const char *text)
+{
+    char error[256] = "";
+    ProtobufCMessage *message =
+        cpec_json_decode (descriptor, text, strlen (text), error, sizeof (error));
+    if (message == NULL)
+        fail_msg ("cannot decode %s: %s", descriptor->name, error);
+    return message;
 }
 
 #endif

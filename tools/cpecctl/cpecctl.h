@@ -2,7 +2,7 @@
 
     Reading order: this header, main.c (configuration and the command table),
     cpecctl.c (the helpers below), then one source per command group: sez.c,
-    ms.c (milestones and the portfolio), seed.c, events.c.
+    ms.c (milestones and the portfolio), seed.c, events.c, notify.c.
 
     Every command is one function of the same shape, chosen from the table in
     main.c: it gets the shared context and the arguments after its name, and
@@ -19,6 +19,7 @@
 
 #include "cpec/v1/events.pb-c.h"
 #include "cpec/v1/milestones.pb-c.h"
+#include "cpec/v1/notify.pb-c.h"
 #include "cpec/v1/registry.pb-c.h"
 #include "cpec_client.h"
 #include "cpec_config.h"
@@ -199,7 +200,7 @@ const char *cpecctl_enum_name (const ProtobufCEnumDescriptor *descriptor, int va
 //  number outside the enum.
 const char *cpecctl_status_name (int status);
 
-//  Commands (sez.c, ms.c, seed.c, events.c).
+//  Commands (sez.c, ms.c, seed.c, events.c, notify.c).
 int cpecctl_sez_list (cpecctl_t *self, int argc, char *argv[]);
 int cpecctl_sez_get (cpecctl_t *self, int argc, char *argv[]);
 int cpecctl_sez_create (cpecctl_t *self, int argc, char *argv[]);
@@ -217,6 +218,15 @@ int cpecctl_ms_schedule (cpecctl_t *self, int argc, char *argv[]);
 int cpecctl_portfolio (cpecctl_t *self, int argc, char *argv[]);
 int cpecctl_seed (cpecctl_t *self, int argc, char *argv[]);
 int cpecctl_events_tail (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_notify_sub_add (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_notify_sub_list (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_notify_sub_get (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_notify_sub_rm (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_notify_sub_test (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_notify_deliveries (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_notify_dlq_list (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_notify_dlq_replay (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_notify_live (cpecctl_t *self, int argc, char *argv[]);
 
 //  The text renderers of ms.c: no I/O, no clock, no environment, so they are
 //  unit-tested (tests/unit/test_cpecctl_ms.c).
@@ -234,6 +244,59 @@ char *cpecctl_ms_gantt (const Cpec__V1__ZoneScheduleResponse *schedule, int64_t 
 //  The portfolio as an aligned table: the province lines, the zone lines,
 //  the total line, then "as of". The text is the caller's to free.
 char *cpecctl_portfolio_table (const Cpec__V1__PortfolioResponse *portfolio);
+
+//  The argument parsing and the text renderers of notify.c: no service, no
+//  clock, no environment, so they are unit-tested
+//  (tests/unit/test_cpecctl_notify.c). The texts are UTF-8 as the service
+//  sent it (Chinese and Urdu intact), lines ending in newline, "-" for an
+//  empty field; the caller frees them.
+
+//  The arguments of a notify command, as cpecctl_notify_parse leaves them;
+//  what a command does not take stays NULL / 0 / false.
+typedef struct
+{
+    const char *id;    //  the ID argument (borrowed from argv); NULL for none
+    const char *file;  //  --file F.json (sub add)
+    const char *owner; //  --owner O (sub list)
+    const char *sub;   //  --sub ID (dlq list)
+    const char *after; //  --after POS (live)
+    int status;        //  --status S (deliveries): a Delivery.Status, 0 for all
+    uint32_t limit;    //  --limit N (deliveries): 1..500, default 100; 0 for every page
+    uint32_t count;    //  --count N (live): 1..1000; 0 for the service's default
+    bool json;         //  --json
+} cpecctl_notify_args_t;
+
+//  Parses the arguments (after the command's words) of the notify command
+//  named as in the usage ("notify sub add", "notify deliveries", ...): 0 with
+//  *args set, or CPECCTL_EXIT_USAGE after printing the error.
+int cpecctl_notify_parse (const char *command, int argc, char *argv[], cpecctl_notify_args_t *args);
+
+//  Reads F.json, a cpec.v1.Subscription in JSON, for sub add: a new message
+//  (free with cpec_pb_destroy) that is active unless the file says
+//  "active": false. The channel is required, with url for WEBHOOK and email
+//  for EMAIL. NULL after reporting the error.
+Cpec__V1__Subscription *cpecctl_notify_load_subscription (const char *command, const char *path);
+
+//  A subscription as "field: value" lines. A secret (only Create answers
+//  one) is printed with a note that it is shown once.
+char *cpecctl_notify_subscription_text (const Cpec__V1__Subscription *subscription);
+
+//  Subscriptions (Cpec__V1__Subscription) as an aligned table, one line each:
+//  ID CHANNEL TARGET LANG DIGEST ACTIVE FILTERS.
+char *cpecctl_notify_subscriptions_table (ProtobufCMessage **rows, size_t count);
+
+//  Deliveries (Cpec__V1__Delivery) as an aligned table, one line each:
+//  ID [SUBSCRIPTION] EVENT-TYPE STATUS ATTEMPTS CODE LATENCY LAST-ERROR, the
+//  code and latency of the last attempt.
+char *cpecctl_notify_deliveries_table (ProtobufCMessage **rows, size_t count,
+                                       bool with_subscription);
+
+//  The answer of Test: delivered, delivery_id, status_code, latency_ms, error.
+char *cpecctl_notify_test_text (const Cpec__V1__TestSubscriptionResponse *answer);
+
+//  The answer of ReadLive: POSITION DELIVERY EVENT-TYPE ZONE lines (none
+//  when empty), then "next: POS".
+char *cpecctl_notify_live_text (const Cpec__V1__ReadLiveResponse *answer);
 
 //  The 9 CPEC zones (data/sezs.json) and the fast-track zones' milestones
 //  (data/milestones.json) embedded at build time.

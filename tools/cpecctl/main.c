@@ -2,7 +2,7 @@
     Platform, for operators and scripts.
 
     Thin: reads the configuration, picks the command from the table and runs
-    it. The commands live in sez.c, ms.c, seed.c and events.c.
+    it. The commands live in sez.c, ms.c, seed.c, events.c and notify.c.
 */
 #include "cpecctl.h"
 
@@ -24,7 +24,7 @@ static const cpec_config_var_t s_vars[] = {
 typedef struct
 {
     const char *group;           //  first word: "sez"
-    const char *verb;            //  second word: "list"; NULL for one-word commands
+    const char *verb;            //  the words after it: "list", "sub add"; NULL for none
     cpecctl_handler_fn *handler; //  runs it
     const char *arguments;       //  synopsis after the name
     const char *summary;         //  one line for --help
@@ -65,6 +65,28 @@ static const s_command_t s_commands[] = {
      "create the 9 zones, then the fast-track zones' milestones; idempotent"},
     {"events", "tail", cpecctl_events_tail, "[--type T] [--json]",
      "print events from the bus, one per line, until Ctrl-C (--type SezUpdated: one type)"},
+    {"notify", "sub add", cpecctl_notify_sub_add, "--file F.json [--json]",
+     "subscribe from a cpec.v1.Subscription in JSON, active unless it says \"active\": false;\n"
+     "      prints it with its secret, shown this once"},
+    {"notify", "sub list", cpecctl_notify_sub_list, "[--owner O] [--json]",
+     "list subscriptions (every page): ID CHANNEL TARGET LANG DIGEST ACTIVE FILTERS"},
+    {"notify", "sub get", cpecctl_notify_sub_get, "ID [--json]",
+     "print one subscription, every field (never its secret)"},
+    {"notify", "sub rm", cpecctl_notify_sub_rm, "ID [--json]",
+     "delete a subscription, whatever its version"},
+    {"notify", "sub test", cpecctl_notify_sub_test, "ID [--json]",
+     "send a test message now: delivered, status code, latency, error; exit 1 if not delivered"},
+    {"notify", "deliveries", cpecctl_notify_deliveries, "ID [--status S] [--limit N] [--json]",
+     "a subscription's deliveries, newest first: the newest N (default 100, at most 500;\n"
+     "      0: every page): ID EVENT-TYPE STATUS ATTEMPTS CODE LATENCY LAST-ERROR"},
+    {"notify", "dlq list", cpecctl_notify_dlq_list, "[--sub ID] [--json]",
+     "the dead letters (every page), of one subscription or of all"},
+    {"notify", "dlq replay", cpecctl_notify_dlq_replay, "[ID] [--json]",
+     "queue dead letters again: one (a delivery id), a subscription's (its id) or all;\n"
+     "      prints how many"},
+    {"notify", "live", cpecctl_notify_live, "ID [--after POS] [--count N] [--json]",
+     "read a LIVE subscription's feed after POS (N entries: default 100, at most 1000):\n"
+     "      POSITION DELIVERY EVENT-TYPE ZONE, then the next position"},
 };
 
 #define S_COMMAND_COUNT (sizeof (s_commands) / sizeof (s_commands[0]))
@@ -108,6 +130,25 @@ s_is_help (const char *arg)
     return strcmp (arg, "--help") == 0 || strcmp (arg, "-h") == 0 || strcmp (arg, "help") == 0;
 }
 
+//  How many leading words of argv match the words of verb ("sub add"), in
+//  order; *complete when every word of verb matched.
+static int
+s_verb_words (const char *verb, int argc, char *argv[], bool *complete)
+{
+    int words = 0;
+    const char *word = verb;
+    while (*word && words < argc) {
+        size_t length = strcspn (word, " ");
+        if (strlen (argv[words]) != length || strncmp (argv[words], word, length) != 0)
+            break;
+        words++;
+        word += length;
+        word += *word == ' ';
+    }
+    *complete = *word == '\0';
+    return words;
+}
+
 //  The command named by argv, with *words set to how many words it took; NULL
 //  after printing why (and *exit_code set).
 static const s_command_t *
@@ -124,6 +165,7 @@ s_find_command (int argc, char *argv[], int *words, int *exit_code)
         return NULL;
     }
     bool group_known = false;
+    bool subgroup_known = false; //  argv[2] is the first of a verb's words ("notify sub")
     for (size_t index = 0; index < S_COMMAND_COUNT; index++) {
         const s_command_t *command = &s_commands[index];
         if (strcmp (argv[1], command->group) != 0)
@@ -133,17 +175,25 @@ s_find_command (int argc, char *argv[], int *words, int *exit_code)
             *words = 1;
             return command;
         }
-        if (argc >= 3 && strcmp (argv[2], command->verb) == 0) {
-            *words = 2;
+        bool complete = false;
+        int verb_words = s_verb_words (command->verb, argc - 2, argv + 2, &complete);
+        if (complete) {
+            *words = 1 + verb_words;
             return command;
         }
+        subgroup_known = subgroup_known || verb_words > 0;
     }
     if (!group_known)
         cpecctl_usage_error (NULL, "unknown command '%s'", argv[1]);
-    else if (argc >= 3 && s_is_help (argv[2])) {
+    else if ((argc >= 3 && s_is_help (argv[2])) ||
+             (subgroup_known && argc >= 4 && s_is_help (argv[3]))) {
         s_print_usage (stdout, argv[1]);
         *exit_code = CPECCTL_EXIT_OK;
-    } else if (argc >= 3)
+    } else if (subgroup_known && argc >= 4)
+        cpecctl_usage_error (argv[1], "unknown command '%s %s %s'", argv[1], argv[2], argv[3]);
+    else if (subgroup_known)
+        cpecctl_usage_error (argv[1], "missing command after '%s %s'", argv[1], argv[2]);
+    else if (argc >= 3)
         cpecctl_usage_error (argv[1], "unknown command '%s %s'", argv[1], argv[2]);
     else
         cpecctl_usage_error (argv[1], "missing command after '%s'", argv[1]);

@@ -1,0 +1,55 @@
+-- fanout.lua: records the deliveries a batch of events causes and
+-- acknowledges the events, in one step (see notify.h). A delivery already
+-- recorded (the batch is fanned out again after its replica died) is left
+-- as it is, so each (event, subscription) has one delivery whatever happens.
+--
+-- KEYS[1] cpec:events     KEYS[2] cpec:ntf:ready   KEYS[3] cpec:ntf:leases
+-- KEYS[4] cpec:ntf:digests
+-- ARGV[1] group  ARGV[2] now (ms)  ARGV[3] keep (s, a finished delivery)
+-- ARGV[4] A (stream ids to acknowledge)  ARGV[5] D (deliveries)
+-- ARGV[6 .. 5+A] the stream ids
+-- then per delivery: subscription, delivery id, mode, packed Delivery, digest time
+--   mode "q": queued for its subscription; "live": appended to the
+--   subscription's live feed (delivered); "digest": kept for the next digest
+-- Replies the number of deliveries recorded.
+
+local prefix = 'cpec:ntf:'
+local now = tonumber(ARGV[2])
+local keep = tonumber(ARGV[3])
+local acks = tonumber(ARGV[4])
+local deliveries = tonumber(ARGV[5])
+local first = 6 + acks
+local recorded = 0
+
+for i = 0, deliveries - 1 do
+    local sub = ARGV[first + 5 * i]
+    local id = ARGV[first + 5 * i + 1]
+    local mode = ARGV[first + 5 * i + 2]
+    local packed = ARGV[first + 5 * i + 3]
+    local key = prefix .. 'dlv:' .. id
+    if redis.call('EXISTS', key) == 0 then
+        redis.call('HSET', key, 'v', '1', 'pb', packed)
+        local hist = prefix .. 'hist:' .. sub
+        redis.call('ZADD', hist, now, id)
+        redis.call('ZREMRANGEBYRANK', hist, 0, -1001)
+        if mode == 'q' then
+            redis.call('RPUSH', prefix .. 'q:' .. sub, id)
+            if not redis.call('ZSCORE', KEYS[3], sub) then
+                redis.call('ZADD', KEYS[2], 'NX', now, sub)
+            end
+        elseif mode == 'live' then
+            redis.call('XADD', prefix .. 'live:' .. sub, 'MAXLEN', '~', '10000', '*',
+                       'd', id, 'pb', packed)
+            redis.call('EXPIRE', key, keep)
+        else
+            redis.call('RPUSH', prefix .. 'digest:' .. sub, id)
+            redis.call('ZADD', KEYS[4], 'NX', ARGV[first + 5 * i + 4], sub)
+        end
+        recorded = recorded + 1
+    end
+end
+
+if acks > 0 then
+    redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 6, 5 + acks))
+end
+return recorded

@@ -1,0 +1,965 @@
+/*  notify_engine - the delivery engine: a czmq actor with its own Redis
+    connection, a SUB socket on the bus (only to wake up when events are
+    published: what it delivers is read from the stream) and a libcurl multi
+    handle with one attempt in flight per subscription it works. See
+    notify.h for the design; each step of the loop is a small function:
+
+      s_consume     XREADGROUP new events (and, now and then, XAUTOCLAIM
+                    those a dead replica left pending), match them to the
+                    subscriptions, fanout.lua: deliveries recorded, events
+                    acknowledged
+      s_claim       claim.lua: subscriptions whose queues are ready
+      s_start       for each held subscription with nothing in flight: the
+                    head of its queue, tried through notify_send
+      s_complete    an attempt finished: finish.lua with its outcome
+      s_renew       claim.lua renew: the leases held
+      s_digests     digest.lua: the digests whose time came
+*/
+#include <assert.h>
+#include <curl/curl.h>
+#include <czmq.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpec_log.h"
+#include "cpec_pb.h"
+#include "notify.h"
+
+extern const char cpec_lua_notify_fanout[];
+extern const char cpec_lua_notify_claim[];
+extern const char cpec_lua_notify_finish[];
+extern const char cpec_lua_notify_digest[];
+
+#define S_READ_COUNT      256 //  events read per XREADGROUP
+#define S_PREFETCH        32  //  queue entries read at once per subscription
+#define S_DIGEST_MAX      500 //  events in one digest
+#define S_POLL_MS         50  //  longest sleep
+#define S_CONSUME_MS      250 //  the stream is read at least this often
+#define S_CLAIM_MS        100 //  ready queues are looked for this often
+#define S_AUTOCLAIM_MS    1000
+#define S_DIGEST_CHECK_MS 1000
+
+typedef struct
+{
+    char *id;                          //  subscription id
+    char **pending;                    //  prefetched delivery ids
+    size_t pending_count, pending_pos; //  ... and the next to try
+    notify_send_t *send;               //  the attempt in flight, or NULL
+    Cpec__V1__Delivery *delivery;      //  what it sends
+    Cpec__V1__Subscription *subscription; //  as it was when the attempt started
+    bool lost;                         //  the lease went to another replica
+} s_held_t;
+
+typedef struct
+{
+    notify_config_t config;
+    char *instance; //  consumer name in the group
+    cpec_metrics_t *metrics; //  borrowed, thread safe
+    cpec_store_t *store;
+    zsock_t *bus;
+    CURLM *multi;
+    char token[96];
+    bool stopping;
+    //  the subscriptions, as of revision rev
+    Cpec__V1__Subscription **subs;
+    size_t sub_count;
+    char *rev;
+    zhashx_t *held; //  subscription id -> s_held_t
+    int64_t next_consume, next_claim, next_autoclaim, next_renew, next_digest;
+    char sha_fanout[41], sha_claim[41], sha_finish[41], sha_digest[41];
+} s_engine_t;
+
+struct _notify_engine_t
+{
+    zactor_t *actor;    //  runs s_engine_run
+    s_engine_t *engine; //  its state, freed once the actor has finished
+};
+
+//  --------------------------------------------------------------------------
+//  Small helpers
+
+static void
+s_held_destroy (void **item)
+{
+    s_held_t *held = (s_held_t *)*item;
+    if (!held)
+        return;
+    for (size_t i = 0; i < held->pending_count; i++)
+        free (held->pending[i]);
+    free (held->pending);
+    notify_send_destroy (&held->send);
+    cpec_pb_destroy ((ProtobufCMessage **)&held->delivery);
+    cpec_pb_destroy ((ProtobufCMessage **)&held->subscription);
+    free (held->id);
+    free (held);
+    *item = NULL;
+}
+
+static void
+s_count (s_engine_t *self, const char *name, const char *help, double value)
+{
+    if (self->metrics)
+        cpec_metrics_count (self->metrics, name, help, value);
+}
+
+static redisReply *
+s_command (s_engine_t *self, int argc, const char **argv, const size_t *lengths)
+{
+    cpec_status_t status;
+    redisReply *reply = cpec_store_command (self->store, argc, argv, lengths, &status);
+    if (!reply)
+        cpec_log_warn (NULL, "notify engine: %s: %s", argv[0], status.message);
+    return reply;
+}
+
+static redisReply *
+s_script (s_engine_t *self, const char *script, char *sha, int argc, const char **argv,
+          const size_t *lengths)
+{
+    cpec_status_t status;
+    redisReply *reply = cpec_store_script (self->store, script, sha, argc, argv, lengths, &status);
+    if (!reply)
+        cpec_log_warn (NULL, "notify engine: script: %s", status.message);
+    return reply;
+}
+
+//  Arguments of a command being built, owning their copies.
+typedef struct
+{
+    const char **argv;
+    size_t *lengths;
+    char **owned;
+    int argc, owned_count;
+} s_args_t;
+
+static void
+s_arg (s_args_t *self, const void *data, size_t size)
+{
+    self->argv = (const char **)cpec_realloc (self->argv, (self->argc + 1) * sizeof (char *));
+    self->lengths = (size_t *)cpec_realloc (self->lengths, (self->argc + 1) * sizeof (size_t));
+    self->owned = (char **)cpec_realloc (self->owned, (self->owned_count + 1) * sizeof (char *));
+    char *copy = (char *)cpec_memdup (data, size);
+    self->owned[self->owned_count++] = copy;
+    self->argv[self->argc] = copy;
+    self->lengths[self->argc++] = size;
+}
+
+static void
+s_argf (s_args_t *self, const char *format, ...)
+{
+    char buffer[NOTIFY_KEY_MAX];
+    va_list args;
+    va_start (args, format);
+    int n = vsnprintf (buffer, sizeof (buffer), format, args);
+    va_end (args);
+    s_arg (self, buffer, n < 0 ? 0 : (size_t)n < sizeof (buffer) ? (size_t)n : sizeof (buffer) - 1);
+}
+
+static void
+s_arg_message (s_args_t *self, const ProtobufCMessage *message)
+{
+    size_t size = 0;
+    uint8_t *packed = cpec_pb_pack (message, &size);
+    s_arg (self, packed, size);
+    free (packed);
+}
+
+static void
+s_args_fini (s_args_t *self)
+{
+    for (int i = 0; i < self->owned_count; i++)
+        free (self->owned[i]);
+    free (self->owned);
+    free (self->argv);
+    free (self->lengths);
+    *self = (s_args_t){0};
+}
+
+//  --------------------------------------------------------------------------
+//  The subscriptions, reloaded when their revision moves
+
+static void
+s_subs_free (s_engine_t *self)
+{
+    for (size_t i = 0; i < self->sub_count; i++)
+        cpec_pb_destroy ((ProtobufCMessage **)&self->subs[i]);
+    free (self->subs);
+    self->subs = NULL;
+    self->sub_count = 0;
+}
+
+static const Cpec__V1__Subscription *
+s_sub_find (s_engine_t *self, const char *id)
+{
+    for (size_t i = 0; i < self->sub_count; i++)
+        if (strcmp (self->subs[i]->id, id) == 0)
+            return self->subs[i];
+    return NULL;
+}
+
+//  0 when the subscriptions are current, -1 when Redis failed.
+static int
+s_subs_refresh (s_engine_t *self)
+{
+    const char *get[2] = {"GET", NOTIFY_REV_KEY};
+    redisReply *reply = s_command (self, 2, get, NULL);
+    if (!reply)
+        return -1;
+    char rev[64] = "";
+    if (reply->type == REDIS_REPLY_STRING)
+        snprintf (rev, sizeof (rev), "%s", reply->str);
+    freeReplyObject (reply);
+    if (self->rev && strcmp (self->rev, rev) == 0)
+        return 0;
+    const char *members[2] = {"SMEMBERS", NOTIFY_SUBS_KEY};
+    reply = s_command (self, 2, members, NULL);
+    if (!reply || reply->type != REDIS_REPLY_ARRAY) {
+        if (reply)
+            freeReplyObject (reply);
+        return -1;
+    }
+    size_t count = reply->elements;
+    const char **keys = (const char **)cpec_realloc (NULL, (count + 1) * sizeof (char *));
+    for (size_t i = 0; i < count; i++) {
+        char key[NOTIFY_KEY_MAX];
+        notify_sub_key (key, sizeof (key), reply->element[i]->str);
+        keys[i] = cpec_strdup (key);
+    }
+    freeReplyObject (reply);
+    ProtobufCMessage **found = (ProtobufCMessage **)calloc (count + 1, sizeof (void *));
+    assert (found);
+    cpec_status_t status;
+    int rc = cpec_store_get_many (self->store, keys, count, &cpec__v1__subscription__descriptor,
+                                  found, &status);
+    for (size_t i = 0; i < count; i++)
+        free ((char *)keys[i]);
+    free (keys);
+    if (rc != CPEC_OK) {
+        free (found);
+        cpec_log_warn (NULL, "notify engine: reading subscriptions: %s", status.message);
+        return -1;
+    }
+    s_subs_free (self);
+    self->subs = (Cpec__V1__Subscription **)cpec_realloc (NULL, (count + 1) * sizeof (void *));
+    for (size_t i = 0; i < count; i++)
+        if (found[i])
+            self->subs[self->sub_count++] = (Cpec__V1__Subscription *)found[i];
+    free (found);
+    free (self->rev);
+    self->rev = cpec_strdup (rev);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Consuming the event log
+
+//  Milliseconds of a stream id ("1700000000000-0").
+static int64_t
+s_stream_ms (const char *id)
+{
+    return strtoll (id, NULL, 10);
+}
+
+//  Fans out the entries of a stream reply (an array of [id, [field, value,
+//  ...]]; a nil field list: the entry was trimmed away) and acknowledges
+//  them. 0, or -1 when Redis failed (the entries stay pending).
+static int
+s_fanout (s_engine_t *self, const redisReply *entries)
+{
+    if (!entries || entries->type != REDIS_REPLY_ARRAY || entries->elements == 0)
+        return 0;
+    if (s_subs_refresh (self))
+        return -1;
+    s_args_t args = {0};
+    s_argf (&args, "%d", 4);
+    s_arg (&args, "cpec:events", strlen ("cpec:events"));
+    s_argf (&args, "%s", NOTIFY_READY_KEY);
+    s_argf (&args, "%s", NOTIFY_LEASES_KEY);
+    s_argf (&args, "%s", NOTIFY_DIGESTS_KEY);
+    int64_t now = cpec_now_ms ();
+    s_argf (&args, "%s", NOTIFY_GROUP);
+    s_argf (&args, "%lld", (long long)now);
+    s_argf (&args, "%lld", (long long)self->config.delivered_ttl_s);
+    s_argf (&args, "%zu", entries->elements);
+    int deliveries_at = args.argc;
+    s_argf (&args, "0");
+    for (size_t i = 0; i < entries->elements; i++) {
+        const redisReply *entry = entries->element[i];
+        s_arg (&args, entry->element[0]->str, entry->element[0]->len);
+    }
+    size_t deliveries = 0;
+    int64_t digest_at =
+        notify_next_digest (now, self->config.digest_hour, self->config.digest_period_ms);
+    for (size_t i = 0; i < entries->elements; i++) {
+        const redisReply *entry = entries->element[i];
+        const char *stream_id = entry->element[0]->str;
+        const redisReply *fields = entry->elements > 1 ? entry->element[1] : NULL;
+        const redisReply *packed = NULL;
+        for (size_t f = 0; fields && fields->type == REDIS_REPLY_ARRAY && f + 1 < fields->elements;
+             f += 2)
+            if (strcmp (fields->element[f]->str, "pb") == 0)
+                packed = fields->element[f + 1];
+        if (!packed)
+            continue; //  trimmed: acknowledged, nothing to deliver
+        Cpec__V1__Event *event = (Cpec__V1__Event *)cpec_pb_unpack (
+            &cpec__v1__event__descriptor, (const uint8_t *)packed->str, packed->len);
+        if (!event) {
+            cpec_log_error (NULL, "notify engine: event %s does not decode; skipped", stream_id);
+            s_count (self, "cpec_notify_events_undecodable_total",
+                     "events in the log that do not decode", 1);
+            continue;
+        }
+        for (size_t s = 0; s < self->sub_count; s++) {
+            const Cpec__V1__Subscription *sub = self->subs[s];
+            if (!notify_matches (sub, event) ||
+                (sub->created && s_stream_ms (stream_id) < cpec_pb_timestamp_ms (sub->created->at)))
+                continue;
+            char id[37];
+            notify_delivery_id (event->id, sub->id, id);
+            Cpec__V1__Delivery delivery = CPEC__V1__DELIVERY__INIT;
+            Google__Protobuf__Timestamp created = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+            created.seconds = now / 1000;
+            created.nanos = (int32_t)(now % 1000) * 1000000;
+            delivery.id = id;
+            delivery.subscription_id = sub->id;
+            delivery.event_id = event->id;
+            delivery.event_type = event->type;
+            delivery.stream_id = (char *)stream_id;
+            delivery.created_at = &created;
+            delivery.event = event;
+            const char *mode = "q";
+            delivery.status = CPEC__V1__DELIVERY__STATUS__PENDING;
+            if (sub->channel == CPEC__V1__SUBSCRIPTION__CHANNEL__LIVE) {
+                mode = "live";
+                delivery.status = CPEC__V1__DELIVERY__STATUS__DELIVERED;
+                delivery.finished_at = &created;
+            }
+            else if (sub->digest) {
+                mode = "digest";
+                delivery.status = CPEC__V1__DELIVERY__STATUS__DIGESTED;
+            }
+            s_argf (&args, "%s", sub->id);
+            s_argf (&args, "%s", id);
+            s_argf (&args, "%s", mode);
+            s_arg_message (&args, &delivery.base);
+            s_argf (&args, "%lld", (long long)digest_at);
+            deliveries++;
+        }
+        cpec_pb_destroy ((ProtobufCMessage **)&event);
+    }
+    char count[32];
+    snprintf (count, sizeof (count), "%zu", deliveries);
+    free (args.owned[deliveries_at]);
+    args.owned[deliveries_at] = cpec_strdup (count);
+    args.argv[deliveries_at] = args.owned[deliveries_at];
+    args.lengths[deliveries_at] = strlen (count);
+    redisReply *reply =
+        s_script (self, cpec_lua_notify_fanout, self->sha_fanout, args.argc, args.argv,
+                  args.lengths);
+    int rc = reply && reply->type == REDIS_REPLY_INTEGER ? 0 : -1;
+    if (reply && reply->type == REDIS_REPLY_INTEGER) {
+        s_count (self, "cpec_notify_events_total", "events read from the log and fanned out",
+                 (double)entries->elements);
+        s_count (self, "cpec_notify_deliveries_recorded_total", "deliveries recorded",
+                 (double)reply->integer);
+        if (reply->integer > 0)
+            self->next_claim = 0; //  look for work at once
+    }
+    else if (reply)
+        cpec_log_warn (NULL, "notify engine: fanout: %s",
+                       reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+    if (reply)
+        freeReplyObject (reply);
+    s_args_fini (&args);
+    return rc;
+}
+
+static void
+s_group_create (s_engine_t *self)
+{
+    const char *argv[6] = {"XGROUP", "CREATE", "cpec:events", NOTIFY_GROUP, "$", "MKSTREAM"};
+    redisReply *reply = s_command (self, 6, argv, NULL);
+    if (reply)
+        freeReplyObject (reply);
+}
+
+//  Reads new events (and now and then those left pending by a dead replica)
+//  and fans them out; true when a full batch came (more may be waiting).
+static bool
+s_consume (s_engine_t *self, int64_t now)
+{
+    bool more = false;
+    if (now >= self->next_autoclaim) {
+        self->next_autoclaim = now + S_AUTOCLAIM_MS;
+        char idle[32], count[32];
+        snprintf (idle, sizeof (idle), "%d", self->config.claim_idle_ms);
+        snprintf (count, sizeof (count), "%d", S_READ_COUNT);
+        const char *argv[8] = {"XAUTOCLAIM", "cpec:events", NOTIFY_GROUP, self->instance,
+                               idle,         "0-0",         "COUNT",      count};
+        redisReply *reply = s_command (self, 8, argv, NULL);
+        if (reply && reply->type == REDIS_REPLY_ERROR && strstr (reply->str, "NOGROUP"))
+            s_group_create (self);
+        else if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2 &&
+                 reply->element[1]->elements) {
+            cpec_log_info (NULL, "notify engine: took over %zu pending events",
+                           reply->element[1]->elements);
+            s_count (self, "cpec_notify_events_taken_over_total",
+                     "pending events of another consumer taken over", (double)reply->element[1]->elements);
+            s_fanout (self, reply->element[1]);
+        }
+        if (reply)
+            freeReplyObject (reply);
+    }
+    char count[32];
+    snprintf (count, sizeof (count), "%d", S_READ_COUNT);
+    const char *argv[9] = {"XREADGROUP", "GROUP",   NOTIFY_GROUP, self->instance, "COUNT",
+                           count,        "STREAMS", "cpec:events", ">"};
+    redisReply *reply = s_command (self, 9, argv, NULL);
+    if (reply && reply->type == REDIS_REPLY_ERROR && strstr (reply->str, "NOGROUP"))
+        s_group_create (self);
+    else if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 1) {
+        const redisReply *entries = reply->element[0]->element[1];
+        more = entries->elements == S_READ_COUNT;
+        s_fanout (self, entries);
+    }
+    if (reply)
+        freeReplyObject (reply);
+    return more;
+}
+
+//  --------------------------------------------------------------------------
+//  Working the queues
+
+//  Runs claim.lua ("claim" with max, or "renew" with the held ids).
+static redisReply *
+s_claim_script (s_engine_t *self, const char *mode, int64_t now, int max)
+{
+    s_args_t args = {0};
+    s_argf (&args, "3");
+    s_argf (&args, "%s", NOTIFY_READY_KEY);
+    s_argf (&args, "%s", NOTIFY_LEASES_KEY);
+    s_argf (&args, "%s", NOTIFY_OWNERS_KEY);
+    s_argf (&args, "%s", mode);
+    s_argf (&args, "%lld", (long long)now);
+    s_argf (&args, "%d", self->config.lease_ms);
+    s_argf (&args, "%s", self->token);
+    if (max > 0)
+        s_argf (&args, "%d", max);
+    else
+        for (void *held = zhashx_first (self->held); held; held = zhashx_next (self->held))
+            s_argf (&args, "%s", ((s_held_t *)held)->id);
+    redisReply *reply =
+        s_script (self, cpec_lua_notify_claim, self->sha_claim, args.argc, args.argv, args.lengths);
+    s_args_fini (&args);
+    if (reply && reply->type != REDIS_REPLY_ARRAY) {
+        cpec_log_warn (NULL, "notify engine: claim: %s",
+                       reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        freeReplyObject (reply);
+        reply = NULL;
+    }
+    return reply;
+}
+
+static void
+s_claim (s_engine_t *self, int64_t now)
+{
+    int room = self->config.concurrency - (int)zhashx_size (self->held);
+    if (self->stopping || room <= 0)
+        return;
+    redisReply *reply = s_claim_script (self, "claim", now, room);
+    for (size_t i = 0; reply && i < reply->elements; i++) {
+        const char *id = reply->element[i]->str;
+        if (zhashx_lookup (self->held, id))
+            continue;
+        s_held_t *held = (s_held_t *)calloc (1, sizeof (s_held_t));
+        assert (held);
+        held->id = cpec_strdup (id);
+        zhashx_insert (self->held, id, held);
+    }
+    if (reply)
+        freeReplyObject (reply);
+}
+
+static void
+s_renew (s_engine_t *self, int64_t now)
+{
+    if (zhashx_size (self->held) == 0)
+        return;
+    redisReply *reply = s_claim_script (self, "renew", now, 0);
+    if (!reply)
+        return;
+    zhashx_t *kept = zhashx_new ();
+    for (size_t i = 0; i < reply->elements; i++)
+        zhashx_insert (kept, reply->element[i]->str, (void *)1);
+    for (void *item = zhashx_first (self->held); item; item = zhashx_next (self->held)) {
+        s_held_t *held = (s_held_t *)item;
+        if (!zhashx_lookup (kept, held->id) && !held->lost) {
+            cpec_log_warn (NULL, "notify engine: lost the lease of subscription %s", held->id);
+            held->lost = true;
+        }
+    }
+    zhashx_destroy (&kept);
+    freeReplyObject (reply);
+}
+
+//  finish.lua for the held subscription; the reply's status word, or NULL
+//  when Redis failed (the lease lapses and the attempt is made again).
+static char *
+s_finish (s_engine_t *self, s_held_t *held, const char *outcome, const Cpec__V1__Delivery *delivery,
+          int64_t next_ms)
+{
+    s_args_t args = {0};
+    s_argf (&args, "4");
+    s_argf (&args, "%s", NOTIFY_READY_KEY);
+    s_argf (&args, "%s", NOTIFY_LEASES_KEY);
+    s_argf (&args, "%s", NOTIFY_OWNERS_KEY);
+    s_argf (&args, "%s", NOTIFY_DLQ_KEY);
+    s_argf (&args, "%s", held->id);
+    s_argf (&args, "%s", self->token);
+    s_argf (&args, "%s", delivery ? delivery->id : "");
+    s_argf (&args, "%s", outcome);
+    if (delivery)
+        s_arg_message (&args, &delivery->base);
+    else
+        s_arg (&args, "", 0);
+    s_argf (&args, "%lld", (long long)next_ms);
+    s_argf (&args, "%lld", (long long)cpec_now_ms ());
+    s_argf (&args, "%d", self->config.lease_ms);
+    s_argf (&args, "%lld", (long long)self->config.delivered_ttl_s);
+    redisReply *reply = s_script (self, cpec_lua_notify_finish, self->sha_finish, args.argc,
+                                  args.argv, args.lengths);
+    s_args_fini (&args);
+    char *word = NULL;
+    if (reply && (reply->type == REDIS_REPLY_STATUS || reply->type == REDIS_REPLY_STRING))
+        word = cpec_strdup (reply->str);
+    else if (reply)
+        cpec_log_warn (NULL, "notify engine: finish: %s",
+                       reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+    if (reply)
+        freeReplyObject (reply);
+    return word;
+}
+
+//  Drops the prefetched ids (the queue is read again).
+static void
+s_pending_clear (s_held_t *held)
+{
+    for (size_t i = 0; i < held->pending_count; i++)
+        free (held->pending[i]);
+    free (held->pending);
+    held->pending = NULL;
+    held->pending_count = held->pending_pos = 0;
+}
+
+//  Reads the first ids of the held subscription's queue. -1 on failure.
+static int
+s_prefetch (s_engine_t *self, s_held_t *held)
+{
+    s_pending_clear (held);
+    char key[NOTIFY_KEY_MAX], last[16];
+    snprintf (key, sizeof (key), NOTIFY_PREFIX "q:%s", held->id);
+    snprintf (last, sizeof (last), "%d", S_PREFETCH - 1);
+    const char *argv[4] = {"LRANGE", key, "0", last};
+    redisReply *reply = s_command (self, 4, argv, NULL);
+    if (!reply || reply->type != REDIS_REPLY_ARRAY) {
+        if (reply)
+            freeReplyObject (reply);
+        return -1;
+    }
+    held->pending = (char **)cpec_realloc (NULL, (reply->elements + 1) * sizeof (char *));
+    for (size_t i = 0; i < reply->elements; i++)
+        held->pending[held->pending_count++] = cpec_strdup (reply->element[i]->str);
+    freeReplyObject (reply);
+    return 0;
+}
+
+//  Loads the events a digest summarises (those still kept), into *events.
+static size_t
+s_digest_events (s_engine_t *self, const Cpec__V1__Delivery *delivery, Cpec__V1__Event ***events)
+{
+    size_t count = delivery->n_digest_of;
+    const char **keys = (const char **)cpec_realloc (NULL, (count + 1) * sizeof (char *));
+    for (size_t i = 0; i < count; i++) {
+        char key[NOTIFY_KEY_MAX];
+        notify_delivery_key (key, sizeof (key), delivery->digest_of[i]);
+        keys[i] = cpec_strdup (key);
+    }
+    ProtobufCMessage **found = (ProtobufCMessage **)calloc (count + 1, sizeof (void *));
+    assert (found);
+    cpec_status_t status;
+    int rc = cpec_store_get_many (self->store, keys, count, &cpec__v1__delivery__descriptor, found,
+                                  &status);
+    *events = (Cpec__V1__Event **)cpec_realloc (NULL, (count + 1) * sizeof (void *));
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        Cpec__V1__Delivery *one = (Cpec__V1__Delivery *)found[i];
+        if (rc == CPEC_OK && one && one->event) {
+            (*events)[n++] = one->event;
+            one->event = NULL;
+        }
+        cpec_pb_destroy (&found[i]);
+        free ((char *)keys[i]);
+    }
+    free (found);
+    free (keys);
+    return n;
+}
+
+//  The outcome of an attempt, recorded and passed to finish.lua.
+static void
+s_conclude (s_engine_t *self, s_held_t *held, const notify_result_t *result)
+{
+    Cpec__V1__Delivery *delivery = held->delivery;
+    int64_t now = cpec_now_ms ();
+    notify_outcome_t outcome = result->outcome;
+    int64_t next = 0;
+    if (outcome == NOTIFY_RETRY) {
+        uint32_t attempts = delivery->attempts + 1;
+        int64_t age = now - cpec_pb_timestamp_ms (delivery->created_at);
+        if ((int)attempts >= self->config.max_attempts || age >= self->config.max_age_ms)
+            outcome = NOTIFY_DEAD;
+        else
+            next = now + notify_backoff_ms (&self->config, attempts, (double)random () / RAND_MAX,
+                                            result->retry_after_ms);
+    }
+    notify_delivery_record (delivery, result, outcome, now, next, self->instance);
+    static const char *s_words[] = {"delivered", "retry", "dead"};
+    char *word = s_finish (self, held, s_words[outcome], delivery, next);
+    static const char *s_metric[] = {"cpec_notify_delivered_total", "cpec_notify_retries_total",
+                                     "cpec_notify_dead_letters_total"};
+    if (word && (strcmp (word, "LOST") && strcmp (word, "MOVED")))
+        s_count (self, s_metric[outcome], "delivery attempts by outcome", 1);
+    if (!word || strcmp (word, "NEXT") != 0 || held->lost) {
+        //  Given up, lost or failed: the queue is no longer ours to work
+        //  (a failed finish leaves the lease to lapse: the attempt is made
+        //  again, with the same delivery id)
+        if (word && strcmp (word, "MOVED") == 0)
+            s_pending_clear (held);
+        else
+            held->lost = true;
+    }
+    else
+        held->pending_pos++;
+    free (word);
+    cpec_pb_destroy ((ProtobufCMessage **)&held->delivery);
+    cpec_pb_destroy ((ProtobufCMessage **)&held->subscription);
+}
+
+//  Starts the next attempt of a held subscription with none in flight.
+//  false when the subscription is no longer held (to be forgotten).
+static bool
+s_start (s_engine_t *self, s_held_t *held)
+{
+    if (held->lost)
+        return false;
+    if (held->pending_pos >= held->pending_count && s_prefetch (self, held))
+        return false; //  Redis failed: the lease lapses
+    const Cpec__V1__Subscription *subscription = s_sub_find (self, held->id);
+    if (!subscription) {
+        s_subs_refresh (self);
+        subscription = s_sub_find (self, held->id);
+    }
+    if (!subscription) {
+        char *word = s_finish (self, held, "drop", NULL, 0);
+        cpec_log_info (NULL, "notify engine: subscription %s is gone: its queue dropped",
+                       held->id);
+        free (word);
+        return false;
+    }
+    if (held->pending_count == 0) {
+        char *word = s_finish (self, held, "release", NULL, 0);
+        bool again = word && strcmp (word, "NEXT") == 0;
+        free (word);
+        return again; //  something came in meanwhile: read again next time
+    }
+    const char *id = held->pending[held->pending_pos];
+    char key[NOTIFY_KEY_MAX];
+    notify_delivery_key (key, sizeof (key), id);
+    ProtobufCMessage *found = NULL;
+    cpec_status_t status;
+    int rc = cpec_store_get (self->store, key, &cpec__v1__delivery__descriptor, &found, NULL,
+                             &status);
+    if (rc == CPEC_NOT_FOUND) {
+        //  A queued delivery whose record is gone: it cannot be sent
+        Cpec__V1__Delivery *missing = (Cpec__V1__Delivery *)cpec_pb_new (
+            &cpec__v1__delivery__descriptor);
+        cpec_pb_string_set (&missing->id, id);
+        cpec_pb_string_set (&missing->subscription_id, held->id);
+        missing->created_at = cpec_pb_timestamp_new (cpec_now_ms ());
+        found = &missing->base;
+        held->delivery = missing;
+        held->subscription = (Cpec__V1__Subscription *)cpec_pb_dup (&subscription->base);
+        notify_result_t result = {.outcome = NOTIFY_DEAD};
+        snprintf (result.error, sizeof (result.error), "the delivery record is missing");
+        s_conclude (self, held, &result);
+        return !held->lost;
+    }
+    if (rc != CPEC_OK)
+        return false;
+    held->delivery = (Cpec__V1__Delivery *)found;
+    held->subscription = (Cpec__V1__Subscription *)cpec_pb_dup (&subscription->base);
+    Cpec__V1__Event **events = NULL;
+    size_t event_count = 0;
+    if (held->delivery->n_digest_of)
+        event_count = s_digest_events (self, held->delivery, &events);
+    notify_result_t result;
+    held->send = notify_send_new (&self->config, held->subscription, held->delivery,
+                                  (const Cpec__V1__Event *const *)events, event_count, &result);
+    for (size_t i = 0; i < event_count; i++)
+        cpec_pb_destroy ((ProtobufCMessage **)&events[i]);
+    free (events);
+    if (!held->send) {
+        s_conclude (self, held, &result);
+        return !held->lost;
+    }
+    curl_multi_add_handle (self->multi, notify_send_handle (held->send));
+    return true;
+}
+
+//  Attempts that finished: their outcomes recorded.
+static void
+s_complete (s_engine_t *self)
+{
+    CURLMsg *message;
+    int left = 0;
+    while ((message = curl_multi_info_read (self->multi, &left))) {
+        if (message->msg != CURLMSG_DONE)
+            continue;
+        CURL *easy = message->easy_handle;
+        CURLcode code = message->data.result;
+        notify_send_t *send = NULL;
+        curl_easy_getinfo (easy, CURLINFO_PRIVATE, (char **)&send);
+        curl_multi_remove_handle (self->multi, easy);
+        s_held_t *held = NULL;
+        for (void *item = zhashx_first (self->held); item; item = zhashx_next (self->held))
+            if (((s_held_t *)item)->send == send)
+                held = (s_held_t *)item;
+        assert (held);
+        notify_result_t result;
+        notify_send_result (send, (int)code, &result);
+        notify_send_destroy (&held->send);
+        s_conclude (self, held, &result);
+    }
+}
+
+//  Starts attempts where none is in flight; forgets what is no longer held.
+static void
+s_start_all (s_engine_t *self)
+{
+    zlistx_t *gone = zlistx_new ();
+    for (void *item = zhashx_first (self->held); item; item = zhashx_next (self->held)) {
+        s_held_t *held = (s_held_t *)item;
+        if (held->send)
+            continue;
+        if (self->stopping || !s_start (self, held))
+            zlistx_add_end (gone, held->id);
+    }
+    for (void *id = zlistx_first (gone); id; id = zlistx_next (gone)) {
+        s_held_t *held = (s_held_t *)zhashx_lookup (self->held, (const char *)id);
+        if (self->stopping && held && !held->lost) {
+            char *word = s_finish (self, held, "leave", NULL, 0);
+            free (word);
+        }
+        zhashx_delete (self->held, (const char *)id);
+    }
+    zlistx_destroy (&gone);
+}
+
+//  --------------------------------------------------------------------------
+//  Digests
+
+static void
+s_digests (s_engine_t *self, int64_t now)
+{
+    char now_text[32];
+    snprintf (now_text, sizeof (now_text), "%lld", (long long)now);
+    const char *due[7] = {"ZRANGEBYSCORE", NOTIFY_DIGESTS_KEY, "-inf", now_text, "LIMIT", "0", "16"};
+    redisReply *subs = s_command (self, 7, due, NULL);
+    for (size_t i = 0; subs && subs->type == REDIS_REPLY_ARRAY && i < subs->elements; i++) {
+        const char *sub = subs->element[i]->str;
+        char key[NOTIFY_KEY_MAX], last[16];
+        snprintf (key, sizeof (key), NOTIFY_PREFIX "digest:%s", sub);
+        snprintf (last, sizeof (last), "%d", S_DIGEST_MAX - 1);
+        const char *range[4] = {"LRANGE", key, "0", last};
+        redisReply *ids = s_command (self, 4, range, NULL);
+        if (!ids || ids->type != REDIS_REPLY_ARRAY || ids->elements == 0) {
+            if (ids)
+                freeReplyObject (ids);
+            continue;
+        }
+        char id[37], seed[128];
+        snprintf (seed, sizeof (seed), "digest:%s", ids->element[0]->str);
+        notify_delivery_id (seed, sub, id);
+        Cpec__V1__Delivery delivery = CPEC__V1__DELIVERY__INIT;
+        Google__Protobuf__Timestamp created = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+        created.seconds = now / 1000;
+        created.nanos = (int32_t)(now % 1000) * 1000000;
+        delivery.id = id;
+        delivery.subscription_id = (char *)sub;
+        delivery.event_type = (char *)NOTIFY_DIGEST_TYPE;
+        delivery.status = CPEC__V1__DELIVERY__STATUS__PENDING;
+        delivery.created_at = &created;
+        delivery.n_digest_of = ids->elements;
+        delivery.digest_of = (char **)cpec_realloc (NULL, ids->elements * sizeof (char *));
+        for (size_t k = 0; k < ids->elements; k++)
+            delivery.digest_of[k] = ids->element[k]->str;
+        s_args_t args = {0};
+        s_argf (&args, "3");
+        s_argf (&args, "%s", NOTIFY_DIGESTS_KEY);
+        s_argf (&args, "%s", NOTIFY_READY_KEY);
+        s_argf (&args, "%s", NOTIFY_LEASES_KEY);
+        s_argf (&args, "%s", sub);
+        s_argf (&args, "%s", id);
+        s_arg_message (&args, &delivery.base);
+        s_argf (&args, "%zu", ids->elements);
+        s_argf (&args, "%s", ids->element[0]->str);
+        s_argf (&args, "%lld", (long long)now);
+        s_argf (&args, "%lld",
+                (long long)notify_next_digest (now, self->config.digest_hour,
+                                               self->config.digest_period_ms));
+        s_argf (&args, "%lld", (long long)self->config.delivered_ttl_s);
+        redisReply *made = s_script (self, cpec_lua_notify_digest, self->sha_digest, args.argc,
+                                     args.argv, args.lengths);
+        if (made && made->type == REDIS_REPLY_INTEGER && made->integer == 1) {
+            cpec_log_info (NULL, "notify engine: digest %s of %zu events for %s", id,
+                           ids->elements, sub);
+            self->next_claim = 0;
+        }
+        if (made)
+            freeReplyObject (made);
+        s_args_fini (&args);
+        free (delivery.digest_of);
+        freeReplyObject (ids);
+    }
+    if (subs)
+        freeReplyObject (subs);
+}
+
+//  --------------------------------------------------------------------------
+//  The actor
+
+static void
+s_engine_run (zsock_t *pipe, void *arg)
+{
+    s_engine_t *self = (s_engine_t *)arg;
+    zsock_signal (pipe, 0);
+    zsock_t *bus = self->bus;
+    struct curl_waitfd extra[2];
+    extra[0] = (struct curl_waitfd){.fd = zsock_fd (pipe), .events = CURL_WAIT_POLLIN};
+    extra[1] = (struct curl_waitfd){.fd = bus ? zsock_fd (bus) : -1, .events = CURL_WAIT_POLLIN};
+    bool more = false;
+    while (true) {
+        int64_t now = cpec_now_ms ();
+        int wait = more ? 0 : S_POLL_MS;
+        int ready = 0;
+        curl_multi_poll (self->multi, extra, bus ? 2 : 1, wait, &ready);
+        //  The pipe: $TERM
+        while (zsock_events (pipe) & ZMQ_POLLIN) {
+            char *command = zstr_recv (pipe);
+            if (command && streq (command, "$TERM"))
+                self->stopping = true;
+            free (command);
+        }
+        //  The bus: only a wake-up
+        bool woken = false;
+        while (bus && (zsock_events (bus) & ZMQ_POLLIN)) {
+            zmsg_t *message = zmsg_recv (bus);
+            zmsg_destroy (&message);
+            woken = true;
+        }
+        now = cpec_now_ms ();
+        if (!self->stopping && (woken || more || now >= self->next_consume)) {
+            self->next_consume = now + S_CONSUME_MS;
+            more = s_consume (self, now);
+        }
+        else
+            more = false;
+        if (now >= self->next_claim) {
+            self->next_claim = now + S_CLAIM_MS;
+            s_claim (self, now);
+        }
+        if (now >= self->next_renew) {
+            self->next_renew = now + self->config.lease_ms / 3;
+            s_renew (self, now);
+        }
+        if (!self->stopping && now >= self->next_digest) {
+            self->next_digest = now + S_DIGEST_CHECK_MS;
+            s_digests (self, now);
+        }
+        int running = 0;
+        curl_multi_perform (self->multi, &running);
+        s_complete (self);
+        s_start_all (self);
+        curl_multi_perform (self->multi, &running);
+        if (self->stopping && zhashx_size (self->held) == 0)
+            break;
+    }
+}
+
+notify_engine_t *
+notify_engine_new (const notify_config_t *config, const char *redis_url, const char *bus_sub,
+                   const char *instance, cpec_metrics_t *metrics)
+{
+    assert (config && redis_url && instance);
+    s_engine_t *engine = (s_engine_t *)calloc (1, sizeof (s_engine_t));
+    assert (engine);
+    engine->config = *config;
+    engine->instance = cpec_strdup (instance);
+    engine->metrics = metrics;
+    engine->store = cpec_store_new (redis_url);
+    engine->multi = curl_multi_init ();
+    engine->held = zhashx_new ();
+    zhashx_set_destructor (engine->held, s_held_destroy);
+    snprintf (engine->token, sizeof (engine->token), "%s/%08lx", instance,
+              (unsigned long)random ());
+    if (bus_sub && *bus_sub) {
+        engine->bus = zsock_new_sub (bus_sub, "");
+        if (!engine->bus)
+            cpec_log_warn (NULL, "notify engine: cannot subscribe to %s: reading the log by "
+                                 "polling only", bus_sub);
+    }
+    if (!engine->store || !engine->multi) {
+        cpec_log_error (NULL, "notify engine: cannot start (Redis %s)", redis_url);
+        zsock_destroy (&engine->bus);
+        cpec_store_destroy (&engine->store);
+        if (engine->multi)
+            curl_multi_cleanup (engine->multi);
+        zhashx_destroy (&engine->held);
+        free (engine->instance);
+        free (engine);
+        return NULL;
+    }
+    s_group_create (engine);
+    notify_engine_t *self = (notify_engine_t *)calloc (1, sizeof (notify_engine_t));
+    assert (self);
+    self->engine = engine;
+    self->actor = zactor_new (s_engine_run, engine);
+    if (!self->actor) {
+        self->actor = NULL;
+        notify_engine_destroy (&self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+notify_engine_destroy (notify_engine_t **self_p)
+{
+    assert (self_p);
+    notify_engine_t *self = *self_p;
+    if (!self)
+        return;
+    zactor_destroy (&self->actor); //  sends $TERM and waits for the actor
+    s_engine_t *engine = self->engine;
+    zhashx_destroy (&engine->held);
+    s_subs_free (engine);
+    free (engine->rev);
+    zsock_destroy (&engine->bus);
+    cpec_store_destroy (&engine->store);
+    curl_multi_cleanup (engine->multi);
+    free (engine->instance);
+    free (engine);
+    free (self);
+    *self_p = NULL;
+}
