@@ -2,10 +2,13 @@
 -- worked, or renews the leases it holds (see notify.h).
 --
 -- KEYS[1] cpec:ntf:ready  KEYS[2] cpec:ntf:leases  KEYS[3] cpec:ntf:owners
+-- KEYS[4] cpec:ntf:replicas (sorted set: replica token -> last seen)
 -- ARGV[1] "claim" or "renew"  ARGV[2] now (ms)  ARGV[3] lease (ms)
 -- ARGV[4] the replica's token
--- claim: ARGV[5] at most this many; replies the subscriptions taken. Leases
---   that lapsed (their replica died or stalled) are ready again first.
+-- claim: ARGV[5] at most this many; replies the subscriptions taken: the
+--   replica's fair share of those ready (their number over the replicas
+--   seen within a lease), so that replicas share the work. Leases that
+--   lapsed (their replica died or stalled) are ready again first.
 -- renew: ARGV[5 ..] subscriptions; replies those whose lease is still the
 --   token's (renewed), so the replica knows which it lost.
 
@@ -26,6 +29,8 @@ if ARGV[1] == 'renew' then
     return out
 end
 
+redis.call('ZADD', KEYS[4], now, token)
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - lease)
 local max = tonumber(ARGV[5])
 local lapsed = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, max)
 for _, sub in ipairs(lapsed) do
@@ -34,6 +39,12 @@ for _, sub in ipairs(lapsed) do
     redis.call('ZADD', KEYS[1], now, sub)
 end
 
+local ready = redis.call('ZCOUNT', KEYS[1], '-inf', now)
+local replicas = math.max(1, redis.call('ZCARD', KEYS[4]))
+local share = math.ceil(ready / replicas)
+if share < max then
+    max = share
+end
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, max)
 for _, sub in ipairs(due) do
     redis.call('ZREM', KEYS[1], sub)

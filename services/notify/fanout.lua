@@ -4,21 +4,26 @@
 -- as it is, so each (event, subscription) has one delivery whatever happens.
 --
 -- KEYS[1] cpec:events     KEYS[2] cpec:ntf:ready   KEYS[3] cpec:ntf:leases
--- KEYS[4] cpec:ntf:digests
--- ARGV[1] group  ARGV[2] now (ms)  ARGV[3] keep (s, a finished delivery)
--- ARGV[4] A (stream ids to acknowledge)  ARGV[5] D (deliveries)
--- ARGV[6 .. 5+A] the stream ids
+-- KEYS[4] cpec:ntf:digests  KEYS[5] cpec:ntf:fanout (the fan-out lock)
+-- ARGV[1] the caller's lock token
+-- ARGV[2] group  ARGV[3] now (ms)  ARGV[4] keep (s, a finished delivery)
+-- ARGV[5] A (stream ids to acknowledge)  ARGV[6] D (deliveries)
+-- ARGV[7 .. 6+A] the stream ids
 -- then per delivery: subscription, delivery id, mode, packed Delivery, digest time
 --   mode "q": queued for its subscription; "live": appended to the
 --   subscription's live feed (delivered); "digest": kept for the next digest
--- Replies the number of deliveries recorded.
+-- Replies the number of deliveries recorded, or -1 when the lock is not
+-- the caller's (nothing written: the events stay pending).
 
+if redis.call('GET', KEYS[5]) ~= ARGV[1] then
+    return -1
+end
 local prefix = 'cpec:ntf:'
-local now = tonumber(ARGV[2])
-local keep = tonumber(ARGV[3])
-local acks = tonumber(ARGV[4])
-local deliveries = tonumber(ARGV[5])
-local first = 6 + acks
+local now = tonumber(ARGV[3])
+local keep = tonumber(ARGV[4])
+local acks = tonumber(ARGV[5])
+local deliveries = tonumber(ARGV[6])
+local first = 7 + acks
 local recorded = 0
 
 for i = 0, deliveries - 1 do
@@ -50,6 +55,6 @@ for i = 0, deliveries - 1 do
 end
 
 if acks > 0 then
-    redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 6, 5 + acks))
+    redis.call('XACK', KEYS[1], ARGV[2], unpack(ARGV, 7, 6 + acks))
 end
 return recorded

@@ -40,10 +40,9 @@ s_setup (const cpec_service_t *service, void *arg)
         snprintf (name, sizeof (name), "%s:%d", host, (int)getpid ());
         instance = name;
     }
-    state->engine = notify_engine_new (&state->notify.config,
-                                       cpec_config_get (service->config, "CPEC_REDIS_URL"),
-                                       cpec_config_get (service->config, "CPEC_BUS_SUB"), instance,
-                                       service->metrics);
+    state->engine = notify_engine_new (
+        &state->notify.config, cpec_config_get (service->config, "CPEC_REDIS_URL"),
+        cpec_config_get (service->config, "CPEC_BUS_SUB"), instance, service->metrics);
     if (!state->engine)
         cpec_log_error (NULL, "the delivery engine did not start: nothing will be delivered");
 }

@@ -16,10 +16,14 @@
     No alert is lost:
     - Fan-out records a delivery per (event, subscription) and acknowledges
       the event in the same Lua script (fanout.lua): an event is either still
-      pending in the group (a dead replica's pending events are claimed by
-      another with XAUTOCLAIM and fanned out again, which finds the
-      deliveries it already recorded) or every delivery it causes is in
-      Redis.
+      pending in the group or every delivery it causes is in Redis.
+    - One replica fans out at a time, under the fan-out lock cpec:ntf:fanout
+      (a lease that fanout.lua checks, so a replica that lost it writes
+      nothing): so each subscription's queue is in the order of the event
+      log, even across a crash. A replica taking the lock first takes over
+      every event left pending in the group (XAUTOCLAIM) and fans it out
+      again, which finds the deliveries already recorded. Fan-out is one
+      script per 256 events; the work, delivery, is shared by all.
     - A delivery's id derives from the event id and the subscription id
       (notify_delivery_id), so it is the same across retries, replicas,
       re-fan-outs and replays.
@@ -40,6 +44,9 @@
                         every subscription write (replicas reload then)
       dlv:{id}          a delivery (hash v, pb: Delivery with its event)
       q:{sub}           list of pending delivery ids, oldest first
+      fanout            the fan-out lock: the token of the replica reading
+      replicas          sorted set: replica token -> last claim (a replica
+                        claims its share of the ready queues)
       ready             sorted set: subscription -> when its queue may be
                         worked (now, or the time of the next retry)
       leases, owners    sorted set: subscription -> lease expiry; hash:
@@ -64,40 +71,43 @@
 #include "cpec_store.h"
 #include "cpec_worker.h"
 
-#define NOTIFY_GROUP        "notify"
-#define NOTIFY_PREFIX       "cpec:ntf:"
-#define NOTIFY_SUBS_KEY     "cpec:ntf:subs"
-#define NOTIFY_REV_KEY      "cpec:ntf:rev"
-#define NOTIFY_READY_KEY    "cpec:ntf:ready"
-#define NOTIFY_LEASES_KEY   "cpec:ntf:leases"
-#define NOTIFY_OWNERS_KEY   "cpec:ntf:owners"
-#define NOTIFY_DLQ_KEY      "cpec:ntf:dlq"
-#define NOTIFY_DIGESTS_KEY  "cpec:ntf:digests"
-#define NOTIFY_TEST_TYPE    "NotifyTest"
-#define NOTIFY_DIGEST_TYPE  "Digest"
-#define NOTIFY_HISTORY      20    //  attempts kept in a delivery
-#define NOTIFY_HIST_KEEP    1000  //  deliveries listed per subscription
-#define NOTIFY_LIVE_KEEP    10000 //  entries kept in a live feed
-#define NOTIFY_SECRET_BYTES 24    //  a generated secret: 48 hex digits
-#define NOTIFY_KEY_MAX      256
+#define NOTIFY_GROUP           "notify"
+#define NOTIFY_PREFIX          "cpec:ntf:"
+#define NOTIFY_SUBS_KEY        "cpec:ntf:subs"
+#define NOTIFY_REV_KEY         "cpec:ntf:rev"
+#define NOTIFY_READY_KEY       "cpec:ntf:ready"
+#define NOTIFY_LEASES_KEY      "cpec:ntf:leases"
+#define NOTIFY_OWNERS_KEY      "cpec:ntf:owners"
+#define NOTIFY_DLQ_KEY         "cpec:ntf:dlq"
+#define NOTIFY_DIGESTS_KEY     "cpec:ntf:digests"
+#define NOTIFY_FANOUT_LOCK_KEY "cpec:ntf:fanout"
+#define NOTIFY_REPLICAS_KEY    "cpec:ntf:replicas"
+#define NOTIFY_TEST_TYPE       "NotifyTest"
+#define NOTIFY_DIGEST_TYPE     "Digest"
+#define NOTIFY_HISTORY         20    //  attempts kept in a delivery
+#define NOTIFY_HIST_KEEP       1000  //  deliveries listed per subscription
+#define NOTIFY_LIVE_KEEP       10000 //  entries kept in a live feed
+#define NOTIFY_SECRET_BYTES    24    //  a generated secret: 48 hex digits
+#define NOTIFY_KEY_MAX         256
 
 //  The configuration of the engine and the handlers (CPEC_NOTIFY_*).
 typedef struct
 {
-    const char *smtp_url;   //  smtp://host:port of the relay; "": e-mail off
-    const char *mail_from;  //  the From address
-    int http_timeout_ms;    //  one attempt, connection included
-    int max_attempts;       //  then dead-lettered
-    int64_t max_age_ms;     //  a delivery older than this is dead-lettered
-    int backoff_base_ms;    //  first retry after about this
-    int backoff_max_ms;     //  the longest wait between attempts
-    int lease_ms;           //  a subscription's queue is held this long per renewal
-    int claim_idle_ms;      //  a pending event idle this long is taken over
-    int concurrency;        //  subscriptions a replica works at once
-    int digest_hour;        //  hour of the daily digest, Pakistan time (0-23)
+    const char *smtp_url;     //  smtp://host:port of the relay; "": e-mail off
+    const char *mail_from;    //  the From address
+    int http_timeout_ms;      //  one attempt, connection included
+    int max_attempts;         //  then dead-lettered
+    int64_t max_age_ms;       //  a delivery older than this is dead-lettered
+    int backoff_base_ms;      //  first retry after about this
+    int backoff_max_ms;       //  the longest wait between attempts
+    int lease_ms;             //  a subscription's queue is held this long per renewal
+    int claim_idle_ms;        //  the fan-out lock's lease: a replica that died holding
+                              //  it is taken over after this
+    int concurrency;          //  subscriptions a replica works at once
+    int digest_hour;          //  hour of the daily digest, Pakistan time (0-23)
     int64_t digest_period_ms; //  86400000: daily (shorter only for tests)
     int64_t delivered_ttl_s;  //  how long a finished delivery is kept
-    bool allow_private;     //  webhooks to loopback and private addresses allowed
+    bool allow_private;       //  webhooks to loopback and private addresses allowed
 } notify_config_t;
 
 //  The config variables (for cpec_service_def_t.vars), terminated by {NULL}.
@@ -162,10 +172,10 @@ typedef struct _notify_send_t notify_send_t;
 typedef struct
 {
     notify_outcome_t outcome;
-    int status_code;         //  HTTP status or SMTP reply; 0: no answer
+    int status_code; //  HTTP status or SMTP reply; 0: no answer
     int64_t latency_ms;
-    int64_t retry_after_ms;  //  asked by the receiver, 0: not
-    char error[256];         //  "" when delivered
+    int64_t retry_after_ms; //  asked by the receiver, 0: not
+    char error[256];        //  "" when delivered
 } notify_result_t;
 
 //  Prepares one attempt of delivery for subscription (both borrowed; for a

@@ -31,30 +31,31 @@ extern const char cpec_lua_notify_claim[];
 extern const char cpec_lua_notify_finish[];
 extern const char cpec_lua_notify_digest[];
 
-#define S_READ_COUNT      256 //  events read per XREADGROUP
-#define S_PREFETCH        32  //  queue entries read at once per subscription
-#define S_DIGEST_MAX      500 //  events in one digest
-#define S_POLL_MS         50  //  longest sleep
-#define S_CONSUME_MS      250 //  the stream is read at least this often
-#define S_CLAIM_MS        100 //  ready queues are looked for this often
-#define S_AUTOCLAIM_MS    1000
+#define S_READ_COUNT 256 //  events read per XREADGROUP
+#define S_PREFETCH   32  //  queue entries read at once per subscription
+#define S_DIGEST_MAX 500 //  events in one digest
+#define S_POLL_MS    50  //  longest sleep
+#define S_CONSUME_MS 250 //  the stream is read at least this often
+#define S_CLAIM_MS                                                                                 \
+    25 //  ready queues are looked for this often (by every
+       //  replica alike: each takes its share)
 #define S_DIGEST_CHECK_MS 1000
 
 typedef struct
 {
-    char *id;                          //  subscription id
-    char **pending;                    //  prefetched delivery ids
-    size_t pending_count, pending_pos; //  ... and the next to try
-    notify_send_t *send;               //  the attempt in flight, or NULL
-    Cpec__V1__Delivery *delivery;      //  what it sends
+    char *id;                             //  subscription id
+    char **pending;                       //  prefetched delivery ids
+    size_t pending_count, pending_pos;    //  ... and the next to try
+    notify_send_t *send;                  //  the attempt in flight, or NULL
+    Cpec__V1__Delivery *delivery;         //  what it sends
     Cpec__V1__Subscription *subscription; //  as it was when the attempt started
-    bool lost;                         //  the lease went to another replica
+    bool lost;                            //  the lease went to another replica
 } s_held_t;
 
 typedef struct
 {
     notify_config_t config;
-    char *instance; //  consumer name in the group
+    char *instance;          //  consumer name in the group
     cpec_metrics_t *metrics; //  borrowed, thread safe
     cpec_store_t *store;
     zsock_t *bus;
@@ -66,7 +67,8 @@ typedef struct
     size_t sub_count;
     char *rev;
     zhashx_t *held; //  subscription id -> s_held_t
-    int64_t next_consume, next_claim, next_autoclaim, next_renew, next_digest;
+    bool fanning;   //  holds the fan-out lock (since the last check)
+    int64_t next_consume, next_claim, next_lock, next_renew, next_digest;
     char sha_fanout[41], sha_claim[41], sha_finish[41], sha_digest[41];
 } s_engine_t;
 
@@ -272,12 +274,14 @@ s_fanout (s_engine_t *self, const redisReply *entries)
     if (s_subs_refresh (self))
         return -1;
     s_args_t args = {0};
-    s_argf (&args, "%d", 4);
+    s_argf (&args, "%d", 5);
     s_arg (&args, "cpec:events", strlen ("cpec:events"));
     s_argf (&args, "%s", NOTIFY_READY_KEY);
     s_argf (&args, "%s", NOTIFY_LEASES_KEY);
     s_argf (&args, "%s", NOTIFY_DIGESTS_KEY);
+    s_argf (&args, "%s", NOTIFY_FANOUT_LOCK_KEY);
     int64_t now = cpec_now_ms ();
+    s_argf (&args, "%s", self->token);
     s_argf (&args, "%s", NOTIFY_GROUP);
     s_argf (&args, "%lld", (long long)now);
     s_argf (&args, "%lld", (long long)self->config.delivered_ttl_s);
@@ -334,8 +338,7 @@ s_fanout (s_engine_t *self, const redisReply *entries)
                 mode = "live";
                 delivery.status = CPEC__V1__DELIVERY__STATUS__DELIVERED;
                 delivery.finished_at = &created;
-            }
-            else if (sub->digest) {
+            } else if (sub->digest) {
                 mode = "digest";
                 delivery.status = CPEC__V1__DELIVERY__STATUS__DIGESTED;
             }
@@ -354,19 +357,20 @@ s_fanout (s_engine_t *self, const redisReply *entries)
     args.owned[deliveries_at] = cpec_strdup (count);
     args.argv[deliveries_at] = args.owned[deliveries_at];
     args.lengths[deliveries_at] = strlen (count);
-    redisReply *reply =
-        s_script (self, cpec_lua_notify_fanout, self->sha_fanout, args.argc, args.argv,
-                  args.lengths);
-    int rc = reply && reply->type == REDIS_REPLY_INTEGER ? 0 : -1;
-    if (reply && reply->type == REDIS_REPLY_INTEGER) {
+    redisReply *reply = s_script (self, cpec_lua_notify_fanout, self->sha_fanout, args.argc,
+                                  args.argv, args.lengths);
+    int rc = reply && reply->type == REDIS_REPLY_INTEGER && reply->integer >= 0 ? 0 : -1;
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer < 0) {
+        //  Fenced off: the lock is another replica's now; the events stay
+        //  pending and that replica takes them over
+        cpec_log_warn (NULL, "notify engine: lost the fan-out lock");
+        self->fanning = false;
+    } else if (reply && reply->type == REDIS_REPLY_INTEGER) {
         s_count (self, "cpec_notify_events_total", "events read from the log and fanned out",
                  (double)entries->elements);
         s_count (self, "cpec_notify_deliveries_recorded_total", "deliveries recorded",
                  (double)reply->integer);
-        if (reply->integer > 0)
-            self->next_claim = 0; //  look for work at once
-    }
-    else if (reply)
+    } else if (reply)
         cpec_log_warn (NULL, "notify engine: fanout: %s",
                        reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
     if (reply)
@@ -384,44 +388,95 @@ s_group_create (s_engine_t *self)
         freeReplyObject (reply);
 }
 
-//  Reads new events (and now and then those left pending by a dead replica)
-//  and fans them out; true when a full batch came (more may be waiting).
+//  Takes or renews the fan-out lock (one replica fans out at a time, so that
+//  each subscription's queue is in the order of the event log). True when
+//  it is this replica's.
+static bool
+s_lock (s_engine_t *self)
+{
+    static const char s_lock_lua[] =
+        "local held = redis.call('GET', KEYS[1])\n"
+        "if held == false or held == ARGV[1] then\n"
+        "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end\n"
+        "return 0\n";
+    static char sha[41] = "";
+    char lease[32];
+    snprintf (lease, sizeof (lease), "%d", self->config.claim_idle_ms);
+    const char *argv[4] = {"1", NOTIFY_FANOUT_LOCK_KEY, self->token, lease};
+    redisReply *reply = s_script (self, s_lock_lua, sha, 4, argv, NULL);
+    bool held = reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
+    if (reply)
+        freeReplyObject (reply);
+    return held;
+}
+
+//  Takes over every event pending in the group (read by a replica that
+//  held the lock before and died or stalled: its fan-out is fenced off) and
+//  fans them out, oldest first. -1 when Redis failed.
+static int
+s_take_over (s_engine_t *self)
+{
+    char count[32];
+    snprintf (count, sizeof (count), "%d", S_READ_COUNT);
+    char start[64] = "0-0";
+    while (true) {
+        const char *argv[8] = {"XAUTOCLAIM", "cpec:events", NOTIFY_GROUP, self->instance,
+                               "0",          start,         "COUNT",      count};
+        redisReply *reply = s_command (self, 8, argv, NULL);
+        if (reply && reply->type == REDIS_REPLY_ERROR && strstr (reply->str, "NOGROUP")) {
+            freeReplyObject (reply);
+            s_group_create (self);
+            return 0;
+        }
+        if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2) {
+            if (reply)
+                freeReplyObject (reply);
+            return -1;
+        }
+        size_t taken = reply->element[1]->elements;
+        if (taken) {
+            cpec_log_info (NULL, "notify engine: took over %zu pending events", taken);
+            s_count (self, "cpec_notify_events_taken_over_total",
+                     "pending events taken over from another consumer", (double)taken);
+        }
+        int rc = s_fanout (self, reply->element[1]);
+        snprintf (start, sizeof (start), "%s", reply->element[0]->str);
+        freeReplyObject (reply);
+        if (rc)
+            return -1;
+        if (strcmp (start, "0-0") == 0)
+            return 0;
+    }
+}
+
+//  Reads new events and fans them out, while this replica holds the
+//  fan-out lock; true when a full batch came (more may be waiting).
 static bool
 s_consume (s_engine_t *self, int64_t now)
 {
-    bool more = false;
-    if (now >= self->next_autoclaim) {
-        self->next_autoclaim = now + S_AUTOCLAIM_MS;
-        char idle[32], count[32];
-        snprintf (idle, sizeof (idle), "%d", self->config.claim_idle_ms);
-        snprintf (count, sizeof (count), "%d", S_READ_COUNT);
-        const char *argv[8] = {"XAUTOCLAIM", "cpec:events", NOTIFY_GROUP, self->instance,
-                               idle,         "0-0",         "COUNT",      count};
-        redisReply *reply = s_command (self, 8, argv, NULL);
-        if (reply && reply->type == REDIS_REPLY_ERROR && strstr (reply->str, "NOGROUP"))
-            s_group_create (self);
-        else if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2 &&
-                 reply->element[1]->elements) {
-            cpec_log_info (NULL, "notify engine: took over %zu pending events",
-                           reply->element[1]->elements);
-            s_count (self, "cpec_notify_events_taken_over_total",
-                     "pending events of another consumer taken over", (double)reply->element[1]->elements);
-            s_fanout (self, reply->element[1]);
-        }
-        if (reply)
-            freeReplyObject (reply);
+    if (now >= self->next_lock || !self->fanning) {
+        bool was = self->fanning;
+        self->fanning = s_lock (self);
+        self->next_lock = now + self->config.claim_idle_ms / 3;
+        if (self->fanning && !was && s_take_over (self))
+            self->fanning = false; //  try again on the next round
     }
+    if (!self->fanning)
+        return false;
+    bool more = false;
     char count[32];
     snprintf (count, sizeof (count), "%d", S_READ_COUNT);
-    const char *argv[9] = {"XREADGROUP", "GROUP",   NOTIFY_GROUP, self->instance, "COUNT",
-                           count,        "STREAMS", "cpec:events", ">"};
+    const char *argv[9] = {"XREADGROUP",   "GROUP",       NOTIFY_GROUP,
+                           self->instance, "COUNT",       count,
+                           "STREAMS",      "cpec:events", ">"};
     redisReply *reply = s_command (self, 9, argv, NULL);
     if (reply && reply->type == REDIS_REPLY_ERROR && strstr (reply->str, "NOGROUP"))
         s_group_create (self);
     else if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 1) {
         const redisReply *entries = reply->element[0]->element[1];
         more = entries->elements == S_READ_COUNT;
-        s_fanout (self, entries);
+        if (s_fanout (self, entries))
+            self->fanning = false; //  fenced or failed: taken over afresh
     }
     if (reply)
         freeReplyObject (reply);
@@ -436,10 +491,11 @@ static redisReply *
 s_claim_script (s_engine_t *self, const char *mode, int64_t now, int max)
 {
     s_args_t args = {0};
-    s_argf (&args, "3");
+    s_argf (&args, "4");
     s_argf (&args, "%s", NOTIFY_READY_KEY);
     s_argf (&args, "%s", NOTIFY_LEASES_KEY);
     s_argf (&args, "%s", NOTIFY_OWNERS_KEY);
+    s_argf (&args, "%s", NOTIFY_REPLICAS_KEY);
     s_argf (&args, "%s", mode);
     s_argf (&args, "%lld", (long long)now);
     s_argf (&args, "%d", self->config.lease_ms);
@@ -468,6 +524,8 @@ s_claim (s_engine_t *self, int64_t now)
     if (self->stopping || room <= 0)
         return;
     redisReply *reply = s_claim_script (self, "claim", now, room);
+    if (reply && reply->elements)
+        cpec_log_debug (NULL, "notify engine: claimed %zu subscriptions", reply->elements);
     for (size_t i = 0; reply && i < reply->elements; i++) {
         const char *id = reply->element[i]->str;
         if (zhashx_lookup (self->held, id))
@@ -638,8 +696,7 @@ s_conclude (s_engine_t *self, s_held_t *held, const notify_result_t *result)
             s_pending_clear (held);
         else
             held->lost = true;
-    }
-    else
+    } else
         held->pending_pos++;
     free (word);
     cpec_pb_destroy ((ProtobufCMessage **)&held->delivery);
@@ -662,8 +719,7 @@ s_start (s_engine_t *self, s_held_t *held)
     }
     if (!subscription) {
         char *word = s_finish (self, held, "drop", NULL, 0);
-        cpec_log_info (NULL, "notify engine: subscription %s is gone: its queue dropped",
-                       held->id);
+        cpec_log_info (NULL, "notify engine: subscription %s is gone: its queue dropped", held->id);
         free (word);
         return false;
     }
@@ -678,12 +734,12 @@ s_start (s_engine_t *self, s_held_t *held)
     notify_delivery_key (key, sizeof (key), id);
     ProtobufCMessage *found = NULL;
     cpec_status_t status;
-    int rc = cpec_store_get (self->store, key, &cpec__v1__delivery__descriptor, &found, NULL,
-                             &status);
+    int rc =
+        cpec_store_get (self->store, key, &cpec__v1__delivery__descriptor, &found, NULL, &status);
     if (rc == CPEC_NOT_FOUND) {
         //  A queued delivery whose record is gone: it cannot be sent
-        Cpec__V1__Delivery *missing = (Cpec__V1__Delivery *)cpec_pb_new (
-            &cpec__v1__delivery__descriptor);
+        Cpec__V1__Delivery *missing =
+            (Cpec__V1__Delivery *)cpec_pb_new (&cpec__v1__delivery__descriptor);
         cpec_pb_string_set (&missing->id, id);
         cpec_pb_string_set (&missing->subscription_id, held->id);
         missing->created_at = cpec_pb_timestamp_new (cpec_now_ms ());
@@ -774,7 +830,8 @@ s_digests (s_engine_t *self, int64_t now)
 {
     char now_text[32];
     snprintf (now_text, sizeof (now_text), "%lld", (long long)now);
-    const char *due[7] = {"ZRANGEBYSCORE", NOTIFY_DIGESTS_KEY, "-inf", now_text, "LIMIT", "0", "16"};
+    const char *due[7] = {
+        "ZRANGEBYSCORE", NOTIFY_DIGESTS_KEY, "-inf", now_text, "LIMIT", "0", "16"};
     redisReply *subs = s_command (self, 7, due, NULL);
     for (size_t i = 0; subs && subs->type == REDIS_REPLY_ARRAY && i < subs->elements; i++) {
         const char *sub = subs->element[i]->str;
@@ -822,8 +879,8 @@ s_digests (s_engine_t *self, int64_t now)
         redisReply *made = s_script (self, cpec_lua_notify_digest, self->sha_digest, args.argc,
                                      args.argv, args.lengths);
         if (made && made->type == REDIS_REPLY_INTEGER && made->integer == 1) {
-            cpec_log_info (NULL, "notify engine: digest %s of %zu events for %s", id,
-                           ids->elements, sub);
+            cpec_log_info (NULL, "notify engine: digest %s of %zu events for %s", id, ids->elements,
+                           sub);
             self->next_claim = 0;
         }
         if (made)
@@ -872,8 +929,7 @@ s_engine_run (zsock_t *pipe, void *arg)
         if (!self->stopping && (woken || more || now >= self->next_consume)) {
             self->next_consume = now + S_CONSUME_MS;
             more = s_consume (self, now);
-        }
-        else
+        } else
             more = false;
         if (now >= self->next_claim) {
             self->next_claim = now + S_CLAIM_MS;
@@ -911,13 +967,16 @@ notify_engine_new (const notify_config_t *config, const char *redis_url, const c
     engine->multi = curl_multi_init ();
     engine->held = zhashx_new ();
     zhashx_set_destructor (engine->held, s_held_destroy);
-    snprintf (engine->token, sizeof (engine->token), "%s/%08lx", instance,
-              (unsigned long)random ());
+    char uuid[37];
+    cpec_uuid (uuid);
+    snprintf (engine->token, sizeof (engine->token), "%s/%.8s", instance, uuid);
     if (bus_sub && *bus_sub) {
         engine->bus = zsock_new_sub (bus_sub, "");
         if (!engine->bus)
-            cpec_log_warn (NULL, "notify engine: cannot subscribe to %s: reading the log by "
-                                 "polling only", bus_sub);
+            cpec_log_warn (NULL,
+                           "notify engine: cannot subscribe to %s: reading the log by "
+                           "polling only",
+                           bus_sub);
     }
     if (!engine->store || !engine->multi) {
         cpec_log_error (NULL, "notify engine: cannot start (Redis %s)", redis_url);

@@ -13,11 +13,11 @@
 #include "cpec_status.h"
 #include "notify.h"
 
-#define S_HOUR_MS     3600000LL
-#define S_PKT_MS      (5 * S_HOUR_MS) //  Pakistan: UTC+5, no daylight saving
-#define S_LIST_MAX    64              //  entries of a filter list
-#define S_URL_MAX     2048
-#define S_EMAIL_MAX   254
+#define S_HOUR_MS   3600000LL
+#define S_PKT_MS    (5 * S_HOUR_MS) //  Pakistan: UTC+5, no daylight saving
+#define S_LIST_MAX  64              //  entries of a filter list
+#define S_URL_MAX   2048
+#define S_EMAIL_MAX 254
 
 // clang-format off
 const cpec_config_var_t notify_config_vars[] = {
@@ -37,9 +37,9 @@ const cpec_config_var_t notify_config_vars[] = {
      "longest wait between two attempts", 1, 86400000},
     {"CPEC_NOTIFY_LEASE_MS", CPEC_CONFIG_INT, "30000",
      "how long a replica holds a subscription's queue without renewing it", 1000, 3600000},
-    {"CPEC_NOTIFY_CLAIM_IDLE_MS", CPEC_CONFIG_INT, "30000",
-     "an event read but not fanned out for this long (its replica died) is taken over",
-     100, 3600000},
+    {"CPEC_NOTIFY_CLAIM_IDLE_MS", CPEC_CONFIG_INT, "5000",
+     "lease of the fan-out lock: the events of a replica that died reading them are taken "
+     "over after this", 300, 3600000},
     {"CPEC_NOTIFY_CONCURRENCY", CPEC_CONFIG_INT, "256",
      "subscriptions a replica delivers to at once", 1, 10000},
     {"CPEC_NOTIFY_DIGEST_HOUR", CPEC_CONFIG_INT, "8",
@@ -104,8 +104,7 @@ notify_event_agency (const Cpec__V1__Event *event)
             if (event->milestone_updated->milestone)
                 agency = event->milestone_updated->milestone->agency;
             break;
-        default:
-            break;
+        default: break;
     }
     return agency ? agency : "";
 }
@@ -216,18 +215,10 @@ notify_next_digest (int64_t now_ms, int hour, int64_t period_ms)
 //  --------------------------------------------------------------------------
 //  Validation
 
-static const char *s_event_types[] = {"SezCreated",
-                                      "SezUpdated",
-                                      "SezStatusChanged",
-                                      "EnterpriseAdmitted",
-                                      "MilestoneCreated",
-                                      "MilestoneUpdated",
-                                      "MilestoneDelayed",
-                                      "MilestoneAtRisk",
-                                      "MilestoneBackOnTrack",
-                                      "MilestoneCompleted",
-                                      "MilestoneReplanned",
-                                      NULL};
+static const char *s_event_types[] = {
+    "SezCreated",           "SezUpdated",         "SezStatusChanged",   "EnterpriseAdmitted",
+    "MilestoneCreated",     "MilestoneUpdated",   "MilestoneDelayed",   "MilestoneAtRisk",
+    "MilestoneBackOnTrack", "MilestoneCompleted", "MilestoneReplanned", NULL};
 
 static bool
 s_known_type (const char *type)
@@ -238,8 +229,8 @@ s_known_type (const char *type)
     return false;
 }
 
-static const char *s_provinces[] = {"PK-BA", "PK-GB", "PK-IS", "PK-JK", "PK-KP",
-                                    "PK-PB", "PK-SD", NULL};
+static const char *s_provinces[] = {"PK-BA", "PK-GB", "PK-IS", "PK-JK",
+                                    "PK-KP", "PK-PB", "PK-SD", NULL};
 
 static bool
 s_known_province (const char *code)
@@ -309,8 +300,7 @@ notify_validate (const Cpec__V1__Subscription *subscription, const notify_config
             if (!scheme || strlen (url) <= scheme || strlen (url) > S_URL_MAX ||
                 strpbrk (url, " \t\r\n") || cpec_check_utf8_length (url) < 0)
                 return cpec_status_set (status, CPEC_INVALID_ARGUMENT,
-                                        "url: \"%.200s\" is not an http:// or https:// URL",
-                                        url);
+                                        "url: \"%.200s\" is not an http:// or https:// URL", url);
             if (!config->allow_private && s_private_host (url))
                 return cpec_status_set (status, CPEC_INVALID_ARGUMENT,
                                         "url: \"%.200s\" points at a private address, which "
@@ -320,11 +310,9 @@ notify_validate (const Cpec__V1__Subscription *subscription, const notify_config
         }
         case CPEC__V1__SUBSCRIPTION__CHANNEL__EMAIL:
             if (!s->email || !s_email_ok (s->email) || cpec_check_utf8_length (s->email) < 0)
-                return cpec_status_set (status, CPEC_INVALID_ARGUMENT,
-                                        "email: \"%.200s\" is not an e-mail address",
-                                        s->email && cpec_check_utf8_length (s->email) >= 0
-                                            ? s->email
-                                            : "");
+                return cpec_status_set (
+                    status, CPEC_INVALID_ARGUMENT, "email: \"%.200s\" is not an e-mail address",
+                    s->email && cpec_check_utf8_length (s->email) >= 0 ? s->email : "");
             break;
         case CPEC__V1__SUBSCRIPTION__CHANNEL__LIVE:
             if (s->digest)
@@ -341,26 +329,21 @@ notify_validate (const Cpec__V1__Subscription *subscription, const notify_config
             return cpec_status_set (status, CPEC_INVALID_ARGUMENT,
                                     "secret: 16 to 256 bytes of UTF-8 text when given");
     }
-    if (s->n_event_types > S_LIST_MAX || s->n_provinces > S_LIST_MAX ||
-        s->n_zone_ids > S_LIST_MAX)
+    if (s->n_event_types > S_LIST_MAX || s->n_provinces > S_LIST_MAX || s->n_zone_ids > S_LIST_MAX)
         return cpec_status_set (status, CPEC_INVALID_ARGUMENT,
                                 "event_types, provinces, zone_ids: at most %d each", S_LIST_MAX);
     for (size_t i = 0; i < s->n_event_types; i++)
         if (!s_known_type (s->event_types[i]))
-            return cpec_status_set (status, CPEC_INVALID_ARGUMENT,
-                                    "event_types[%zu]: \"%.100s\" is not an event type", i,
-                                    cpec_check_utf8_length (s->event_types[i]) >= 0
-                                        ? s->event_types[i]
-                                        : "?");
+            return cpec_status_set (
+                status, CPEC_INVALID_ARGUMENT, "event_types[%zu]: \"%.100s\" is not an event type",
+                i, cpec_check_utf8_length (s->event_types[i]) >= 0 ? s->event_types[i] : "?");
     for (size_t i = 0; i < s->n_provinces; i++)
         if (!s_known_province (s->provinces[i]))
-            return cpec_status_set (status, CPEC_INVALID_ARGUMENT,
-                                    "provinces[%zu]: \"%.20s\" is not a province code (PK-BA, "
-                                    "PK-GB, PK-IS, PK-JK, PK-KP, PK-PB, PK-SD)",
-                                    i,
-                                    cpec_check_utf8_length (s->provinces[i]) >= 0
-                                        ? s->provinces[i]
-                                        : "?");
+            return cpec_status_set (
+                status, CPEC_INVALID_ARGUMENT,
+                "provinces[%zu]: \"%.20s\" is not a province code (PK-BA, "
+                "PK-GB, PK-IS, PK-JK, PK-KP, PK-PB, PK-SD)",
+                i, cpec_check_utf8_length (s->provinces[i]) >= 0 ? s->provinces[i] : "?");
     for (size_t i = 0; i < s->n_zone_ids; i++) {
         char path[32];
         snprintf (path, sizeof (path), "zone_ids[%zu]", i);

@@ -91,7 +91,7 @@ s_header (notify_send_t *self, const char *name, const char *value)
 static const char *
 s_event_type (const Cpec__V1__Delivery *delivery)
 {
-    return delivery->n_digest_of ? NOTIFY_DIGEST_TYPE
+    return delivery->n_digest_of  ? NOTIFY_DIGEST_TYPE
            : delivery->event_type ? delivery->event_type
                                   : "";
 }
@@ -106,9 +106,9 @@ s_mail (const notify_config_t *config, const Cpec__V1__Subscription *subscriptio
     int rc = delivery->n_digest_of
                  ? notify_digest_render (digest_events, digest_count, subscription->language,
                                          cpec_now_ms (), &subject, &text)
-             : delivery->event ? notify_text_render (delivery->event, subscription->language,
-                                                     &subject, &text)
-                               : -1;
+             : delivery->event
+                 ? notify_text_render (delivery->event, subscription->language, &subject, &text)
+                 : -1;
     char *message = NULL;
     if (rc == 0)
         message = notify_mail_compose (config->mail_from, subscription->email, subject, text,
@@ -169,8 +169,7 @@ notify_send_new (const notify_config_t *config, const Cpec__V1__Subscription *su
         //  One message per session, closed with QUIT: an idle session kept
         //  for reuse would tie up a relay that serves few at a time
         curl_easy_setopt (easy, CURLOPT_FORBID_REUSE, 1L);
-    }
-    else {
+    } else {
         self->body = notify_webhook_body (delivery, digest_events, digest_count);
         self->size = strlen (self->body);
         char signature[72];

@@ -79,8 +79,7 @@ notify_delivery_record (Cpec__V1__Delivery *delivery, const notify_result_t *res
     if (outcome == NOTIFY_RETRY) {
         delivery->status = CPEC__V1__DELIVERY__STATUS__RETRYING;
         delivery->next_attempt_at = cpec_pb_timestamp_new (next_ms);
-    }
-    else {
+    } else {
         delivery->status = outcome == NOTIFY_DELIVERED ? CPEC__V1__DELIVERY__STATUS__DELIVERED
                                                        : CPEC__V1__DELIVERY__STATUS__DEAD;
         cpec_pb_destroy ((ProtobufCMessage **)&delivery->finished_at);
@@ -144,8 +143,8 @@ s_page (uint32_t asked)
 //  Writes a subscription (expected: 0 to create) with its index changes
 //  from `before` (NULL: none) and bumps the revision.
 static int
-s_write (notify_t *self, cpec_call_t *call, Cpec__V1__Subscription *subscription,
-         uint32_t expected, const Cpec__V1__Subscription *before, ProtobufCMessage **replayed)
+s_write (notify_t *self, cpec_call_t *call, Cpec__V1__Subscription *subscription, uint32_t expected,
+         const Cpec__V1__Subscription *before, ProtobufCMessage **replayed)
 {
     char key[NOTIFY_KEY_MAX];
     notify_sub_key (key, sizeof (key), subscription->id);
@@ -299,8 +298,7 @@ s_list (void *state, cpec_call_t *call, const ProtobufCMessage *input, ProtobufC
                 s_hide_secret ((Cpec__V1__Subscription *)found[i]);
                 response->subscriptions[response->n_subscriptions++] =
                     (Cpec__V1__Subscription *)found[i];
-            }
-            else
+            } else
                 cpec_pb_destroy (&found[i]);
             free ((char *)entity_keys[i]);
         }
@@ -325,10 +323,9 @@ s_masked (char **mask, size_t count, const char *field)
     return false;
 }
 
-static const char *s_updatable[] = {"owner",     "channel",     "url",          "secret",
-                                    "email",     "event_types", "provinces",    "zone_ids",
-                                    "agency",    "min_severity", "language",    "digest",
-                                    "active",    NULL};
+static const char *s_updatable[] = {
+    "owner",    "channel", "url",          "secret",   "email",  "event_types", "provinces",
+    "zone_ids", "agency",  "min_severity", "language", "digest", "active",      NULL};
 
 static int
 s_update (void *state, cpec_call_t *call, const ProtobufCMessage *input, ProtobufCMessage *output)
@@ -353,8 +350,8 @@ s_update (void *state, cpec_call_t *call, const ProtobufCMessage *input, Protobu
         return rc;
     uint32_t expected = request->expected_version ? request->expected_version : before->version;
     Cpec__V1__Subscription *after = (Cpec__V1__Subscription *)cpec_pb_dup (&before->base);
-    Cpec__V1__Subscription *given = (Cpec__V1__Subscription *)cpec_pb_dup (
-        &request->subscription->base);
+    Cpec__V1__Subscription *given =
+        (Cpec__V1__Subscription *)cpec_pb_dup (&request->subscription->base);
     for (const char **field = s_updatable; *field; field++) {
         bool secret_kept = strcmp (*field, "secret") == 0 && !*given->secret;
         if (s_masked (request->update_mask, request->n_update_mask, *field) && !secret_kept)
@@ -425,8 +422,8 @@ s_delete (void *state, cpec_call_t *call, const ProtobufCMessage *input, Protobu
         //  A retry of a Delete that went through gets the first answer
         ProtobufCMessage *first = NULL;
         cpec_status_t probe;
-        if (cpec_store_replayed (self->store, call->request_id,
-                                 &cpec__v1__subscription__descriptor, &first, &probe) == CPEC_OK &&
+        if (cpec_store_replayed (self->store, call->request_id, &cpec__v1__subscription__descriptor,
+                                 &first, &probe) == CPEC_OK &&
             first) {
             cpec_status_clear (call->status);
             cpec_pb_move (output, &first);
@@ -444,9 +441,16 @@ s_delete (void *state, cpec_call_t *call, const ProtobufCMessage *input, Protobu
     snprintf (expected, sizeof (expected), "%u", request->expected_version);
     size_t size = 0;
     uint8_t *packed = cpec_pb_pack (&subscription->base, &size);
-    const char *argv[10] = {"6",          request_key,    key,      NOTIFY_SUBS_KEY,
-                            owner_key,    NOTIFY_REV_KEY, NOTIFY_DIGESTS_KEY, expected,
-                            subscription->id, (const char *)packed};
+    const char *argv[10] = {"6",
+                            request_key,
+                            key,
+                            NOTIFY_SUBS_KEY,
+                            owner_key,
+                            NOTIFY_REV_KEY,
+                            NOTIFY_DIGESTS_KEY,
+                            expected,
+                            subscription->id,
+                            (const char *)packed};
     size_t lengths[10];
     for (int i = 0; i < 9; i++)
         lengths[i] = strlen (argv[i]);
@@ -512,8 +516,8 @@ s_test (void *state, cpec_call_t *call, const ProtobufCMessage *input, ProtobufC
     if (rc != CPEC_OK)
         return rc;
     int64_t now = cpec_now_ms ();
-    Cpec__V1__Event *event = cpec_handler_event_new (NOTIFY_TEST_TYPE, "", "", call, NULL, NULL,
-                                                     now);
+    Cpec__V1__Event *event =
+        cpec_handler_event_new (NOTIFY_TEST_TYPE, "", "", call, NULL, NULL, now);
     Cpec__V1__Delivery *delivery =
         (Cpec__V1__Delivery *)cpec_pb_new (&cpec__v1__delivery__descriptor);
     char id[37];
@@ -545,8 +549,7 @@ s_test (void *state, cpec_call_t *call, const ProtobufCMessage *input, ProtobufC
             rc = call->status->code;
         else
             freeReplyObject (reply);
-    }
-    else
+    } else
         notify_send_now (&self->config, subscription, delivery, &result);
     if (rc == CPEC_OK) {
         notify_delivery_record (delivery, &result,
@@ -595,7 +598,8 @@ s_deliveries_page (notify_t *self, cpec_call_t *call, const char *zset, const ch
     assert (found);
     int rc = cpec_store_get_many (self->store, keys, count, &cpec__v1__delivery__descriptor, found,
                                   call->status);
-    response->deliveries = (Cpec__V1__Delivery **)cpec_realloc (NULL, (count + 1) * sizeof (void *));
+    response->deliveries =
+        (Cpec__V1__Delivery **)cpec_realloc (NULL, (count + 1) * sizeof (void *));
     size_t bytes = 0;
     for (size_t i = 0; i < count; i++) {
         Cpec__V1__Delivery *one = (Cpec__V1__Delivery *)found[i];
@@ -603,8 +607,7 @@ s_deliveries_page (notify_t *self, cpec_call_t *call, const char *zset, const ch
             bytes < self->page_bytes / 2) {
             bytes += protobuf_c_message_get_packed_size (&one->base);
             response->deliveries[response->n_deliveries++] = one;
-        }
-        else
+        } else
             cpec_pb_destroy (&found[i]);
         free ((char *)keys[i]);
     }
@@ -651,8 +654,7 @@ s_list_dead_letters (void *state, cpec_call_t *call, const ProtobufCMessage *inp
         if (rc != CPEC_OK)
             return rc;
         snprintf (key, sizeof (key), NOTIFY_PREFIX "dlq:%s", request->subscription_id);
-    }
-    else if (s_admin (call))
+    } else if (s_admin (call))
         snprintf (key, sizeof (key), "%s", NOTIFY_DLQ_KEY);
     else
         return cpec_status_set (call->status, CPEC_PERMISSION_DENIED,
@@ -700,8 +702,7 @@ s_replay (void *state, cpec_call_t *call, const ProtobufCMessage *input, Protobu
         if (rc == CPEC_OK) {
             ids = (char **)cpec_realloc (NULL, sizeof (char *));
             ids[count++] = cpec_strdup (id);
-        }
-        else if (rc == CPEC_NOT_FOUND) {
+        } else if (rc == CPEC_NOT_FOUND) {
             Cpec__V1__Subscription *subscription = NULL;
             cpec_status_clear (call->status);
             rc = s_load_mine (self, call, id, &subscription);
@@ -713,8 +714,7 @@ s_replay (void *state, cpec_call_t *call, const ProtobufCMessage *input, Protobu
             if (rc == CPEC_OK)
                 ids = s_zset_members (self, key, &count, call->status);
         }
-    }
-    else if (s_admin (call))
+    } else if (s_admin (call))
         ids = s_zset_members (self, NOTIFY_DLQ_KEY, &count, call->status);
     else
         rc = cpec_status_set (call->status, CPEC_PERMISSION_DENIED,
@@ -749,8 +749,7 @@ s_replay (void *state, cpec_call_t *call, const ProtobufCMessage *input, Protobu
             cpec_pb_destroy ((ProtobufCMessage **)&subscription);
             if (*id && count == 1)
                 rc = call->status->code ? call->status->code
-                                        : cpec_status_set (call->status,
-                                                           CPEC_FAILED_PRECONDITION,
+                                        : cpec_status_set (call->status, CPEC_FAILED_PRECONDITION,
                                                            "delivery %s is not a dead letter", id);
             continue;
         }
@@ -834,8 +833,9 @@ s_read_live (void *state, cpec_call_t *call, const ProtobufCMessage *input,
         if (!strchr ("0123456789-", *c))
             return cpec_status_set (call->status, CPEC_INVALID_ARGUMENT,
                                     "after: \"%.40s\" is not a position", after);
-    uint32_t count = request->count == 0 ? 100 : request->count > S_LIVE_MAX ? S_LIVE_MAX
-                                                                            : request->count;
+    uint32_t count = request->count == 0           ? 100
+                     : request->count > S_LIVE_MAX ? S_LIVE_MAX
+                                                   : request->count;
     char key[NOTIFY_KEY_MAX], start[64], count_text[16];
     snprintf (key, sizeof (key), NOTIFY_PREFIX "live:%s", request->subscription_id);
     snprintf (start, sizeof (start), "%s%s", *after ? "(" : "", *after ? after : "-");
@@ -844,8 +844,8 @@ s_read_live (void *state, cpec_call_t *call, const ProtobufCMessage *input,
     redisReply *reply = cpec_store_command (self->store, 6, argv, NULL, call->status);
     if (!reply)
         return call->status->code;
-    response->entries = (Cpec__V1__LiveEntry **)cpec_realloc (
-        NULL, (reply->elements + 1) * sizeof (void *));
+    response->entries =
+        (Cpec__V1__LiveEntry **)cpec_realloc (NULL, (reply->elements + 1) * sizeof (void *));
     for (size_t i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++) {
         const redisReply *entry = reply->element[i];
         Cpec__V1__LiveEntry *live =

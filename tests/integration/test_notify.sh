@@ -156,6 +156,20 @@ assert_eq 0 "$(jq 'length' <<<"$OUT")" "the dead letter queue is empty"
 expect_rc 0 notify dlq replay dead-hook
 assert_contains "$OUT" "0" "a second replay finds nothing"
 
+note "dead letter after the limit: 500 every time, 6 attempts, then replayed"
+sink_mode /always 500
+sub_add "{\"id\":\"limit-dead\",\"channel\":\"WEBHOOK\",\"url\":\"$SINK_URL/always\",\"event_types\":[\"MilestoneCreated\"],\"zone_ids\":[\"psm-port-qasim\"]}"
+ms_add ntf-always-1 psm-port-qasim
+limit_dead() { run_ctl notify dlq list --sub limit-dead --json; [[ "$(jq 'length' <<<"$OUT")" == 1 ]]; }
+wait_until "$WAIT" limit_dead
+assert_eq 6 "$(jq -r '.[0].attempts' <<<"$OUT")" "dead-lettered after CPEC_NOTIFY_MAX_ATTEMPTS attempts"
+assert_eq 6 "$(sink_count /always)" "6 requests, no more"
+assert_eq 1 "$(lines /always | jq -r .delivery | sort -u | wc -l)" "one delivery id across the attempts"
+sink_mode /always ok
+expect_rc 0 notify dlq replay "$(jq -r '.[0].id' <<<"$OUT")"
+wait_until "$WAIT" count_at_least /always 7
+assert_eq 200 "$(lines /always | tail -1 | jq -r .status)" "delivered on replay"
+
 # ---------------------------------------------------------------------------
 note "429 with Retry-After: retried no sooner than asked"
 sink_mode /slowdown 429:2

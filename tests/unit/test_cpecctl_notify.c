@@ -59,16 +59,16 @@ test_subscription_text (void **state)
 {
     (void)state;
     //  As Create answers it: with its secret, Chinese in the agency filter.
-    ProtobufCMessage *subscription =
-        text_decode (&cpec__v1__subscription__descriptor,
-                  "{\"id\": \"ndrc-delays\", \"owner\": \"li.wei\", \"channel\": \"WEBHOOK\","
-                  " \"url\": \"https://ndrc.example.cn/hooks/cpec\", \"secret\": \"s3cr3t-0123\","
-                  " \"has_secret\": true,"
-                  " \"event_types\": [\"MilestoneDelayed\", \"MilestoneAtRisk\"],"
-                  " \"provinces\": [\"PK-KP\", \"PK-SD\"], \"zone_ids\": [\"rashakai\"],"
-                  " \"agency\": \"国家发展和改革委员会\", \"min_severity\": \"WARNING\","
-                  " \"language\": \"zh\", \"digest\": true, \"active\": true, \"version\": 1,"
-                  " \"created\": {\"at\": \"2026-11-28T09:30:00Z\", \"by\": \"li.wei\"}}");
+    ProtobufCMessage *subscription = text_decode (
+        &cpec__v1__subscription__descriptor,
+        "{\"id\": \"ndrc-delays\", \"owner\": \"li.wei\", \"channel\": \"WEBHOOK\","
+        " \"url\": \"https://ndrc.example.cn/hooks/cpec\", \"secret\": \"s3cr3t-0123\","
+        " \"has_secret\": true,"
+        " \"event_types\": [\"MilestoneDelayed\", \"MilestoneAtRisk\"],"
+        " \"provinces\": [\"PK-KP\", \"PK-SD\"], \"zone_ids\": [\"rashakai\"],"
+        " \"agency\": \"国家发展和改革委员会\", \"min_severity\": \"WARNING\","
+        " \"language\": \"zh\", \"digest\": true, \"active\": true, \"version\": 1,"
+        " \"created\": {\"at\": \"2026-11-28T09:30:00Z\", \"by\": \"li.wei\"}}");
     s_expect (cpecctl_notify_subscription_text ((Cpec__V1__Subscription *)subscription),
               "id: ndrc-delays\n"
               "owner: li.wei\n"
@@ -92,10 +92,10 @@ test_subscription_text (void **state)
     //  As Get answers it: the secret is set but left out; an Urdu recipient.
     subscription =
         text_decode (&cpec__v1__subscription__descriptor,
-                  "{\"id\": \"kp-desk\", \"channel\": \"EMAIL\","
-                  " \"email\": \"ڈیسک@کے‌پی.پاک\", \"has_secret\": true,"
-                  " \"language\": \"ur\", \"min_severity\": \"CRITICAL\", \"version\": 3,"
-                  " \"updated\": {\"at\": \"2026-11-29T00:00:00.250Z\"}}");
+                     "{\"id\": \"kp-desk\", \"channel\": \"EMAIL\","
+                     " \"email\": \"ڈیسک@کے‌پی.پاک\", \"has_secret\": true,"
+                     " \"language\": \"ur\", \"min_severity\": \"CRITICAL\", \"version\": 3,"
+                     " \"updated\": {\"at\": \"2026-11-29T00:00:00.250Z\"}}");
     s_expect (cpecctl_notify_subscription_text ((Cpec__V1__Subscription *)subscription),
               "id: kp-desk\n"
               "owner: -\n"
@@ -271,8 +271,8 @@ test_test_text (void **state)
     cpec_pb_destroy (&answer);
 
     answer = text_decode (&cpec__v1__test_subscription_response__descriptor,
-                       "{\"delivery\": {\"id\": \"test-2\", \"status\": \"DEAD\","
-                       " \"history\": [{\"latency_ms\": 10000, \"error\": \"连接被拒绝\"}]}}");
+                          "{\"delivery\": {\"id\": \"test-2\", \"status\": \"DEAD\","
+                          " \"history\": [{\"latency_ms\": 10000, \"error\": \"连接被拒绝\"}]}}");
     s_expect (cpecctl_notify_test_text ((Cpec__V1__TestSubscriptionResponse *)answer),
               "delivered: false\ndelivery_id: test-2\nstatus_code: -\nlatency_ms: 10000\n"
               "error: 连接被拒绝\n");
@@ -291,13 +291,13 @@ test_live_text (void **state)
     (void)state;
     ProtobufCMessage *answer =
         text_decode (&cpec__v1__read_live_response__descriptor,
-                  "{\"entries\": ["
-                  " {\"position\": \"1764322200000-0\", \"delivery_id\": \"d-7f3a\","
-                  "  \"event\": {\"type\": \"MilestoneDelayed\", \"zone_id\": \"rashakai\"}},"
-                  " {\"position\": \"1764322200001-12\", \"delivery_id\": \"d-8\","
-                  "  \"event\": {\"type\": \"SezCreated\"}},"
-                  " {\"position\": \"1764322200002-0\"}],"
-                  " \"next\": \"1764322200002-0\"}");
+                     "{\"entries\": ["
+                     " {\"position\": \"1764322200000-0\", \"delivery_id\": \"d-7f3a\","
+                     "  \"event\": {\"type\": \"MilestoneDelayed\", \"zone_id\": \"rashakai\"}},"
+                     " {\"position\": \"1764322200001-12\", \"delivery_id\": \"d-8\","
+                     "  \"event\": {\"type\": \"SezCreated\"}},"
+                     " {\"position\": \"1764322200002-0\"}],"
+                     " \"next\": \"1764322200002-0\"}");
     s_expect (cpecctl_notify_live_text ((Cpec__V1__ReadLiveResponse *)answer),
               "POSITION          DELIVERY  EVENT-TYPE        ZONE\n"
               "1764322200000-0   d-7f3a    MilestoneDelayed  rashakai\n"

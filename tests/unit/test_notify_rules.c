@@ -21,9 +21,8 @@
 
 #define s_destroy(message_p) cpec_pb_destroy ((ProtobufCMessage **)(message_p))
 
-static const notify_config_t s_config = {.backoff_base_ms = 1000,
-                                         .backoff_max_ms = 60000,
-                                         .allow_private = true};
+static const notify_config_t s_config = {
+    .backoff_base_ms = 1000, .backoff_max_ms = 60000, .allow_private = true};
 
 static Cpec__V1__Subscription *
 s_subscription (void)
@@ -261,8 +260,8 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_filters),   cmocka_unit_test (test_delivery_id),
-        cmocka_unit_test (test_classify),  cmocka_unit_test (test_backoff),
+        cmocka_unit_test (test_filters),     cmocka_unit_test (test_delivery_id),
+        cmocka_unit_test (test_classify),    cmocka_unit_test (test_backoff),
         cmocka_unit_test (test_next_digest), cmocka_unit_test (test_validate),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
