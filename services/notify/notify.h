@@ -192,6 +192,9 @@ notify_send_t *notify_send_new (const notify_config_t *config,
 //  pointer is the notify_send_t.
 void *notify_send_handle (notify_send_t *self);
 
+//  The id of the subscription it is for (borrowed).
+const char *notify_send_tag (notify_send_t *self);
+
 //  After the transfer finished with code (a CURLcode): the result.
 void notify_send_result (notify_send_t *self, int code, notify_result_t *result);
 

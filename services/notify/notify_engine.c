@@ -43,14 +43,31 @@ extern const char cpec_lua_notify_digest[];
 
 typedef struct
 {
-    char *id;                             //  subscription id
-    char **pending;                       //  prefetched delivery ids
-    size_t pending_count, pending_pos;    //  ... and the next to try
-    notify_send_t *send;                  //  the attempt in flight, or NULL
-    Cpec__V1__Delivery *delivery;         //  what it sends
-    Cpec__V1__Subscription *subscription; //  as it was when the attempt started
-    bool lost;                            //  the lease went to another replica
+    char *id;                          //  subscription id
+    char **pending;                    //  prefetched delivery ids
+    Cpec__V1__Delivery **records;      //  ... their records (NULL: taken or missing)
+    size_t pending_count, pending_pos; //  ... and the next to try
+    notify_send_t *send;               //  the attempt in flight, or NULL
+    Cpec__V1__Delivery *delivery;      //  what it sends
+    bool lost;                         //  not to be worked any more (lease lost...)
+    bool finishing;                    //  its outcome waits in the finish batch
 } s_held_t;
+
+//  An entry of the finish batch.
+typedef struct
+{
+    s_held_t *held;
+    int kind; //  notify_outcome_t of an attempt, -1: none
+} s_finishing_t;
+
+//  Arguments of a command being built, owning their copies.
+typedef struct
+{
+    const char **argv;
+    size_t *lengths;
+    char **owned;
+    int argc, owned_count;
+} s_args_t;
 
 typedef struct
 {
@@ -70,6 +87,9 @@ typedef struct
     bool fanning;   //  holds the fan-out lock (since the last check)
     int64_t next_consume, next_claim, next_lock, next_renew, next_digest;
     char sha_fanout[41], sha_claim[41], sha_finish[41], sha_digest[41];
+    s_args_t finish_args;     //  the finish.lua batch being built
+    s_finishing_t *finishing; //  ... its entries
+    size_t finishing_count;
 } s_engine_t;
 
 struct _notify_engine_t
@@ -81,18 +101,31 @@ struct _notify_engine_t
 //  --------------------------------------------------------------------------
 //  Small helpers
 
+//  Drops the prefetched ids and records (the queue is read again).
+static void
+s_records_clear (s_held_t *held)
+{
+    for (size_t i = 0; i < held->pending_count; i++) {
+        free (held->pending[i]);
+        if (held->records)
+            cpec_pb_destroy ((ProtobufCMessage **)&held->records[i]);
+    }
+    free (held->pending);
+    free (held->records);
+    held->pending = NULL;
+    held->records = NULL;
+    held->pending_count = held->pending_pos = 0;
+}
+
 static void
 s_held_destroy (void **item)
 {
     s_held_t *held = (s_held_t *)*item;
     if (!held)
         return;
-    for (size_t i = 0; i < held->pending_count; i++)
-        free (held->pending[i]);
-    free (held->pending);
+    s_records_clear (held);
     notify_send_destroy (&held->send);
     cpec_pb_destroy ((ProtobufCMessage **)&held->delivery);
-    cpec_pb_destroy ((ProtobufCMessage **)&held->subscription);
     free (held->id);
     free (held);
     *item = NULL;
@@ -125,15 +158,6 @@ s_script (s_engine_t *self, const char *script, char *sha, int argc, const char 
         cpec_log_warn (NULL, "notify engine: script: %s", status.message);
     return reply;
 }
-
-//  Arguments of a command being built, owning their copies.
-typedef struct
-{
-    const char **argv;
-    size_t *lengths;
-    char **owned;
-    int argc, owned_count;
-} s_args_t;
 
 static void
 s_arg (s_args_t *self, const void *data, size_t size)
@@ -561,60 +585,103 @@ s_renew (s_engine_t *self, int64_t now)
     freeReplyObject (reply);
 }
 
-//  finish.lua for the held subscription; the reply's status word, or NULL
-//  when Redis failed (the lease lapses and the attempt is made again).
-static char *
-s_finish (s_engine_t *self, s_held_t *held, const char *outcome, const Cpec__V1__Delivery *delivery,
-          int64_t next_ms)
+//  Adds an entry to the finish.lua batch: the held subscription, the
+//  outcome word, the delivery as it now stands (NULL: none) and the next
+//  attempt's time. The held subscription waits for the flush.
+static void
+s_finish_add (s_engine_t *self, s_held_t *held, const char *outcome,
+              const Cpec__V1__Delivery *delivery, int64_t next_ms, int kind)
 {
-    s_args_t args = {0};
-    s_argf (&args, "4");
-    s_argf (&args, "%s", NOTIFY_READY_KEY);
-    s_argf (&args, "%s", NOTIFY_LEASES_KEY);
-    s_argf (&args, "%s", NOTIFY_OWNERS_KEY);
-    s_argf (&args, "%s", NOTIFY_DLQ_KEY);
-    s_argf (&args, "%s", held->id);
-    s_argf (&args, "%s", self->token);
-    s_argf (&args, "%s", delivery ? delivery->id : "");
-    s_argf (&args, "%s", outcome);
+    s_args_t *args = &self->finish_args;
+    if (args->argc == 0) {
+        s_argf (args, "4");
+        s_argf (args, "%s", NOTIFY_READY_KEY);
+        s_argf (args, "%s", NOTIFY_LEASES_KEY);
+        s_argf (args, "%s", NOTIFY_OWNERS_KEY);
+        s_argf (args, "%s", NOTIFY_DLQ_KEY);
+        s_argf (args, "%lld", (long long)cpec_now_ms ());
+        s_argf (args, "%d", self->config.lease_ms);
+        s_argf (args, "%lld", (long long)self->config.delivered_ttl_s);
+        s_argf (args, "%s", self->token);
+    }
+    s_argf (args, "%s", held->id);
+    s_argf (args, "%s", delivery ? delivery->id : "");
+    s_argf (args, "%s", outcome);
     if (delivery)
-        s_arg_message (&args, &delivery->base);
+        s_arg_message (args, &delivery->base);
     else
-        s_arg (&args, "", 0);
-    s_argf (&args, "%lld", (long long)next_ms);
-    s_argf (&args, "%lld", (long long)cpec_now_ms ());
-    s_argf (&args, "%d", self->config.lease_ms);
-    s_argf (&args, "%lld", (long long)self->config.delivered_ttl_s);
-    redisReply *reply = s_script (self, cpec_lua_notify_finish, self->sha_finish, args.argc,
-                                  args.argv, args.lengths);
-    s_args_fini (&args);
-    char *word = NULL;
-    if (reply && (reply->type == REDIS_REPLY_STATUS || reply->type == REDIS_REPLY_STRING))
-        word = cpec_strdup (reply->str);
-    else if (reply)
+        s_arg (args, "", 0);
+    s_argf (args, "%lld", (long long)next_ms);
+    self->finishing = (s_finishing_t *)cpec_realloc (self->finishing, (self->finishing_count + 1) *
+                                                                          sizeof (s_finishing_t));
+    self->finishing[self->finishing_count++] = (s_finishing_t){.held = held, .kind = kind};
+    held->finishing = true;
+}
+
+//  What a finish.lua word means for the held subscription: go on with the
+//  next delivery (NEXT), read the queue again (MOVED), or let it go.
+static void
+s_finish_apply (s_engine_t *self, s_held_t *held, const char *word, int kind)
+{
+    static const char *s_metric[] = {"cpec_notify_delivered_total", "cpec_notify_retries_total",
+                                     "cpec_notify_dead_letters_total"};
+    bool attempt = kind >= 0;
+    if (attempt && word && strcmp (word, "LOST") && strcmp (word, "MOVED"))
+        s_count (self, s_metric[kind], "delivery attempts by outcome", 1);
+    if (word && strcmp (word, "NEXT") == 0 && !held->lost) {
+        if (attempt)
+            held->pending_pos++;
+    } else if (word && strcmp (word, "MOVED") == 0)
+        s_records_clear (held);
+    else
+        //  Given up, lost or failed: the queue is no longer ours to work (a
+        //  failed finish leaves the lease to lapse: the attempt is made
+        //  again, with the same delivery id)
+        held->lost = true;
+    held->finishing = false;
+    cpec_pb_destroy ((ProtobufCMessage **)&held->delivery);
+}
+
+//  Runs the batch: one finish.lua for every entry added since the last.
+static void
+s_finish_flush (s_engine_t *self)
+{
+    if (self->finishing_count == 0)
+        return;
+    s_args_t *args = &self->finish_args;
+    redisReply *reply = s_script (self, cpec_lua_notify_finish, self->sha_finish, args->argc,
+                                  args->argv, args->lengths);
+    bool ok = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == self->finishing_count;
+    if (reply && !ok)
         cpec_log_warn (NULL, "notify engine: finish: %s",
                        reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+    for (size_t i = 0; i < self->finishing_count; i++) {
+        const char *word = ok ? reply->element[i]->str : NULL;
+        s_finish_apply (self, self->finishing[i].held, word, self->finishing[i].kind);
+    }
     if (reply)
         freeReplyObject (reply);
-    return word;
+    s_args_fini (args);
+    self->finishing_count = 0;
 }
 
-//  Drops the prefetched ids (the queue is read again).
-static void
-s_pending_clear (s_held_t *held)
+//  finish.lua for one held subscription now (no attempt: release, leave,
+//  drop); true when it answered NEXT.
+static bool
+s_finish_now (s_engine_t *self, s_held_t *held, const char *outcome)
 {
-    for (size_t i = 0; i < held->pending_count; i++)
-        free (held->pending[i]);
-    free (held->pending);
-    held->pending = NULL;
-    held->pending_count = held->pending_pos = 0;
+    assert (self->finishing_count == 0);
+    s_finish_add (self, held, outcome, NULL, 0, -1);
+    s_finish_flush (self);
+    return !held->lost;
 }
 
-//  Reads the first ids of the held subscription's queue. -1 on failure.
+//  Reads the first ids of the held subscription's queue and their records
+//  (one round trip each). -1 on failure.
 static int
 s_prefetch (s_engine_t *self, s_held_t *held)
 {
-    s_pending_clear (held);
+    s_records_clear (held);
     char key[NOTIFY_KEY_MAX], last[16];
     snprintf (key, sizeof (key), NOTIFY_PREFIX "q:%s", held->id);
     snprintf (last, sizeof (last), "%d", S_PREFETCH - 1);
@@ -625,10 +692,28 @@ s_prefetch (s_engine_t *self, s_held_t *held)
             freeReplyObject (reply);
         return -1;
     }
-    held->pending = (char **)cpec_realloc (NULL, (reply->elements + 1) * sizeof (char *));
-    for (size_t i = 0; i < reply->elements; i++)
-        held->pending[held->pending_count++] = cpec_strdup (reply->element[i]->str);
+    size_t count = reply->elements;
+    held->pending = (char **)cpec_realloc (NULL, (count + 1) * sizeof (char *));
+    held->records = (Cpec__V1__Delivery **)calloc (count + 1, sizeof (void *));
+    const char **keys = (const char **)cpec_realloc (NULL, (count + 1) * sizeof (char *));
+    assert (held->records);
+    for (size_t i = 0; i < count; i++) {
+        held->pending[i] = cpec_strdup (reply->element[i]->str);
+        notify_delivery_key (key, sizeof (key), held->pending[i]);
+        keys[i] = cpec_strdup (key);
+    }
+    held->pending_count = count;
     freeReplyObject (reply);
+    cpec_status_t status;
+    int rc = cpec_store_get_many (self->store, keys, count, &cpec__v1__delivery__descriptor,
+                                  (ProtobufCMessage **)held->records, &status);
+    for (size_t i = 0; i < count; i++)
+        free ((char *)keys[i]);
+    free (keys);
+    if (rc != CPEC_OK) {
+        s_records_clear (held);
+        return -1;
+    }
     return 0;
 }
 
@@ -664,7 +749,7 @@ s_digest_events (s_engine_t *self, const Cpec__V1__Delivery *delivery, Cpec__V1_
     return n;
 }
 
-//  The outcome of an attempt, recorded and passed to finish.lua.
+//  The outcome of an attempt, recorded and added to the finish batch.
 static void
 s_conclude (s_engine_t *self, s_held_t *held, const notify_result_t *result)
 {
@@ -683,97 +768,72 @@ s_conclude (s_engine_t *self, s_held_t *held, const notify_result_t *result)
     }
     notify_delivery_record (delivery, result, outcome, now, next, self->instance);
     static const char *s_words[] = {"delivered", "retry", "dead"};
-    char *word = s_finish (self, held, s_words[outcome], delivery, next);
-    static const char *s_metric[] = {"cpec_notify_delivered_total", "cpec_notify_retries_total",
-                                     "cpec_notify_dead_letters_total"};
-    if (word && (strcmp (word, "LOST") && strcmp (word, "MOVED")))
-        s_count (self, s_metric[outcome], "delivery attempts by outcome", 1);
-    if (!word || strcmp (word, "NEXT") != 0 || held->lost) {
-        //  Given up, lost or failed: the queue is no longer ours to work
-        //  (a failed finish leaves the lease to lapse: the attempt is made
-        //  again, with the same delivery id)
-        if (word && strcmp (word, "MOVED") == 0)
-            s_pending_clear (held);
-        else
-            held->lost = true;
-    } else
-        held->pending_pos++;
-    free (word);
-    cpec_pb_destroy ((ProtobufCMessage **)&held->delivery);
-    cpec_pb_destroy ((ProtobufCMessage **)&held->subscription);
+    s_finish_add (self, held, s_words[outcome], delivery, next, (int)outcome);
 }
 
-//  Starts the next attempt of a held subscription with none in flight.
-//  false when the subscription is no longer held (to be forgotten).
-static bool
+//  Starts the next attempt of a held subscription with none in flight, or
+//  adds its outcome to the finish batch when it cannot be tried. Marks it
+//  lost when it is no longer to be worked.
+static void
 s_start (s_engine_t *self, s_held_t *held)
 {
-    if (held->lost)
-        return false;
-    if (held->pending_pos >= held->pending_count && s_prefetch (self, held))
-        return false; //  Redis failed: the lease lapses
+    if (held->pending_pos >= held->pending_count && s_prefetch (self, held)) {
+        held->lost = true; //  Redis failed: the lease lapses
+        return;
+    }
     const Cpec__V1__Subscription *subscription = s_sub_find (self, held->id);
     if (!subscription) {
         s_subs_refresh (self);
         subscription = s_sub_find (self, held->id);
     }
     if (!subscription) {
-        char *word = s_finish (self, held, "drop", NULL, 0);
+        s_finish_now (self, held, "drop");
+        held->lost = true;
         cpec_log_info (NULL, "notify engine: subscription %s is gone: its queue dropped", held->id);
-        free (word);
-        return false;
+        return;
     }
     if (held->pending_count == 0) {
-        char *word = s_finish (self, held, "release", NULL, 0);
-        bool again = word && strcmp (word, "NEXT") == 0;
-        free (word);
-        return again; //  something came in meanwhile: read again next time
+        //  Something may have come in meanwhile: NEXT keeps it (read again)
+        if (!s_finish_now (self, held, "release"))
+            held->lost = true;
+        return;
     }
-    const char *id = held->pending[held->pending_pos];
-    char key[NOTIFY_KEY_MAX];
-    notify_delivery_key (key, sizeof (key), id);
-    ProtobufCMessage *found = NULL;
-    cpec_status_t status;
-    int rc =
-        cpec_store_get (self->store, key, &cpec__v1__delivery__descriptor, &found, NULL, &status);
-    if (rc == CPEC_NOT_FOUND) {
+    size_t at = held->pending_pos;
+    held->delivery = held->records[at];
+    held->records[at] = NULL;
+    if (!held->delivery) {
         //  A queued delivery whose record is gone: it cannot be sent
         Cpec__V1__Delivery *missing =
             (Cpec__V1__Delivery *)cpec_pb_new (&cpec__v1__delivery__descriptor);
-        cpec_pb_string_set (&missing->id, id);
+        cpec_pb_string_set (&missing->id, held->pending[at]);
         cpec_pb_string_set (&missing->subscription_id, held->id);
         missing->created_at = cpec_pb_timestamp_new (cpec_now_ms ());
-        found = &missing->base;
         held->delivery = missing;
-        held->subscription = (Cpec__V1__Subscription *)cpec_pb_dup (&subscription->base);
         notify_result_t result = {.outcome = NOTIFY_DEAD};
         snprintf (result.error, sizeof (result.error), "the delivery record is missing");
         s_conclude (self, held, &result);
-        return !held->lost;
+        return;
     }
-    if (rc != CPEC_OK)
-        return false;
-    held->delivery = (Cpec__V1__Delivery *)found;
-    held->subscription = (Cpec__V1__Subscription *)cpec_pb_dup (&subscription->base);
     Cpec__V1__Event **events = NULL;
     size_t event_count = 0;
     if (held->delivery->n_digest_of)
         event_count = s_digest_events (self, held->delivery, &events);
     notify_result_t result;
-    held->send = notify_send_new (&self->config, held->subscription, held->delivery,
+    held->send = notify_send_new (&self->config, subscription, held->delivery,
                                   (const Cpec__V1__Event *const *)events, event_count, &result);
     for (size_t i = 0; i < event_count; i++)
         cpec_pb_destroy ((ProtobufCMessage **)&events[i]);
     free (events);
-    if (!held->send) {
+    if (held->send) {
+        //  On its way at once, not after every other start of the round
+        curl_multi_add_handle (self->multi, notify_send_handle (held->send));
+        int running = 0;
+        curl_multi_perform (self->multi, &running);
+    } else
         s_conclude (self, held, &result);
-        return !held->lost;
-    }
-    curl_multi_add_handle (self->multi, notify_send_handle (held->send));
-    return true;
 }
 
-//  Attempts that finished: their outcomes recorded.
+//  Attempts that finished: their outcomes recorded, in one finish.lua.
 static void
 s_complete (s_engine_t *self)
 {
@@ -787,36 +847,37 @@ s_complete (s_engine_t *self)
         notify_send_t *send = NULL;
         curl_easy_getinfo (easy, CURLINFO_PRIVATE, (char **)&send);
         curl_multi_remove_handle (self->multi, easy);
-        s_held_t *held = NULL;
-        for (void *item = zhashx_first (self->held); item; item = zhashx_next (self->held))
-            if (((s_held_t *)item)->send == send)
-                held = (s_held_t *)item;
-        assert (held);
+        s_held_t *held = (s_held_t *)zhashx_lookup (self->held, notify_send_tag (send));
+        assert (held && held->send == send);
         notify_result_t result;
         notify_send_result (send, (int)code, &result);
         notify_send_destroy (&held->send);
         s_conclude (self, held, &result);
     }
+    s_finish_flush (self);
 }
 
-//  Starts attempts where none is in flight; forgets what is no longer held.
+//  Starts attempts where none is in flight; forgets what is no longer held
+//  (when stopping: every queue, left for another replica).
 static void
 s_start_all (s_engine_t *self)
 {
+    for (void *item = zhashx_first (self->held); item; item = zhashx_next (self->held)) {
+        s_held_t *held = (s_held_t *)item;
+        if (!held->send && !held->finishing && !held->lost && !self->stopping)
+            s_start (self, held);
+    }
+    s_finish_flush (self);
     zlistx_t *gone = zlistx_new ();
     for (void *item = zhashx_first (self->held); item; item = zhashx_next (self->held)) {
         s_held_t *held = (s_held_t *)item;
-        if (held->send)
-            continue;
-        if (self->stopping || !s_start (self, held))
+        if (!held->send && (held->lost || self->stopping))
             zlistx_add_end (gone, held->id);
     }
     for (void *id = zlistx_first (gone); id; id = zlistx_next (gone)) {
         s_held_t *held = (s_held_t *)zhashx_lookup (self->held, (const char *)id);
-        if (self->stopping && held && !held->lost) {
-            char *word = s_finish (self, held, "leave", NULL, 0);
-            free (word);
-        }
+        if (self->stopping && !held->lost)
+            s_finish_now (self, held, "leave");
         zhashx_delete (self->held, (const char *)id);
     }
     zlistx_destroy (&gone);

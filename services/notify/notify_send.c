@@ -24,6 +24,7 @@ struct _notify_send_t
     char *body;                  //  request body or message, owned
     size_t size, sent;           //  body bytes, and sent so far (e-mail upload)
     bool smtp;                   //  e-mail (else webhook)
+    char *tag;                   //  the subscription id
     char error[CURL_ERROR_SIZE]; //  libcurl's message
 };
 
@@ -140,6 +141,7 @@ notify_send_new (const notify_config_t *config, const Cpec__V1__Subscription *su
     notify_send_t *self = (notify_send_t *)calloc (1, sizeof (notify_send_t));
     assert (self);
     self->smtp = smtp;
+    self->tag = cpec_strdup (subscription->id);
     self->easy = curl_easy_init ();
     assert (self->easy);
     CURL *easy = self->easy;
@@ -200,6 +202,13 @@ notify_send_handle (notify_send_t *self)
     return self->easy;
 }
 
+const char *
+notify_send_tag (notify_send_t *self)
+{
+    assert (self);
+    return self->tag;
+}
+
 void
 notify_send_result (notify_send_t *self, int code, notify_result_t *result)
 {
@@ -245,6 +254,7 @@ notify_send_destroy (notify_send_t **self_p)
         curl_easy_cleanup (self->easy);
     curl_slist_free_all (self->headers);
     free (self->body);
+    free (self->tag);
     free (self);
     *self_p = NULL;
 }

@@ -9,11 +9,14 @@
     its own small script (the outbox write has no delete).
 */
 #include <assert.h>
+#include <errno.h>
 #include <openssl/rand.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpec_check.h"
 #include "cpec_handler.h"
 #include "cpec_log.h"
 #include "cpec_pb.h"
@@ -459,8 +462,15 @@ s_delete (void *state, cpec_call_t *call, const ProtobufCMessage *input, Protobu
     redisReply *reply =
         cpec_store_script (self->store, s_delete_lua, sha, 10, argv, lengths, call->status);
     free (packed);
-    if (!reply)
+    if (!reply) {
+        //  The script's refusals come back as errors that start with a code
         rc = call->status->code;
+        if (strstr (call->status->message, "ABORTED "))
+            rc = CPEC_ABORTED;
+        else if (strstr (call->status->message, "NOT_FOUND "))
+            rc = cpec_status_set (call->status, CPEC_NOT_FOUND, "subscription %s not found",
+                                  subscription->id);
+    }
     if (rc == CPEC_ABORTED)
         rc = cpec_status_set (call->status, CPEC_ABORTED,
                               "subscription %s is not at version %u; read it again and retry",
@@ -600,12 +610,16 @@ s_deliveries_page (notify_t *self, cpec_call_t *call, const char *zset, const ch
                                   call->status);
     response->deliveries =
         (Cpec__V1__Delivery **)cpec_realloc (NULL, (count + 1) * sizeof (void *));
-    size_t bytes = 0;
+    //  Up to half the reply limit; the next page starts at the first left out
+    size_t bytes = 0, used = 0, limit = self->page_bytes ? self->page_bytes / 2 : SIZE_MAX;
     for (size_t i = 0; i < count; i++) {
         Cpec__V1__Delivery *one = (Cpec__V1__Delivery *)found[i];
-        if (rc == CPEC_OK && one && (!status || one->status == status) &&
-            bytes < self->page_bytes / 2) {
-            bytes += protobuf_c_message_get_packed_size (&one->base);
+        size_t size = one ? protobuf_c_message_get_packed_size (&one->base) : 0;
+        bool room = used == i && (bytes + size <= limit || response->n_deliveries == 0);
+        if (room)
+            used = i + 1;
+        if (rc == CPEC_OK && one && room && (!status || one->status == status)) {
+            bytes += size;
             response->deliveries[response->n_deliveries++] = one;
         } else
             cpec_pb_destroy (&found[i]);
@@ -613,9 +627,9 @@ s_deliveries_page (notify_t *self, cpec_call_t *call, const char *zset, const ch
     }
     free (found);
     free (keys);
-    if (rc == CPEC_OK && count == page) {
+    if (rc == CPEC_OK && (count == page || used < count)) {
         char next[32];
-        snprintf (next, sizeof (next), "%ld", offset + (long)page);
+        snprintf (next, sizeof (next), "%ld", offset + (long)used);
         response->next_cursor = cpec_strdup (next);
     }
     return rc;
@@ -813,6 +827,30 @@ s_replay (void *state, cpec_call_t *call, const ProtobufCMessage *input, Protobu
 //  --------------------------------------------------------------------------
 //  ReadLive
 
+//  A stream position: digits, optionally a hyphen and digits, each part a
+//  64-bit unsigned number.
+static bool
+s_position_valid (const char *text)
+{
+    const char *part = text;
+    for (int parts = 0; parts < 2; parts++) {
+        size_t digits = strspn (part, "0123456789");
+        if (digits == 0 || digits > 20)
+            return false;
+        errno = 0;
+        strtoull (part, NULL, 10);
+        if (errno == ERANGE)
+            return false;
+        part += digits;
+        if (*part == 0)
+            return true;
+        if (*part != '-' || parts == 1)
+            return false;
+        part++;
+    }
+    return false;
+}
+
 static int
 s_read_live (void *state, cpec_call_t *call, const ProtobufCMessage *input,
              ProtobufCMessage *output)
@@ -829,10 +867,10 @@ s_read_live (void *state, cpec_call_t *call, const ProtobufCMessage *input,
     if (rc != CPEC_OK)
         return rc;
     const char *after = request->after;
-    for (const char *c = after; *c; c++)
-        if (!strchr ("0123456789-", *c))
-            return cpec_status_set (call->status, CPEC_INVALID_ARGUMENT,
-                                    "after: \"%.40s\" is not a position", after);
+    if (*after && !s_position_valid (after))
+        return cpec_status_set (call->status, CPEC_INVALID_ARGUMENT,
+                                "after: \"%.40s\" is not a position (MS-SEQ, as answered in next)",
+                                cpec_check_utf8_length (after) >= 0 ? after : "?");
     uint32_t count = request->count == 0           ? 100
                      : request->count > S_LIVE_MAX ? S_LIVE_MAX
                                                    : request->count;
