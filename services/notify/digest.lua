@@ -31,7 +31,8 @@ if not redis.call('ZSCORE', KEYS[3], sub) then
     redis.call('ZADD', KEYS[2], 'NX', ARGV[6], sub)
 end
 if redis.call('LLEN', waiting) > 0 then
-    redis.call('ZADD', KEYS[1], ARGV[7], sub)
+    -- More than one digest holds: the rest goes in the next one, now
+    redis.call('ZADD', KEYS[1], ARGV[6], sub)
 else
     redis.call('ZREM', KEYS[1], sub)
 end

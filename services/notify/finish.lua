@@ -45,6 +45,9 @@ local function finish(sub, id, outcome, packed, next_at)
         return 'EMPTY'
     end
     if outcome == 'drop' then
+        for _, dropped in ipairs(redis.call('LRANGE', queue, 0, -1)) do
+            redis.call('EXPIRE', prefix .. 'dlv:' .. dropped, keep)
+        end
         redis.call('DEL', queue)
         release(sub)
         return 'DROPPED'

@@ -17,6 +17,8 @@
 */
 #include <assert.h>
 #include <curl/curl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <czmq.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +42,9 @@ extern const char cpec_lua_notify_digest[];
     25 //  ready queues are looked for this often (by every
        //  replica alike: each takes its share)
 #define S_DIGEST_CHECK_MS 1000
+#define S_WOKEN_CLAIM_MS  3   //  a replica woken by the bus claims this much later
+#define S_SUBS_CHECK_MS   100 //  subscriptions changed are seen within this
+#define S_GATHER_MS       4   //  longest wait for more attempts to finish
 
 typedef struct
 {
@@ -83,8 +88,9 @@ typedef struct
     Cpec__V1__Subscription **subs;
     size_t sub_count;
     char *rev;
-    zhashx_t *held; //  subscription id -> s_held_t
-    bool fanning;   //  holds the fan-out lock (since the last check)
+    zhashx_t *held;          //  subscription id -> s_held_t
+    bool fanning;            //  holds the fan-out lock (since the last check)
+    int64_t next_subs_check; //  monotonic ms
     int64_t next_consume, next_claim, next_lock, next_renew, next_digest;
     char sha_fanout[41], sha_claim[41], sha_finish[41], sha_digest[41];
     s_args_t finish_args;     //  the finish.lua batch being built
@@ -394,6 +400,8 @@ s_fanout (s_engine_t *self, const redisReply *entries)
                  (double)entries->elements);
         s_count (self, "cpec_notify_deliveries_recorded_total", "deliveries recorded",
                  (double)reply->integer);
+        if (reply->integer > 0)
+            self->next_claim = 0; //  its share of the new work at once
     } else if (reply)
         cpec_log_warn (NULL, "notify engine: fanout: %s",
                        reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
@@ -447,14 +455,11 @@ s_take_over (s_engine_t *self)
         const char *argv[8] = {"XAUTOCLAIM", "cpec:events", NOTIFY_GROUP, self->instance,
                                "0",          start,         "COUNT",      count};
         redisReply *reply = s_command (self, 8, argv, NULL);
-        if (reply && reply->type == REDIS_REPLY_ERROR && strstr (reply->str, "NOGROUP")) {
-            freeReplyObject (reply);
-            s_group_create (self);
-            return 0;
-        }
         if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2) {
+            //  No group (Redis started after us, or lost its data): made now
             if (reply)
                 freeReplyObject (reply);
+            s_group_create (self);
             return -1;
         }
         size_t taken = reply->element[1]->elements;
@@ -494,9 +499,13 @@ s_consume (s_engine_t *self, int64_t now)
                            self->instance, "COUNT",       count,
                            "STREAMS",      "cpec:events", ">"};
     redisReply *reply = s_command (self, 9, argv, NULL);
-    if (reply && reply->type == REDIS_REPLY_ERROR && strstr (reply->str, "NOGROUP"))
+    if (!reply) {
+        //  No answer: the read may have happened, its events now pending
+        //  here; taken over afresh once the lock is checked again. Or no
+        //  group (Redis started after us, or lost its data): made now.
+        self->fanning = false;
         s_group_create (self);
-    else if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 1) {
+    } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1) {
         const redisReply *entries = reply->element[0]->element[1];
         more = entries->elements == S_READ_COUNT;
         if (s_fanout (self, entries))
@@ -670,7 +679,6 @@ s_finish_flush (s_engine_t *self)
 static bool
 s_finish_now (s_engine_t *self, s_held_t *held, const char *outcome)
 {
-    assert (self->finishing_count == 0);
     s_finish_add (self, held, outcome, NULL, 0, -1);
     s_finish_flush (self);
     return !held->lost;
@@ -783,7 +791,10 @@ s_start (s_engine_t *self, s_held_t *held)
     }
     const Cpec__V1__Subscription *subscription = s_sub_find (self, held->id);
     if (!subscription) {
-        s_subs_refresh (self);
+        if (s_subs_refresh (self)) {
+            held->lost = true; //  Redis failed: not a reason to drop the queue
+            return;
+        }
         subscription = s_sub_find (self, held->id);
     }
     if (!subscription) {
@@ -824,13 +835,20 @@ s_start (s_engine_t *self, s_held_t *held)
     for (size_t i = 0; i < event_count; i++)
         cpec_pb_destroy ((ProtobufCMessage **)&events[i]);
     free (events);
-    if (held->send) {
-        //  On its way at once, not after every other start of the round
+    if (held->send)
         curl_multi_add_handle (self->multi, notify_send_handle (held->send));
-        int running = 0;
-        curl_multi_perform (self->multi, &running);
-    } else
+    else
         s_conclude (self, held, &result);
+}
+
+//  Attempts in flight.
+static int
+s_in_flight (s_engine_t *self)
+{
+    int count = 0;
+    for (void *item = zhashx_first (self->held); item; item = zhashx_next (self->held))
+        count += ((s_held_t *)item)->send != NULL;
+    return count;
 }
 
 //  Attempts that finished: their outcomes recorded, in one finish.lua.
@@ -862,6 +880,13 @@ s_complete (s_engine_t *self)
 static void
 s_start_all (s_engine_t *self)
 {
+    //  Subscriptions changed by a write (their revision moved) are read again
+    //  at most S_SUBS_CHECK_MS after
+    int64_t clock = cpec_clock_ms ();
+    if (clock >= self->next_subs_check && zhashx_size (self->held)) {
+        self->next_subs_check = clock + S_SUBS_CHECK_MS;
+        s_subs_refresh (self);
+    }
     for (void *item = zhashx_first (self->held); item; item = zhashx_next (self->held)) {
         s_held_t *held = (s_held_t *)item;
         if (!held->send && !held->finishing && !held->lost && !self->stopping)
@@ -987,6 +1012,10 @@ s_engine_run (zsock_t *pipe, void *arg)
             woken = true;
         }
         now = cpec_now_ms ();
+        if (woken && !self->fanning && self->next_claim > now + S_WOKEN_CLAIM_MS)
+            //  Events were published: the reader fans them out now, and this
+            //  replica takes its share just after
+            self->next_claim = now + S_WOKEN_CLAIM_MS;
         if (!self->stopping && (woken || more || now >= self->next_consume)) {
             self->next_consume = now + S_CONSUME_MS;
             more = s_consume (self, now);
@@ -1004,8 +1033,17 @@ s_engine_run (zsock_t *pipe, void *arg)
             self->next_digest = now + S_DIGEST_CHECK_MS;
             s_digests (self, now);
         }
-        int running = 0;
+        //  Attempts that finished are recorded together (one script, one
+        //  fsync in Redis): when few of those in flight are done, up to
+        //  S_GATHER_MS more to gather others
+        int running = 0, in_flight = s_in_flight (self);
         curl_multi_perform (self->multi, &running);
+        for (int64_t until = cpec_clock_ms () + S_GATHER_MS;
+             running > 0 && in_flight - running < (3 * in_flight + 3) / 4 &&
+             cpec_clock_ms () < until;) {
+            curl_multi_poll (self->multi, NULL, 0, 1, NULL);
+            curl_multi_perform (self->multi, &running);
+        }
         s_complete (self);
         s_start_all (self);
         curl_multi_perform (self->multi, &running);
@@ -1031,6 +1069,7 @@ notify_engine_new (const notify_config_t *config, const char *redis_url, const c
     char uuid[37];
     cpec_uuid (uuid);
     snprintf (engine->token, sizeof (engine->token), "%s/%.8s", instance, uuid);
+    srandom ((unsigned)strtoul (uuid, NULL, 16)); //  jitter apart from other replicas'
     if (bus_sub && *bus_sub) {
         engine->bus = zsock_new_sub (bus_sub, "");
         if (!engine->bus)
@@ -1070,7 +1109,16 @@ notify_engine_destroy (notify_engine_t **self_p)
     notify_engine_t *self = *self_p;
     if (!self)
         return;
-    zactor_destroy (&self->actor); //  sends $TERM and waits for the actor
+    //  Sends $TERM and waits for the actor, which finishes its attempts in
+    //  flight first; a second SIGTERM meanwhile must not cut the wait short
+    //  (the state would be freed under the running actor)
+    sigset_t block, old;
+    sigemptyset (&block);
+    sigaddset (&block, SIGTERM);
+    sigaddset (&block, SIGINT);
+    pthread_sigmask (SIG_BLOCK, &block, &old);
+    zactor_destroy (&self->actor);
+    pthread_sigmask (SIG_SETMASK, &old, NULL);
     s_engine_t *engine = self->engine;
     zhashx_destroy (&engine->held);
     s_subs_free (engine);

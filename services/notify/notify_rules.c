@@ -27,7 +27,7 @@ const cpec_config_var_t notify_config_vars[] = {
      "From address of e-mail notifications"},
     {"CPEC_NOTIFY_HTTP_TIMEOUT_MS", CPEC_CONFIG_INT, "10000",
      "time-out of one delivery attempt, connection included", 100, 300000},
-    {"CPEC_NOTIFY_MAX_ATTEMPTS", CPEC_CONFIG_INT, "25",
+    {"CPEC_NOTIFY_MAX_ATTEMPTS", CPEC_CONFIG_INT, "40",
      "attempts before a delivery is dead-lettered", 1, 1000},
     {"CPEC_NOTIFY_MAX_AGE_S", CPEC_CONFIG_INT, "86400",
      "a delivery not done after this many seconds is dead-lettered", 1, 30 * 86400},

@@ -15,7 +15,7 @@ set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-require_bins cpec-broker cpec-registry cpec-milestones cpec-notify cpecctl notify_sink
+require_bins cpec-broker cpec-registry cpec-milestones cpec-notify cpecctl notify_sink ms_probe
 command -v jq >/dev/null || fail "jq is needed to read cpecctl's JSON output"
 
 export CPEC_PRINCIPAL=integration CPEC_ROLE=ADMIN CPEC_TIMEOUT_MS=20000
@@ -97,7 +97,7 @@ assert_eq "$before" "$(redis-cli -u "$CPEC_REDIS_URL" scard cpec:ntf:subs)" "no 
 
 # ---------------------------------------------------------------------------
 note "webhook: signed deliveries, one id per (event, subscription), province filter"
-sub_add "{\"id\":\"sd-hook\",\"channel\":\"WEBHOOK\",\"url\":\"$SINK_URL/sd\",\"secret\":\"$SECRET\",\"provinces\":[\"PK-SD\"],\"event_types\":[\"MilestoneCreated\"]}"
+sub_add "{\"id\":\"sd-hook\",\"channel\":\"WEBHOOK\",\"url\":\"$SINK_URL/sd/\",\"secret\":\"$SECRET\",\"provinces\":[\"PK-SD\"],\"event_types\":[\"MilestoneCreated\"]}"
 assert_eq "$SECRET" "$(jq -r .secret <<<"$OUT")" "Create answers the secret"
 sub_add "{\"id\":\"kp-hook\",\"channel\":\"WEBHOOK\",\"url\":\"$SINK_URL/kp\",\"secret\":\"$SECRET\",\"provinces\":[\"PK-KP\"],\"event_types\":[\"MilestoneCreated\"]}"
 expect_rc 0 notify sub get sd-hook --json
@@ -119,6 +119,19 @@ assert_eq "ntf-sd-1 ntf-sd-2 ntf-sd-3 ntf-sd-4 ntf-sd-5 ntf-sd-6 ntf-sd-7 ntf-sd
 expect_rc 0 notify deliveries sd-hook --json
 assert_eq 10 "$(jq '[.[] | select(.status == "DELIVERED")] | length' <<<"$OUT")" \
     "ListDeliveries shows them delivered"
+
+# ---------------------------------------------------------------------------
+note "changes reach every replica: a new URL is used, a deleted subscription gets nothing"
+"$CPEC_BIN_DIR/ms_probe" call Notify.Update \
+    "{\"subscription\":{\"id\":\"sd-hook\",\"url\":\"$SINK_URL/sd2\"},\"update_mask\":[\"url\"]}" >/dev/null ||
+    fail "Notify.Update failed"
+expect_rc 0 notify sub rm kp-hook
+for i in 1 2 3 4; do ms_add "ntf-kp-after-$i" rashakai; ms_add "ntf-sd-after-$i" dhabeji; done
+wait_until "$WAIT" count_at_least /sd2 4
+sleep 1
+assert_eq 10 "$(sink_count /sd/)" "nothing more at the old URL"
+assert_eq 4 "$(sink_count /sd2)" "every later event at the new URL"
+assert_eq 1 "$(sink_count /kp)" "nothing for the deleted subscription"
 
 # ---------------------------------------------------------------------------
 note "retry: 500 twice, then 200; delivered with the same id, in order"
@@ -239,5 +252,30 @@ sleep 1
 digested=$(lines /digest | jq -r '.body | fromjson | [.events[].milestone_created.milestone_id] | join(",")' | paste -sd, -)
 assert_eq "ntf-digest-1,ntf-digest-2,ntf-digest-3" "$digested" "the digest(s) hold the 3 events in order"
 assert_eq Digest "$(lines /digest | sed -n 1p | jq -r .event)" "X-CPEC-Event of a digest"
+
+# ---------------------------------------------------------------------------
+note "the consumer group lost (Redis emptied, or destroyed): made again, deliveries go on"
+redis-cli -u "$CPEC_REDIS_URL" XGROUP DESTROY cpec:events notify >/dev/null
+group_back() { redis-cli -u "$CPEC_REDIS_URL" XINFO GROUPS cpec:events | grep -qx notify; }
+wait_until "$WAIT" group_back
+before_sd=$(sink_count /sd2)
+ms_add ntf-after-group dhabeji
+wait_until "$WAIT" count_at_least /sd2 $((before_sd + 1))
+
+# ---------------------------------------------------------------------------
+note "SIGTERM twice while an attempt hangs: the replica finishes it and exits cleanly"
+sink_mode /hang hang
+sub_add "{\"id\":\"hang-hook\",\"channel\":\"WEBHOOK\",\"url\":\"$SINK_URL/hang\",\"event_types\":[\"MilestoneCreated\"],\"zone_ids\":[\"moqpondass\"]}"
+ms_add ntf-hang-1 moqpondass
+wait_until "$WAIT" count_at_least /hang 1
+for name in notify-1 notify-2; do stack kill "$name" TERM; done
+sleep 1
+for name in notify-1 notify-2; do stack kill "$name" TERM 2>/dev/null || true; done
+gone() { [[ -z "$(stack ps | awk '$1 ~ /^notify/')" ]]; }
+wait_until 60 gone
+sink_mode /hang ok
+for name in notify-1 notify-2; do stack start "$name"; done
+wait_until "$WAIT" count_at_least /hang 2
+assert_eq 1 "$(lines /hang | jq -r .delivery | sort -u | wc -l)" "the hung attempt is made again with its id"
 
 note "done"
