@@ -1121,6 +1121,8 @@ notify_engine_destroy (notify_engine_t **self_p)
     pthread_sigmask (SIG_SETMASK, &old, NULL);
     s_engine_t *engine = self->engine;
     zhashx_destroy (&engine->held);
+    s_args_fini (&engine->finish_args);
+    free (engine->finishing);
     s_subs_free (engine);
     free (engine->rev);
     zsock_destroy (&engine->bus);
