@@ -293,6 +293,15 @@ s_stream_ms (const char *id)
     return strtoll (id, NULL, 10);
 }
 
+//  How long an event is kept for its deliveries: past the age at which they
+//  are given up, and past the time finished ones are listed.
+static int64_t
+s_event_keep_s (s_engine_t *self)
+{
+    int64_t age = self->config.max_age_ms / 1000 + 86400;
+    return age > self->config.delivered_ttl_s ? age : self->config.delivered_ttl_s;
+}
+
 //  Fans out the entries of a stream reply (an array of [id, [field, value,
 //  ...]]; a nil field list: the entry was trimmed away) and acknowledges
 //  them. 0, or -1 when Redis failed (the entries stay pending).
@@ -315,6 +324,7 @@ s_fanout (s_engine_t *self, const redisReply *entries)
     s_argf (&args, "%s", NOTIFY_GROUP);
     s_argf (&args, "%lld", (long long)now);
     s_argf (&args, "%lld", (long long)self->config.delivered_ttl_s);
+    s_argf (&args, "%lld", (long long)s_event_keep_s (self));
     s_argf (&args, "%zu", entries->elements);
     int deliveries_at = args.argc;
     s_argf (&args, "0");
@@ -344,6 +354,7 @@ s_fanout (s_engine_t *self, const redisReply *entries)
                      "events in the log that do not decode", 1);
             continue;
         }
+        bool event_given = false;
         for (size_t s = 0; s < self->sub_count; s++) {
             const Cpec__V1__Subscription *sub = self->subs[s];
             if (!notify_matches (sub, event) ||
@@ -361,7 +372,6 @@ s_fanout (s_engine_t *self, const redisReply *entries)
             delivery.event_type = event->type;
             delivery.stream_id = (char *)stream_id;
             delivery.created_at = &created;
-            delivery.event = event;
             const char *mode = "q";
             delivery.status = CPEC__V1__DELIVERY__STATUS__PENDING;
             if (sub->channel == CPEC__V1__SUBSCRIPTION__CHANNEL__LIVE) {
@@ -372,11 +382,21 @@ s_fanout (s_engine_t *self, const redisReply *entries)
                 mode = "digest";
                 delivery.status = CPEC__V1__DELIVERY__STATUS__DIGESTED;
             }
+            //  A live feed entry carries its event; a queued delivery refers
+            //  to the event kept once for all (sent with the first)
+            bool live = strcmp (mode, "live") == 0;
+            delivery.event = live ? event : NULL;
             s_argf (&args, "%s", sub->id);
             s_argf (&args, "%s", id);
             s_argf (&args, "%s", mode);
             s_arg_message (&args, &delivery.base);
             s_argf (&args, "%lld", (long long)digest_at);
+            s_argf (&args, "%s", event->id);
+            if (!live && !event_given) {
+                s_arg_message (&args, &event->base);
+                event_given = true;
+            } else
+                s_arg (&args, "", 0);
             deliveries++;
         }
         cpec_pb_destroy ((ProtobufCMessage **)&event);
@@ -616,9 +636,16 @@ s_finish_add (s_engine_t *self, s_held_t *held, const char *outcome,
     s_argf (args, "%s", held->id);
     s_argf (args, "%s", delivery ? delivery->id : "");
     s_argf (args, "%s", outcome);
-    if (delivery)
-        s_arg_message (args, &delivery->base);
-    else
+    if (delivery) {
+        //  The record refers to its event (kept once for all its deliveries),
+        //  but a dead letter carries it: it may outlive the event's keeping
+        Cpec__V1__Delivery *record = (Cpec__V1__Delivery *)delivery;
+        Cpec__V1__Event *event = record->event;
+        if (kind != NOTIFY_DEAD && *record->event_id)
+            record->event = NULL;
+        s_arg_message (args, &record->base);
+        record->event = event;
+    } else
         s_arg (args, "", 0);
     s_argf (args, "%lld", (long long)next_ms);
     self->finishing = (s_finishing_t *)cpec_realloc (self->finishing, (self->finishing_count + 1) *
@@ -684,6 +711,42 @@ s_finish_now (s_engine_t *self, s_held_t *held, const char *outcome)
     return !held->lost;
 }
 
+//  Gives each of records (count, NULL entries skipped) without an event of
+//  its own the event it refers to, kept in cpec:ntf:evt:{id} (one read for
+//  all). A record whose event is no longer kept stays without. -1 when
+//  Redis failed.
+static int
+s_attach_events (s_engine_t *self, Cpec__V1__Delivery **records, size_t count)
+{
+    const char **keys = (const char **)cpec_realloc (NULL, (count + 1) * sizeof (char *));
+    size_t *which = (size_t *)cpec_realloc (NULL, (count + 1) * sizeof (size_t));
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        Cpec__V1__Delivery *record = records[i];
+        if (record && !record->event && record->n_digest_of == 0 && *record->event_id) {
+            char key[NOTIFY_KEY_MAX];
+            snprintf (key, sizeof (key), NOTIFY_PREFIX "evt:%s", record->event_id);
+            keys[n] = cpec_strdup (key);
+            which[n++] = i;
+        }
+    }
+    ProtobufCMessage **found = (ProtobufCMessage **)calloc (n + 1, sizeof (void *));
+    assert (found);
+    cpec_status_t status;
+    int rc =
+        n ? cpec_store_get_many (self->store, keys, n, &cpec__v1__event__descriptor, found, &status)
+          : CPEC_OK;
+    for (size_t k = 0; k < n; k++) {
+        if (rc == CPEC_OK)
+            records[which[k]]->event = (Cpec__V1__Event *)found[k];
+        free ((char *)keys[k]);
+    }
+    free (found);
+    free (keys);
+    free (which);
+    return rc == CPEC_OK ? 0 : -1;
+}
+
 //  Reads the first ids of the held subscription's queue and their records
 //  (one round trip each). -1 on failure.
 static int
@@ -718,7 +781,7 @@ s_prefetch (s_engine_t *self, s_held_t *held)
     for (size_t i = 0; i < count; i++)
         free ((char *)keys[i]);
     free (keys);
-    if (rc != CPEC_OK) {
+    if (rc != CPEC_OK || s_attach_events (self, held->records, count)) {
         s_records_clear (held);
         return -1;
     }
@@ -741,6 +804,8 @@ s_digest_events (s_engine_t *self, const Cpec__V1__Delivery *delivery, Cpec__V1_
     cpec_status_t status;
     int rc = cpec_store_get_many (self->store, keys, count, &cpec__v1__delivery__descriptor, found,
                                   &status);
+    if (rc == CPEC_OK)
+        s_attach_events (self, (Cpec__V1__Delivery **)found, count);
     *events = (Cpec__V1__Event **)cpec_realloc (NULL, (count + 1) * sizeof (void *));
     size_t n = 0;
     for (size_t i = 0; i < count; i++) {
@@ -822,6 +887,12 @@ s_start (s_engine_t *self, s_held_t *held)
         held->delivery = missing;
         notify_result_t result = {.outcome = NOTIFY_DEAD};
         snprintf (result.error, sizeof (result.error), "the delivery record is missing");
+        s_conclude (self, held, &result);
+        return;
+    }
+    if (!held->delivery->event && held->delivery->n_digest_of == 0) {
+        notify_result_t result = {.outcome = NOTIFY_DEAD};
+        snprintf (result.error, sizeof (result.error), "the event is no longer kept");
         s_conclude (self, held, &result);
         return;
     }
