@@ -42,7 +42,10 @@
       sub:{id}          subscription entity (hash v, pb)
       subs, owner:{o}   sets of subscription ids; rev: counter bumped by
                         every subscription write (replicas reload then)
-      dlv:{id}          a delivery (hash v, pb: Delivery with its event)
+      dlv:{id}          a delivery (hash v, pb: Delivery; it refers to its
+                        event, except a dead letter, which carries it)
+      evt:{id}          an event (hash v, pb), kept once for all its
+                        deliveries, past the age at which they are given up
       q:{sub}           list of pending delivery ids, oldest first
       fanout            the fan-out lock: the token of the replica reading
       replicas          sorted set: replica token -> last claim (a replica
