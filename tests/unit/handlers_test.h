@@ -17,6 +17,7 @@
 #include "cpec_bus.h"
 #include "cpec_pb.h"
 #include "cpec_store.h"
+#include "cpec_worker.h"
 
 //  What a handler test works with: the store its handlers use, its own
 //  look at Redis (on the database of the URL), and a SUB socket bound to an
@@ -175,5 +176,33 @@ handlers_starts_with (const char *string, const char *prefix)
             fail_msg ("wanted %s \"%s...\", got %s \"%s\"", cpec_code_name (want_code),            \
                       (want_prefix), cpec_code_name (rc_), (status)->message);                     \
     } while (0)
+
+//  Runs handler on input as the worker would (call filled by the test):
+//  the output is made of output_descriptor, or decoded from the bytes the
+//  handler answered packed. The code; on OK *output (may be NULL) gets the
+//  answer, the caller's to destroy.
+static inline int
+handlers_run (cpec_handler_fn *handler, void *state, cpec_call_t *call,
+              const ProtobufCMessage *input, const ProtobufCMessageDescriptor *output_descriptor,
+              ProtobufCMessage **output)
+{
+    ProtobufCMessage *out = cpec_pb_new (output_descriptor);
+    int rc = handler (state, call, input, out);
+    if (call->packed_output) {
+        //  Answered packed: what the worker would send is these bytes.
+        cpec_pb_destroy (&out);
+        if (rc == CPEC_OK)
+            out = cpec_pb_unpack (output_descriptor, call->packed_output, call->packed_size);
+        free (call->packed_output);
+        call->packed_output = NULL;
+        if (rc == CPEC_OK)
+            assert_non_null (out);
+    }
+    if (rc == CPEC_OK && output)
+        *output = out;
+    else
+        cpec_pb_destroy (&out);
+    return rc;
+}
 
 #endif

@@ -135,22 +135,7 @@ s_call_with (s_fixture_t *self, ms_t *ms, cpec_handler_fn *handler, const char *
                         .deadline_unix_ms = cpec_now_ms () + 5000,
                         .method = method,
                         .status = status};
-    ProtobufCMessage *out = cpec_pb_new (output_descriptor);
-    int rc = handler (ms, &call, input, out);
-    if (call.packed_output) {
-        //  Answered packed: what the worker would send is these bytes.
-        cpec_pb_destroy (&out);
-        if (rc == CPEC_OK)
-            out = cpec_pb_unpack (output_descriptor, call.packed_output, call.packed_size);
-        free (call.packed_output);
-        if (rc == CPEC_OK)
-            assert_non_null (out);
-    }
-    if (rc == CPEC_OK && output)
-        *output = out;
-    else
-        cpec_pb_destroy (&out);
-    return rc;
+    return handlers_run (handler, ms, &call, input, output_descriptor, output);
 }
 
 static int
