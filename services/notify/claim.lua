@@ -5,7 +5,8 @@
 -- KEYS[4] cpec:ntf:replicas (sorted set: replica token -> last seen)
 -- ARGV[1] "claim" or "renew"  ARGV[2] now (ms)  ARGV[3] lease (ms)
 -- ARGV[4] the replica's token
--- claim: ARGV[5] at most this many; replies the subscriptions taken: the
+-- claim: ARGV[5] at most this many, ARGV[6] 1 when the replica also says it
+--   is alive; replies the subscriptions taken: the
 --   replica's fair share of those ready (their number over the replicas
 --   seen within a lease), so that replicas share the work. Leases that
 --   lapsed (their replica died or stalled) are ready again first.
@@ -29,7 +30,12 @@ if ARGV[1] == 'renew' then
     return out
 end
 
-redis.call('ZADD', KEYS[4], now, token)
+-- A replica says it is alive now and then (ARGV[6] = 1), not at every
+-- claim: a claim that finds nothing to take then writes nothing (no append
+-- to the AOF, no fsync)
+if ARGV[6] == '1' then
+    redis.call('ZADD', KEYS[4], now, token)
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - lease)
 local max = tonumber(ARGV[5])
 local lapsed = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, max)

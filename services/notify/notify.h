@@ -183,13 +183,15 @@ typedef struct
 
 //  Prepares one attempt of delivery for subscription (both borrowed; for a
 //  digest, events are what it summarises): the request body, headers,
-//  signature or the e-mail. NULL with result filled when it cannot even be
-//  tried (e-mail not configured...): the outcome says what then.
+//  signature or the e-mail. body, when not NULL, is the webhook body made
+//  before by notify_webhook_body for the same event (copied). NULL with
+//  result filled when it cannot even be tried (e-mail not configured...):
+//  the outcome says what then.
 notify_send_t *notify_send_new (const notify_config_t *config,
                                 const Cpec__V1__Subscription *subscription,
                                 const Cpec__V1__Delivery *delivery,
                                 const Cpec__V1__Event *const *digest_events, size_t digest_count,
-                                notify_result_t *result);
+                                const char *body, notify_result_t *result);
 
 //  The libcurl easy handle (borrowed) to add to a multi handle; its private
 //  pointer is the notify_send_t.

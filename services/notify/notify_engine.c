@@ -42,9 +42,11 @@ extern const char cpec_lua_notify_digest[];
     25 //  ready queues are looked for this often (by every
        //  replica alike: each takes its share)
 #define S_DIGEST_CHECK_MS 1000
-#define S_WOKEN_CLAIM_MS  3   //  a replica woken by the bus claims this much later
-#define S_SUBS_CHECK_MS   100 //  subscriptions changed are seen within this
-#define S_GATHER_MS       4   //  longest wait for more attempts to finish
+#define S_WOKEN_CLAIM_MS  3    //  a replica woken by the bus claims this much later
+#define S_BODIES          4096 //  webhook bodies kept, by event
+#define S_ALIVE_MS        1000 //  a replica says it is alive this often (claim.lua)
+#define S_SUBS_CHECK_MS   100  //  subscriptions changed are seen within this
+#define S_GATHER_MS       4    //  longest wait for more attempts to finish
 
 typedef struct
 {
@@ -91,6 +93,8 @@ typedef struct
     zhashx_t *held;          //  subscription id -> s_held_t
     bool fanning;            //  holds the fan-out lock (since the last check)
     int64_t next_subs_check; //  monotonic ms
+    int64_t next_alive;      //  monotonic ms: when to say it is alive again
+    zhashx_t *bodies;        //  event id -> webhook body (owned strings)
     int64_t next_consume, next_claim, next_lock, next_renew, next_digest;
     char sha_fanout[41], sha_claim[41], sha_finish[41], sha_digest[41];
     s_args_t finish_args;     //  the finish.lua batch being built
@@ -121,6 +125,13 @@ s_records_clear (s_held_t *held)
     held->pending = NULL;
     held->records = NULL;
     held->pending_count = held->pending_pos = 0;
+}
+
+static void
+s_body_free (void **item)
+{
+    free (*item);
+    *item = NULL;
 }
 
 static void
@@ -553,9 +564,14 @@ s_claim_script (s_engine_t *self, const char *mode, int64_t now, int max)
     s_argf (&args, "%lld", (long long)now);
     s_argf (&args, "%d", self->config.lease_ms);
     s_argf (&args, "%s", self->token);
-    if (max > 0)
+    if (max > 0) {
         s_argf (&args, "%d", max);
-    else
+        int64_t clock = cpec_clock_ms ();
+        bool alive = clock >= self->next_alive;
+        if (alive)
+            self->next_alive = clock + S_ALIVE_MS;
+        s_argf (&args, "%d", alive ? 1 : 0);
+    } else
         for (void *held = zhashx_first (self->held); held; held = zhashx_next (self->held))
             s_argf (&args, "%s", ((s_held_t *)held)->id);
     redisReply *reply =
@@ -844,6 +860,26 @@ s_conclude (s_engine_t *self, s_held_t *held, const notify_result_t *result)
     s_finish_add (self, held, s_words[outcome], delivery, next, (int)outcome);
 }
 
+//  The webhook body of a delivery's event, made once for all the
+//  subscriptions it goes to (the newest S_BODIES events kept); NULL for
+//  what is not a webhook of one event.
+static const char *
+s_body (s_engine_t *self, const Cpec__V1__Subscription *subscription,
+        const Cpec__V1__Delivery *delivery)
+{
+    if (subscription->channel != CPEC__V1__SUBSCRIPTION__CHANNEL__WEBHOOK ||
+        delivery->n_digest_of || !delivery->event || !*delivery->event->id)
+        return NULL;
+    const char *body = (const char *)zhashx_lookup (self->bodies, delivery->event->id);
+    if (!body) {
+        if (zhashx_size (self->bodies) >= S_BODIES)
+            zhashx_purge (self->bodies);
+        body = notify_webhook_body (delivery, NULL, 0);
+        zhashx_insert (self->bodies, delivery->event->id, (void *)body);
+    }
+    return body;
+}
+
 //  Starts the next attempt of a held subscription with none in flight, or
 //  adds its outcome to the finish batch when it cannot be tried. Marks it
 //  lost when it is no longer to be worked.
@@ -902,7 +938,8 @@ s_start (s_engine_t *self, s_held_t *held)
         event_count = s_digest_events (self, held->delivery, &events);
     notify_result_t result;
     held->send = notify_send_new (&self->config, subscription, held->delivery,
-                                  (const Cpec__V1__Event *const *)events, event_count, &result);
+                                  (const Cpec__V1__Event *const *)events, event_count,
+                                  s_body (self, subscription, held->delivery), &result);
     for (size_t i = 0; i < event_count; i++)
         cpec_pb_destroy ((ProtobufCMessage **)&events[i]);
     free (events);
@@ -1137,6 +1174,8 @@ notify_engine_new (const notify_config_t *config, const char *redis_url, const c
     engine->multi = curl_multi_init ();
     engine->held = zhashx_new ();
     zhashx_set_destructor (engine->held, s_held_destroy);
+    engine->bodies = zhashx_new ();
+    zhashx_set_destructor (engine->bodies, s_body_free);
     char uuid[37];
     cpec_uuid (uuid);
     snprintf (engine->token, sizeof (engine->token), "%s/%.8s", instance, uuid);
@@ -1192,6 +1231,7 @@ notify_engine_destroy (notify_engine_t **self_p)
     pthread_sigmask (SIG_SETMASK, &old, NULL);
     s_engine_t *engine = self->engine;
     zhashx_destroy (&engine->held);
+    zhashx_destroy (&engine->bodies);
     s_args_fini (&engine->finish_args);
     free (engine->finishing);
     s_subs_free (engine);

@@ -122,7 +122,7 @@ s_mail (const notify_config_t *config, const Cpec__V1__Subscription *subscriptio
 notify_send_t *
 notify_send_new (const notify_config_t *config, const Cpec__V1__Subscription *subscription,
                  const Cpec__V1__Delivery *delivery, const Cpec__V1__Event *const *digest_events,
-                 size_t digest_count, notify_result_t *result)
+                 size_t digest_count, const char *body, notify_result_t *result)
 {
     assert (config && subscription && delivery && result);
     *result = (notify_result_t){.outcome = NOTIFY_RETRY};
@@ -172,7 +172,8 @@ notify_send_new (const notify_config_t *config, const Cpec__V1__Subscription *su
         //  for reuse would tie up a relay that serves few at a time
         curl_easy_setopt (easy, CURLOPT_FORBID_REUSE, 1L);
     } else {
-        self->body = notify_webhook_body (delivery, digest_events, digest_count);
+        self->body =
+            body ? cpec_strdup (body) : notify_webhook_body (delivery, digest_events, digest_count);
         self->size = strlen (self->body);
         char signature[72];
         notify_signature (subscription->secret ? subscription->secret : "", self->body, self->size,
@@ -263,7 +264,7 @@ void
 notify_send_now (const notify_config_t *config, const Cpec__V1__Subscription *subscription,
                  const Cpec__V1__Delivery *delivery, notify_result_t *result)
 {
-    notify_send_t *send = notify_send_new (config, subscription, delivery, NULL, 0, result);
+    notify_send_t *send = notify_send_new (config, subscription, delivery, NULL, 0, NULL, result);
     if (!send)
         return;
     CURLcode code = curl_easy_perform (send->easy);
