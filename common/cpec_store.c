@@ -77,6 +77,7 @@ struct _cpec_store_t
     char write_sha[41];    //  SHA1 of write.lua loaded on this connection, "" if not
     int idempotency_ttl;   //  seconds a request id is remembered
     size_t cache_max;      //  entities cached at most; 0: no cache
+    char *uncached;        //  keys with this prefix are never cached (NULL: none)
     zhashx_t *cache;       //  key -> s_entry_t, while tracking works
     redisContext *tracker; //  subscribed to invalidations, NULL when off
     int64_t track_at;      //  earliest retry of tracking after a loss (monotonic ms)
@@ -235,6 +236,7 @@ cpec_store_destroy (cpec_store_t **self_p)
         if (self->tracker)
             redisFree (self->tracker);
         zhashx_destroy (&self->cache);
+        free (self->uncached);
         free (self->host);
         free (self->user);
         free (self->password);
@@ -417,6 +419,8 @@ s_drain (cpec_store_t *self)
 static const s_entry_t *
 s_cached (cpec_store_t *self, const char *key)
 {
+    if (self->uncached && strncmp (key, self->uncached, strlen (self->uncached)) == 0)
+        return NULL;
     if (!self->tracker || !s_drain (self))
         return NULL;
     return (const s_entry_t *)zhashx_lookup (self->cache, key);
@@ -445,6 +449,14 @@ s_cache_put (cpec_store_t *self, const char *key, uint32_t version, const char *
     entry->size = size;
     memcpy (entry->data, data, size);
     zhashx_update (self->cache, key, entry);
+}
+
+void
+cpec_store_set_uncached (cpec_store_t *self, const char *prefix)
+{
+    assert (self);
+    free (self->uncached);
+    self->uncached = prefix && *prefix ? cpec_strdup (prefix) : NULL;
 }
 
 void
@@ -633,7 +645,8 @@ s_decode_entity (const char *key, const redisReply *reply,
 static int
 s_append_entity_read (cpec_store_t *self, const char *key, bool *tracked)
 {
-    *tracked = self->tracker != NULL;
+    *tracked = self->tracker != NULL &&
+               !(self->uncached && strncmp (key, self->uncached, strlen (self->uncached)) == 0);
     const char *caching[3] = {"CLIENT", "CACHING", "yes"};
     if (*tracked && redisAppendCommandArgv (self->redis, 3, caching, NULL) != REDIS_OK)
         return -1;

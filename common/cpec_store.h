@@ -139,6 +139,11 @@ int cpec_store_replayed (cpec_store_t *self, const char *request_id,
 //  a version older than an acknowledged write, whichever process wrote it.
 void cpec_store_set_cache (cpec_store_t *self, size_t max_entries);
 
+//  Keys that start with prefix are never cached (nor tracked by Redis): for
+//  entities that nearly every write changes, whose cached copies would only
+//  cost invalidations. NULL or "": none.
+void cpec_store_set_uncached (cpec_store_t *self, const char *prefix);
+
 //  True while the cache is on (tracking established on this connection).
 bool cpec_store_cache_active (cpec_store_t *self);
 

@@ -965,6 +965,64 @@ test_read_events (void **state)
 //  The entity cache: a reader that caches never returns a version older than
 //  a write another store (another replica) has had acknowledged, and
 //  get_many mixes cached and fresh entities correctly.
+//  The CLIENT CACHING calls Redis has counted so far (INFO commandstats).
+static long long
+s_caching_calls (redisContext *redis)
+{
+    redisReply *reply = (redisReply *)redisCommand (redis, "INFO commandstats");
+    assert_non_null (reply);
+    assert_int_equal (reply->type, REDIS_REPLY_STRING);
+    const char *line = strstr (reply->str, "cmdstat_client|caching:calls=");
+    long long calls = line ? atoll (line + strlen ("cmdstat_client|caching:calls=")) : 0;
+    freeReplyObject (reply);
+    return calls;
+}
+
+//  Keys under an uncached prefix are read from Redis every time and never
+//  tracked; the others are cached as before.
+static void
+test_uncached_prefix (void **state)
+{
+    (void)state;
+    cpec_store_t *reader = s_store ();
+    cpec_store_t *writer = s_store ();
+    redisContext *redis = s_raw ();
+    cpec_store_set_cache (reader, 100);
+    cpec_store_set_uncached (reader, "test:store:hot:");
+    char hot[64], cold[64];
+    snprintf (hot, sizeof (hot), "test:store:hot:%d", getpid ());
+    snprintf (cold, sizeof (cold), "test:store:cold:%d", getpid ());
+    cpec_status_t status;
+    assert_int_equal (s_put_sez (writer, hot, 0, "h1", &status), CPEC_OK);
+    assert_int_equal (s_put_sez (writer, cold, 0, "c1", &status), CPEC_OK);
+    Cpec__V1__Sez *sez = s_get_sez (reader, cold, NULL, CPEC_OK); //  tracking starts
+    cpec_pb_destroy ((ProtobufCMessage **)&sez);
+    assert_true (cpec_store_cache_active (reader));
+    //  An uncached key: no CLIENT CACHING, each read goes to Redis
+    long long before = s_caching_calls (redis);
+    for (int i = 0; i < 3; i++) {
+        sez = s_get_sez (reader, hot, NULL, CPEC_OK);
+        assert_string_equal (sez->name, "h1");
+        cpec_pb_destroy ((ProtobufCMessage **)&sez);
+    }
+    assert_int_equal (s_caching_calls (redis), before);
+    //  ...and a change is seen at once
+    assert_int_equal (s_put_sez (writer, hot, 1, "h2", &status), CPEC_OK);
+    sez = s_get_sez (reader, hot, NULL, CPEC_OK);
+    assert_string_equal (sez->name, "h2");
+    cpec_pb_destroy ((ProtobufCMessage **)&sez);
+    //  A key outside the prefix is tracked (a CLIENT CACHING before its read)
+    assert_int_equal (s_put_sez (writer, cold, 1, "c2", &status), CPEC_OK);
+    before = s_caching_calls (redis);
+    sez = s_get_sez (reader, cold, NULL, CPEC_OK);
+    assert_string_equal (sez->name, "c2");
+    cpec_pb_destroy ((ProtobufCMessage **)&sez);
+    assert_true (s_caching_calls (redis) > before);
+    redisFree (redis);
+    cpec_store_destroy (&reader);
+    cpec_store_destroy (&writer);
+}
+
 static void
 test_cache_is_never_stale (void **state)
 {
@@ -1264,6 +1322,7 @@ main (void)
         cmocka_unit_test (test_data_loss_and_get_many),
         cmocka_unit_test (test_read_events),
         cmocka_unit_test (test_cache_is_never_stale),
+        cmocka_unit_test (test_uncached_prefix),
         cmocka_unit_test (test_script_refuses_bad_ttl),
         cmocka_unit_test_teardown (test_unavailable_and_recovery, s_spare_teardown),
     };
