@@ -794,6 +794,20 @@ s_prefetch (s_engine_t *self, s_held_t *held)
     cpec_status_t status;
     int rc = cpec_store_get_many (self->store, keys, count, &cpec__v1__delivery__descriptor,
                                   (ProtobufCMessage **)held->records, &status);
+    if (rc == CPEC_DATA_LOSS) {
+        //  A record that does not decode: read one by one, so that it alone
+        //  is left without a record (and dead-lettered) and the queue goes on
+        rc = CPEC_OK;
+        for (size_t i = 0; rc == CPEC_OK && i < count; i++) {
+            held->records[i] = NULL;
+            int one = cpec_store_get (self->store, keys[i], &cpec__v1__delivery__descriptor,
+                                      (ProtobufCMessage **)&held->records[i], NULL, &status);
+            if (one == CPEC_DATA_LOSS || one == CPEC_NOT_FOUND)
+                cpec_log_error (NULL, "notify engine: %s", status.message);
+            else
+                rc = one;
+        }
+    }
     for (size_t i = 0; i < count; i++)
         free ((char *)keys[i]);
     free (keys);
@@ -922,7 +936,8 @@ s_start (s_engine_t *self, s_held_t *held)
         missing->created_at = cpec_pb_timestamp_new (cpec_now_ms ());
         held->delivery = missing;
         notify_result_t result = {.outcome = NOTIFY_DEAD};
-        snprintf (result.error, sizeof (result.error), "the delivery record is missing");
+        snprintf (result.error, sizeof (result.error),
+                  "the delivery record is missing or does not decode");
         s_conclude (self, held, &result);
         return;
     }

@@ -254,6 +254,22 @@ assert_eq "ntf-digest-1,ntf-digest-2,ntf-digest-3" "$digested" "the digest(s) ho
 assert_eq Digest "$(lines /digest | sed -n 1p | jq -r .event)" "X-CPEC-Event of a digest"
 
 # ---------------------------------------------------------------------------
+note "a queued delivery whose record does not decode is dead-lettered; the queue goes on"
+sink_mode /stall 503
+sub_add "{\"id\":\"stall-hook\",\"channel\":\"WEBHOOK\",\"url\":\"$SINK_URL/stall\",\"event_types\":[\"MilestoneCreated\"],\"zone_ids\":[\"mohmand\"]}"
+ms_add ntf-stall-1 mohmand
+wait_until "$WAIT" count_at_least /stall 1
+bad_id=$(lines /stall | sed -n 1p | jq -r .delivery)
+redis-cli -u "$CPEC_REDIS_URL" HSET "cpec:ntf:dlv:$bad_id" pb "not a protobuf" >/dev/null
+ms_add ntf-stall-2 mohmand
+sink_mode /stall ok
+stall_ok() { [[ "$(lines /stall | jq -r 'select(.status == 200) | .body | fromjson | .milestone_created.milestone_id')" == ntf-stall-2 ]]; }
+wait_until "$WAIT" stall_ok
+run_ctl notify dlq list --sub stall-hook --json
+assert_eq "$bad_id" "$(jq -r '.[0].id' <<<"$OUT")" "the undecodable one is a dead letter"
+assert_contains "$(jq -r '.[0].last_error' <<<"$OUT")" "does not decode" "with the reason"
+
+# ---------------------------------------------------------------------------
 note "the consumer group lost (Redis emptied, or destroyed): made again, deliveries go on"
 redis-cli -u "$CPEC_REDIS_URL" XGROUP DESTROY cpec:events notify >/dev/null
 group_back() { redis-cli -u "$CPEC_REDIS_URL" XINFO GROUPS cpec:events | grep -qx notify; }
