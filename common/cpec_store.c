@@ -1085,6 +1085,27 @@ cpec_store_command (cpec_store_t *self, int argc, const char **argv, const size_
     return s_command_ok (self, argc, argv, lengths, status);
 }
 
+static const struct
+{
+    const char *prefix;
+    int code;
+} s_script_errors[] = {{"ABORTED ", CPEC_ABORTED},
+                       {"ALREADY_EXISTS ", CPEC_ALREADY_EXISTS},
+                       {"NOT_FOUND ", CPEC_NOT_FOUND},
+                       {"INVALID ", CPEC_INVALID_ARGUMENT}};
+
+//  The status of a script's error reply: the code it starts with (as
+//  write.lua's refusals do), else as any error reply. Returns the code.
+static int
+s_script_error (cpec_store_t *self, const redisReply *reply, cpec_status_t *status)
+{
+    for (size_t i = 0; i < sizeof (s_script_errors) / sizeof (s_script_errors[0]); i++)
+        if (s_starts_with (reply->str, s_script_errors[i].prefix))
+            return cpec_status_set (status, s_script_errors[i].code, "%s",
+                                    reply->str + strlen (s_script_errors[i].prefix));
+    return s_reply_error (self, reply, status);
+}
+
 redisReply *
 cpec_store_script (cpec_store_t *self, const char *script, char sha[41], int argc,
                    const char **argv, const size_t *lengths, cpec_status_t *status)
@@ -1106,7 +1127,7 @@ cpec_store_script (cpec_store_t *self, const char *script, char sha[41], int arg
     redisReply *reply = s_eval (self, script, sha, &line, status);
     s_line_fini (&line);
     if (reply && reply->type == REDIS_REPLY_ERROR) {
-        s_reply_error (self, reply, status);
+        s_script_error (self, reply, status);
         freeReplyObject (reply);
         reply = NULL;
     }
@@ -1140,15 +1161,6 @@ cpec_store_replayed (cpec_store_t *self, const char *request_id,
     freeReplyObject (reply);
     return rc;
 }
-
-static const struct
-{
-    const char *prefix;
-    int code;
-} s_script_errors[] = {{"ABORTED ", CPEC_ABORTED},
-                       {"ALREADY_EXISTS ", CPEC_ALREADY_EXISTS},
-                       {"NOT_FOUND ", CPEC_NOT_FOUND},
-                       {"INVALID ", CPEC_INVALID_ARGUMENT}};
 
 static const char *
 s_op_name (cpec_store_op_t op)
@@ -1267,17 +1279,11 @@ cpec_store_write (cpec_store_t *self, const cpec_store_write_t *write,
         return status->code;
 
     int rc = CPEC_OK;
-    if (reply->type == REDIS_REPLY_ERROR) {
-        rc = -1;
-        for (size_t i = 0; i < sizeof (s_script_errors) / sizeof (s_script_errors[0]); i++)
-            if (s_starts_with (reply->str, s_script_errors[i].prefix))
-                rc = cpec_status_set (status, s_script_errors[i].code, "%s",
-                                      reply->str + strlen (s_script_errors[i].prefix));
-        if (rc == -1)
-            rc = s_reply_error (self, reply, status);
-    } else if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
-               reply->element[0]->type != REDIS_REPLY_INTEGER ||
-               reply->element[1]->type != REDIS_REPLY_STRING)
+    if (reply->type == REDIS_REPLY_ERROR)
+        rc = s_script_error (self, reply, status);
+    else if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+             reply->element[0]->type != REDIS_REPLY_INTEGER ||
+             reply->element[1]->type != REDIS_REPLY_STRING)
         rc = cpec_status_set (status, CPEC_INTERNAL, "redis: unexpected reply from write.lua");
     else if (reply->element[0]->integer == 0) {
         //  Seen before: the first answer, nothing written

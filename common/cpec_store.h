@@ -161,7 +161,9 @@ redisReply *cpec_store_command (cpec_store_t *self, int argc, const char **argv,
 //  Runs a Lua script: EVALSHA, loading it on first use and again after the
 //  script cache was flushed. `sha` is the caller's cache of its hash (41
 //  bytes, "" at first). argv is what follows the script: numkeys, keys, args.
-//  The reply or NULL, as cpec_store_command.
+//  The reply or NULL, as cpec_store_command; an error the script returns
+//  that starts with "ABORTED ", "ALREADY_EXISTS ", "NOT_FOUND " or "INVALID "
+//  sets that code (INVALID: INVALID_ARGUMENT) and the rest as the message.
 redisReply *cpec_store_script (cpec_store_t *self, const char *script, char sha[41], int argc,
                                const char **argv, const size_t *lengths, cpec_status_t *status);
 

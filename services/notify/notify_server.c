@@ -475,15 +475,11 @@ s_delete (void *state, cpec_call_t *call, const ProtobufCMessage *input, Protobu
     redisReply *reply =
         cpec_store_script (self->store, s_delete_lua, sha, 10, argv, lengths, call->status);
     free (packed);
-    if (!reply) {
-        //  The script's refusals come back as errors that start with a code
-        rc = call->status->code;
-        if (strstr (call->status->message, "ABORTED "))
-            rc = CPEC_ABORTED;
-        else if (strstr (call->status->message, "NOT_FOUND "))
-            rc = cpec_status_set (call->status, CPEC_NOT_FOUND, "subscription %s not found",
-                                  subscription->id);
-    }
+    if (!reply)
+        rc = call->status->code; //  the script's refusals carry their code
+    if (rc == CPEC_NOT_FOUND)
+        rc = cpec_status_set (call->status, CPEC_NOT_FOUND, "subscription %s not found",
+                              subscription->id);
     if (rc == CPEC_ABORTED)
         rc = cpec_status_set (call->status, CPEC_ABORTED,
                               "subscription %s is not at version %u; read it again and retry",

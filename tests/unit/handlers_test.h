@@ -205,4 +205,39 @@ handlers_run (cpec_handler_fn *handler, void *state, cpec_call_t *call,
     return rc;
 }
 
+//  Who calls, for handlers_call.
+typedef struct
+{
+    int role;             //  principal role
+    const char *subject;  //  principal subject ("" when NULL)
+    const char *province; //  principal province ("" when NULL)
+    const char *request;  //  request id; NULL: a fresh one
+} handlers_caller_t;
+
+//  Calls handler (on state) for method as the worker would, from caller,
+//  with a deadline 5 s ahead: handlers_run. status (may be NULL) gets the
+//  message.
+static inline int
+handlers_call (cpec_handler_fn *handler, void *state, const char *method, handlers_caller_t caller,
+               const ProtobufCMessage *input, const ProtobufCMessageDescriptor *output_descriptor,
+               ProtobufCMessage **output, cpec_status_t *status)
+{
+    cpec_status_t local;
+    if (!status)
+        status = &local;
+    cpec_status_clear (status);
+    Cpec__V1__Principal principal = CPEC__V1__PRINCIPAL__INIT;
+    principal.subject = (char *)(caller.subject ? caller.subject : "");
+    principal.role = (Cpec__V1__Principal__Role)caller.role;
+    principal.province = (char *)(caller.province ? caller.province : "");
+    char uuid[37];
+    cpec_uuid (uuid);
+    cpec_call_t call = {.request_id = caller.request ? caller.request : uuid,
+                        .principal = &principal,
+                        .deadline_unix_ms = cpec_now_ms () + 5000,
+                        .method = method,
+                        .status = status};
+    return handlers_run (handler, state, &call, input, output_descriptor, output);
+}
+
 #endif

@@ -118,24 +118,13 @@ s_call_with (s_fixture_t *self, ms_t *ms, cpec_handler_fn *handler, const char *
              cpec_status_t *status)
 {
     (void)self;
-    cpec_status_t local;
-    if (!status)
-        status = &local;
-    cpec_status_clear (status);
-    Cpec__V1__Principal principal = CPEC__V1__PRINCIPAL__INIT;
-    principal.subject = caller.role == S_ADMIN      ? "admin@boi"
-                        : caller.role == S_PROVINCE ? "officer@province"
-                                                    : "someone";
-    principal.role = (Cpec__V1__Principal__Role)caller.role;
-    principal.province = (char *)(caller.province ? caller.province : "");
-    char uuid[37];
-    cpec_uuid (uuid);
-    cpec_call_t call = {.request_id = caller.request ? caller.request : uuid,
-                        .principal = &principal,
-                        .deadline_unix_ms = cpec_now_ms () + 5000,
-                        .method = method,
-                        .status = status};
-    return handlers_run (handler, ms, &call, input, output_descriptor, output);
+    handlers_caller_t who = {.role = caller.role,
+                             .subject = caller.role == S_ADMIN      ? "admin@boi"
+                                        : caller.role == S_PROVINCE ? "officer@province"
+                                                                    : "someone",
+                             .province = caller.province,
+                             .request = caller.request};
+    return handlers_call (handler, ms, method, who, input, output_descriptor, output, status);
 }
 
 static int

@@ -157,22 +157,10 @@ s_call (s_fixture_t *self, const char *method, s_caller_t caller, const Protobuf
         const ProtobufCMessageDescriptor *output_descriptor, ProtobufCMessage **output,
         cpec_status_t *status)
 {
-    cpec_status_t local;
-    if (!status)
-        status = &local;
-    cpec_status_clear (status);
-    Cpec__V1__Principal principal = CPEC__V1__PRINCIPAL__INIT;
-    principal.subject = (char *)(caller.subject ? caller.subject : "");
-    principal.role = (Cpec__V1__Principal__Role)caller.role;
-    char uuid[37];
-    cpec_uuid (uuid);
-    cpec_call_t call = {.request_id = caller.request ? caller.request : uuid,
-                        .principal = &principal,
-                        .deadline_unix_ms = cpec_now_ms () + 5000,
-                        .method = method,
-                        .status = status};
-    return handlers_run (s_handler (method), &self->notify, &call, input, output_descriptor,
-                         output);
+    handlers_caller_t who = {
+        .role = caller.role, .subject = caller.subject, .request = caller.request};
+    return handlers_call (s_handler (method), &self->notify, method, who, input, output_descriptor,
+                          output, status);
 }
 
 static int

@@ -88,22 +88,12 @@ s_call (s_fixture_t *self, cpec_handler_fn *handler, const char *method, s_calle
         const ProtobufCMessage *input, const ProtobufCMessageDescriptor *output_descriptor,
         ProtobufCMessage **output, cpec_status_t *status)
 {
-    cpec_status_t local;
-    if (!status)
-        status = &local;
-    cpec_status_clear (status);
-    Cpec__V1__Principal principal = CPEC__V1__PRINCIPAL__INIT;
-    principal.subject = caller.role == S_ADMIN ? "admin@boi" : "officer@province";
-    principal.role = (Cpec__V1__Principal__Role)caller.role;
-    principal.province = (char *)(caller.province ? caller.province : "");
-    char uuid[37];
-    cpec_uuid (uuid);
-    cpec_call_t call = {.request_id = caller.request ? caller.request : uuid,
-                        .principal = &principal,
-                        .deadline_unix_ms = cpec_now_ms () + 5000,
-                        .method = method,
-                        .status = status};
-    return handlers_run (handler, &self->registry, &call, input, output_descriptor, output);
+    handlers_caller_t who = {.role = caller.role,
+                             .subject = caller.role == S_ADMIN ? "admin@boi" : "officer@province",
+                             .province = caller.province,
+                             .request = caller.request};
+    return handlers_call (handler, &self->registry, method, who, input, output_descriptor, output,
+                          status);
 }
 
 //  A zone id unique to this run: "<prefix>-<name>".
