@@ -1,4 +1,5 @@
-/*  cpec_codes - ISIC Rev.4 and HS code tables, embedded and parsed once. */
+/*  cpec_codes - ISIC Rev.4, HS and GB/T 4754-2017 code tables, embedded and
+    parsed once. */
 #include "cpec_codes.h"
 
 #include <ctype.h>
@@ -11,6 +12,7 @@
 //  Defined by the build from data/*.csv (cmake/embed.cmake).
 extern const char cpec_data_isic_rev4[];
 extern const char cpec_data_hs_codes[];
+extern const char cpec_data_gbt4754_isic[];
 
 typedef struct
 {
@@ -26,12 +28,26 @@ typedef struct
     int count;          //  number of entries
 } s_table_t;
 
+//  One GB/T 4754-2017 division and the ISIC divisions it maps to.
+typedef struct
+{
+    const char *division; //  "13"
+    const char *section;  //  GB/T section letter, "C"
+    const char *title;    //  English title
+    const char **isic;    //  its ISIC divisions, a run inside s_gbt_isic
+    int isic_count;       //  how many; 0 for an unmapped division
+} s_gbt_t;
+
 //  Index by level: ISIC 1..4; HS 2, 4, 6 at 1..3 (level / 2).
 static s_table_t s_isic[5];
 static s_table_t s_hs[4];
-static char *s_isic_text; //  our copy of the CSV, split in place
-static char *s_hs_text;   //  the same for HS
-static char s_error[256]; //  first problem found, "" if none
+static s_gbt_t *s_gbt;          //  GB/T divisions in ascending order
+static int s_gbt_count;         //  number of divisions
+static const char **s_gbt_isic; //  every division's ISIC divisions, in turn
+static char *s_isic_text;       //  our copy of the CSV, split in place
+static char *s_hs_text;         //  the same for HS
+static char *s_gbt_text;        //  the same for GB/T
+static char s_error[256];       //  first problem found, "" if none
 static pthread_once_t s_once = PTHREAD_ONCE_INIT;
 
 //  --------------------------------------------------------------------------
@@ -339,12 +355,116 @@ s_hs_load (void)
     return 0;
 }
 
+//  --------------------------------------------------------------------------
+//  GB/T 4754-2017: section,division,title,isic_divisions,note; one row per
+//  division in ascending order, isic_divisions a space-separated list of
+//  ISIC divisions (checked against the ISIC table, so loaded after it),
+//  empty only when the note says why.
+
+static int
+s_gbt_load (void)
+{
+    static const char *const header[] = {"section", "division", "title", "isic_divisions", "note"};
+    s_gbt_text = s_copy (cpec_data_gbt4754_isic);
+    if (!s_gbt_text) {
+        s_fail ("gbt4754-isic.csv: out of memory");
+        return -1;
+    }
+    char *cursor = s_gbt_text;
+    char *fields[5];
+    int count = cpec_codes_csv_record (&cursor, fields, 5);
+    if (!s_header_is (fields, count, header, 5)) {
+        s_fail ("gbt4754-isic.csv: header is not section,division,title,isic_divisions,note");
+        return -1;
+    }
+    int rows = 0;
+    for (const char *c = cursor; *c; c++)
+        rows += *c == '\n';
+    rows += 1;
+    //  Each ISIC division listed takes three characters of the text at least
+    //  (two digits and the space or comma after them): that bounds them all.
+    size_t isic_room = strlen (cursor) / 3 + 1;
+    s_gbt = calloc ((size_t)rows, sizeof (s_gbt_t));
+    s_gbt_isic = calloc (isic_room, sizeof (const char *));
+    if (!s_gbt || !s_gbt_isic) {
+        s_fail ("gbt4754-isic.csv: out of memory");
+        return -1;
+    }
+    size_t isic_used = 0;
+    int line = 1;
+    while ((count = cpec_codes_csv_record (&cursor, fields, 5)) != 0) {
+        line++;
+        if (count != 5) {
+            s_fail ("gbt4754-isic.csv line %d: expected 5 fields", line);
+            return -1;
+        }
+        const char *section = fields[0], *division = fields[1], *title = fields[2];
+        char *isic = fields[3];
+        const char *note = fields[4];
+        if (strlen (section) != 1 || !isupper ((unsigned char)section[0]) ||
+            !s_digits (division, 2) || !*title) {
+            s_fail ("gbt4754-isic.csv line %d: malformed row", line);
+            return -1;
+        }
+        if (s_gbt_count == rows) {
+            s_fail ("gbt4754-isic.csv line %d: more rows than counted", line);
+            return -1;
+        }
+        //  Ascending divisions, and sections that never go back (GB/T numbers
+        //  its divisions through the sections in order).
+        if (s_gbt_count > 0) {
+            const s_gbt_t *previous = &s_gbt[s_gbt_count - 1];
+            if (strcmp (previous->division, division) >= 0 ||
+                strcmp (previous->section, section) > 0) {
+                s_fail ("gbt4754-isic.csv line %d: division %s out of order", line, division);
+                return -1;
+            }
+        }
+        s_gbt_t *entry = &s_gbt[s_gbt_count++];
+        *entry = (s_gbt_t){division, section, title, &s_gbt_isic[isic_used], 0};
+        if (!*isic) {
+            if (!*note) {
+                s_fail ("gbt4754-isic.csv line %d: division %s is unmapped without a note", line,
+                        division);
+                return -1;
+            }
+            continue;
+        }
+        for (char *token = isic; token;) {
+            char *space = strchr (token, ' ');
+            if (space)
+                *space = '\0';
+            if (!s_digits (token, 2) || !s_find (&s_isic[2], token)) {
+                s_fail ("gbt4754-isic.csv line %d: \"%s\" is not an ISIC division", line, token);
+                return -1;
+            }
+            for (int i = 0; i < entry->isic_count; i++)
+                if (strcmp (entry->isic[i], token) == 0) {
+                    s_fail ("gbt4754-isic.csv line %d: ISIC %s listed twice", line, token);
+                    return -1;
+                }
+            if (isic_used == isic_room) {
+                s_fail ("gbt4754-isic.csv line %d: more ISIC divisions than counted", line);
+                return -1;
+            }
+            s_gbt_isic[isic_used++] = token;
+            entry->isic_count++;
+            token = space ? space + 1 : NULL;
+        }
+    }
+    if (s_gbt_count == 0) {
+        s_fail ("gbt4754-isic.csv: no rows");
+        return -1;
+    }
+    return 0;
+}
+
 //  On failure the tables are emptied (the text they point into stays, so no
 //  entry dangles) and lookups find nothing; cpec_codes_error says why.
 static void
 s_init (void)
 {
-    if (s_isic_load () || s_hs_load ()) {
+    if (s_isic_load () || s_hs_load () || s_gbt_load ()) {
         for (int i = 0; i < 5; i++) {
             free (s_isic[i].entries);
             s_isic[i] = (s_table_t){NULL, 0};
@@ -353,6 +473,11 @@ s_init (void)
             free (s_hs[i].entries);
             s_hs[i] = (s_table_t){NULL, 0};
         }
+        free (s_gbt);
+        free (s_gbt_isic);
+        s_gbt = NULL;
+        s_gbt_isic = NULL;
+        s_gbt_count = 0;
     }
 }
 
@@ -521,4 +646,67 @@ cpec_codes_hs_at (int level, int index)
     if (index < 0 || index >= cpec_codes_hs_count (level))
         return NULL;
     return s_hs[level / 2].entries[index].code;
+}
+
+//  --------------------------------------------------------------------------
+//  GB/T 4754-2017
+
+static int
+s_gbt_key_compare (const void *key, const void *entry)
+{
+    return strcmp ((const char *)key, ((const s_gbt_t *)entry)->division);
+}
+
+//  The division a code lies in: an optional section letter, then 2, 3 or 4
+//  digits whose first two are a division of the table; the letter, if any,
+//  must be that division's section. NULL otherwise.
+static const s_gbt_t *
+s_gbt_find (const char *code)
+{
+    if (!code)
+        return NULL;
+    const char *digits = isupper ((unsigned char)code[0]) ? code + 1 : code;
+    size_t length = strlen (digits);
+    if (length < 2 || length > 4 || !s_digits (digits, length))
+        return NULL;
+    char division[3] = {digits[0], digits[1], '\0'};
+    s_ready ();
+    if (!s_gbt_count)
+        return NULL;
+    const s_gbt_t *entry =
+        bsearch (division, s_gbt, (size_t)s_gbt_count, sizeof (s_gbt_t), s_gbt_key_compare);
+    if (entry && digits != code && code[0] != entry->section[0])
+        return NULL;
+    return entry;
+}
+
+bool
+cpec_codes_gbt_valid (const char *code)
+{
+    return s_gbt_find (code) != NULL;
+}
+
+int
+cpec_codes_gbt_isic (const char *code, const char **divisions, int max)
+{
+    const s_gbt_t *entry = s_gbt_find (code);
+    if (!entry)
+        return -1;
+    for (int i = 0; i < entry->isic_count && i < max; i++)
+        divisions[i] = entry->isic[i];
+    return entry->isic_count;
+}
+
+const char *
+cpec_codes_gbt_title (const char *code)
+{
+    const s_gbt_t *entry = s_gbt_find (code);
+    return entry ? entry->title : NULL;
+}
+
+int
+cpec_codes_gbt_count (void)
+{
+    s_ready ();
+    return s_gbt_count;
 }

@@ -1,11 +1,12 @@
-/*  cpec_codes - the industry and product code tables: ISIC Rev.4 and the
-    Harmonized System (HS).
+/*  cpec_codes - the industry and product code tables: ISIC Rev.4, the
+    Harmonized System (HS) and China's GB/T 4754-2017 mapped to ISIC.
 
-    Both tables are embedded in the binary at build time from data/isic-rev4.csv
-    and data/hs-codes.csv (see data/README.md for their sources and licences)
-    and parsed on first use, once per process (pthread_once); afterwards every
-    lookup is a binary search over a sorted array and safe from any thread.
-    Returned strings are borrowed and live as long as the process.
+    The tables are embedded in the binary at build time from data/isic-rev4.csv,
+    data/hs-codes.csv and data/gbt4754-isic.csv (see data/README.md for their
+    sources and licences) and parsed on first use, once per process
+    (pthread_once); afterwards every lookup is a binary search over a sorted
+    array and safe from any thread. Returned strings are borrowed and live as
+    long as the process.
 
     ISIC Rev.4 levels: 1 section ("C"), 2 division ("21"), 3 group ("210"),
     4 class ("2100"). The source table lists the 419 classes with their
@@ -16,6 +17,15 @@
     HS levels: 2 chapter ("30"), 4 heading ("3004"), 6 subheading ("300490"),
     each with its description, its parent one level up and its section (a
     Roman numeral, "VI").
+
+    GB/T 4754-2017 (Industrial classification for national economic
+    activities): the table lists its 97 divisions ("13"), each with its
+    section letter as GB/T assigns it (A..T, not ISIC's: wholesale is F51),
+    an English title and the ISIC Rev.4 divisions it corresponds to at
+    division level (none for a few, see data/README.md). GB/T groups ("131")
+    and classes ("1311") are not tabulated: such a code is accepted when its
+    first two digits are a division of the table, and answers for that
+    division.
 */
 #ifndef CPEC_CODES_H_INCLUDED
 #define CPEC_CODES_H_INCLUDED
@@ -30,7 +40,7 @@
 //  may exceed max), 0 at the end of the text, -1 if a field is malformed.
 int cpec_codes_csv_record (char **cursor_p, char **fields, int max);
 
-//  NULL when both tables loaded; otherwise what was wrong with the embedded
+//  NULL when every table loaded; otherwise what was wrong with the embedded
 //  data ("hs-codes.csv line 12: ..."), and every lookup finds nothing.
 const char *cpec_codes_error (void);
 
@@ -85,5 +95,25 @@ int cpec_codes_hs_count (int level);
 
 //  The index-th code of a level in ascending order, or NULL out of range.
 const char *cpec_codes_hs_at (int level, int index);
+
+//  True if code is a GB/T 4754-2017 division ("13"), group ("131") or class
+//  ("1311") whose first two digits are a division of the table, optionally
+//  prefixed by its section letter as GB/T writes it ("C13", "C1311"); the
+//  letter, if given, must be that division's section. Groups and classes
+//  are checked by shape only (the table does not list them). NULL is allowed.
+bool cpec_codes_gbt_valid (const char *code);
+
+//  The ISIC Rev.4 divisions ("10") that the GB/T division of code maps to,
+//  in the table's order (the main one first, where one dominates). Stores up to max borrowed
+//  strings in divisions and returns how many there are (which may exceed max; 0 for a division the
+//  table leaves unmapped), or -1 if code is not valid.
+int cpec_codes_gbt_isic (const char *code, const char **divisions, int max);
+
+//  The English title of the GB/T division of code, or NULL if code is not
+//  valid.
+const char *cpec_codes_gbt_title (const char *code);
+
+//  How many GB/T divisions the table has (97).
+int cpec_codes_gbt_count (void);
 
 #endif

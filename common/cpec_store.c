@@ -1171,6 +1171,7 @@ s_op_name (cpec_store_op_t op)
         case CPEC_STORE_ZADD: return "3";
         case CPEC_STORE_ZREM: return "4";
         case CPEC_STORE_INCRBYFLOAT: return "5";
+        case CPEC_STORE_ZADD_LAST: return "6";
     }
     return NULL;
 }
@@ -1204,8 +1205,14 @@ s_write_line (cpec_store_t *self, const cpec_store_write_t *write, s_line_t *lin
     rc = rc ? rc : s_line_add_format (line, "%zu", write->event_count);
     rc = rc ? rc : s_line_add_packed (line, write->answer);
     for (size_t i = 0; i < write->put_count; i++) {
-        rc = rc ? rc : s_line_add_format (line, "%u", write->puts[i].expected_version);
-        rc = rc ? rc : s_line_add_packed (line, write->puts[i].message);
+        //  "d<version>": delete the entity (no message)
+        rc = rc ? rc
+                : s_line_add_format (line, write->puts[i].message ? "%u" : "d%u",
+                                     write->puts[i].expected_version);
+        if (write->puts[i].message)
+            rc = rc ? rc : s_line_add_packed (line, write->puts[i].message);
+        else
+            s_line_add_string (line, "");
     }
     for (size_t i = 0; i < write->index_count; i++) {
         const cpec_store_index_t *index = &write->indexes[i];
@@ -1227,10 +1234,8 @@ s_write_check (const cpec_store_write_t *write, cpec_status_t *status)
 {
     if (!write->request_id || !*write->request_id)
         return cpec_status_set (status, CPEC_INVALID_ARGUMENT, "a write needs a request id");
-    for (size_t i = 0; i < write->put_count; i++) {
+    for (size_t i = 0; i < write->put_count; i++)
         assert (write->puts[i].key);
-        assert (write->puts[i].message);
-    }
     for (size_t i = 0; i < write->event_count; i++)
         assert (write->events[i]);
     for (size_t i = 0; i < write->index_count; i++) {

@@ -84,7 +84,9 @@ typedef struct
     const char *key;                 //  entity key, e.g. "cpec:sez:rashakai"
     uint32_t expected_version;       //  0: must not exist yet
     const ProtobufCMessage *message; //  the new state; its version field is
-                                     //  already expected_version + 1
+                                     //  already expected_version + 1. NULL:
+                                     //  delete the entity, which must exist
+                                     //  (expected_version 0: at any version)
 } cpec_store_put_t;
 
 typedef enum
@@ -93,7 +95,11 @@ typedef enum
     CPEC_STORE_SREM,
     CPEC_STORE_ZADD,
     CPEC_STORE_ZREM,
-    CPEC_STORE_INCRBYFLOAT //  member is ignored; score is the increment
+    CPEC_STORE_INCRBYFLOAT, //  member is ignored; score is the increment
+    //  ZADD member with the value the write's last INCRBYFLOAT returned as
+    //  its score (score ignored): a change log in commit order (a counter
+    //  bumped, then each id changed recorded with the counter's value)
+    CPEC_STORE_ZADD_LAST
 } cpec_store_op_t;
 
 typedef struct

@@ -9,9 +9,12 @@
 -- ARGV[1]                   idempotency ttl, seconds
 -- ARGV[2], ARGV[3], ARGV[4] P (entities), I (index operations), E (events)
 -- ARGV[5]                   the packed answer
--- ARGV[6 ..]                per entity: expected version, packed bytes
+-- ARGV[6 ..]                per entity: expected version, packed bytes; or
+--                           "d<expected version>" and "": delete it (it must
+--                           exist; expected version 0: whatever its version)
 -- then                      per index operation: op, member, score
---                           (op: 1 SADD, 2 SREM, 3 ZADD, 4 ZREM, 5 INCRBYFLOAT)
+--                           (op: 1 SADD, 2 SREM, 3 ZADD, 4 ZREM, 5 INCRBYFLOAT,
+--                           6 ZADD with the value of the last INCRBYFLOAT)
 -- then                      per event: type, packed bytes
 --
 -- Replies {0, answer} when the request id was seen before (nothing written),
@@ -57,7 +60,9 @@ end
 
 for i = 1, puts do
     local key = KEYS[2 + i]
-    local expected = tonumber(ARGV[first_put + 2 * (i - 1)])
+    local expected_text = ARGV[first_put + 2 * (i - 1)]
+    local delete = string.sub(expected_text, 1, 1) == 'd'
+    local expected = tonumber(delete and string.sub(expected_text, 2) or expected_text)
     -- The version straight away (one call for the usual case, an existing
     -- hash); TYPE only when there is none or the key is not a hash.
     local version = redis.pcall('HGET', key, 'v')
@@ -66,14 +71,21 @@ for i = 1, puts do
         found_type = key_type(key)
     end
     if found_type == 'none' then
-        if expected ~= 0 then
+        if delete then
+            return redis.error_reply('NOT_FOUND ' .. key .. ' not found')
+        elseif expected ~= 0 then
             return redis.error_reply('NOT_FOUND ' .. key .. ' not found (expected version ' .. expected .. ')')
         end
     elseif found_type ~= 'hash' then
         return wrong_type(key, found_type, 'hash')
     else
         local found = tonumber(version) or 0
-        if expected == 0 then
+        if delete then
+            if expected ~= 0 and found ~= expected then
+                return redis.error_reply('ABORTED version mismatch for ' .. key .. ': expected ' ..
+                                         expected .. ', found ' .. found)
+            end
+        elseif expected == 0 then
             return redis.error_reply('ALREADY_EXISTS ' .. key .. ' already exists')
         elseif found ~= expected then
             return redis.error_reply('ABORTED version mismatch for ' .. key .. ': expected ' ..
@@ -82,7 +94,8 @@ for i = 1, puts do
     end
 end
 
-local wanted_types = {'set', 'set', 'zset', 'zset', 'string'}
+local wanted_types = {'set', 'set', 'zset', 'zset', 'string', 'zset'}
+local counted = false
 for i = 1, indexes do
     local key = KEYS[2 + puts + i]
     local op = tonumber(ARGV[first_index + 3 * (i - 1)])
@@ -97,13 +110,23 @@ for i = 1, indexes do
     if op == 5 and found_type == 'string' and not tonumber(redis.call('GET', key)) then
         return redis.error_reply('WRONGTYPE ' .. key .. ' does not hold a number')
     end
+    if op == 5 then
+        counted = true
+    elseif op == 6 and not counted then
+        return redis.error_reply('INVALID ZADD_LAST on ' .. key .. ' without an INCRBYFLOAT before it')
+    end
 end
 
 -- 2. writes
+local last_count = nil
 for i = 1, puts do
-    local expected = tonumber(ARGV[first_put + 2 * (i - 1)])
-    local packed = ARGV[first_put + 2 * (i - 1) + 1]
-    redis.call('HSET', KEYS[2 + i], 'v', tostring(expected + 1), 'pb', packed)
+    local expected_text = ARGV[first_put + 2 * (i - 1)]
+    if string.sub(expected_text, 1, 1) == 'd' then
+        redis.call('DEL', KEYS[2 + i])
+    else
+        local packed = ARGV[first_put + 2 * (i - 1) + 1]
+        redis.call('HSET', KEYS[2 + i], 'v', tostring(tonumber(expected_text) + 1), 'pb', packed)
+    end
 end
 
 for i = 1, indexes do
@@ -119,8 +142,10 @@ for i = 1, indexes do
         redis.call('ZADD', key, score, member)
     elseif op == 4 then
         redis.call('ZREM', key, member)
+    elseif op == 5 then
+        last_count = redis.call('INCRBYFLOAT', key, score)
     else
-        redis.call('INCRBYFLOAT', key, score)
+        redis.call('ZADD', key, last_count, member)
     end
 end
 

@@ -14,7 +14,7 @@
       prop:{id}:{v}    a change at version v whose forecasts still have to
                        flow downstream (normally done at once by the replica
                        that wrote it; the timer is the safety net)
-    The claim script (claim.lua) moves due members to cpec:ms:leases for a
+    The claim script (common/lua/claim.lua) moves due members to cpec:ms:leases for a
     short lease, so that with any number of replicas each is worked by one,
     and a replica that dies mid-way only delays it by the lease.
 

@@ -31,7 +31,7 @@
 #define S_GRAPH_MAX  200000 //  milestones one propagation may touch
 #define S_DOWNSTREAM 100    //  ids a MilestoneDelayed lists at most
 
-extern const char cpec_lua_ms_claim[];
+extern const char cpec_lua_claim[];
 
 void
 ms_key (char *buffer, size_t size, const char *id)
@@ -721,7 +721,7 @@ ms_timers_run (ms_t *self, int64_t now)
     const char *argv[] = {"2", MS_TIMERS_KEY, MS_LEASES_KEY, now_text, limit, lease, token};
     cpec_status_t status;
     redisReply *reply =
-        cpec_store_script (self->store, cpec_lua_ms_claim, self->claim_sha, 7, argv, NULL, &status);
+        cpec_store_script (self->store, cpec_lua_claim, self->claim_sha, 7, argv, NULL, &status);
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
         reply->element[0]->type != REDIS_REPLY_ARRAY) {
         if (reply)

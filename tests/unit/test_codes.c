@@ -1,4 +1,5 @@
-/*  test_codes - the ISIC Rev.4 and HS code tables (common/cpec_codes). */
+/*  test_codes - the ISIC Rev.4, HS and GB/T 4754-2017 code tables
+    (common/cpec_codes). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,6 +7,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cpec_codes.h"
@@ -202,6 +204,166 @@ test_hs_invalid (void **state)
     assert_null (cpec_codes_hs_at (6, 5613));
 }
 
+//  The number of GB/T 4754-2017 divisions in data/gbt4754-isic.csv (stated
+//  in data/README.md): 01 to 97, none missing.
+#define GBT_DIVISIONS 97
+
+static void
+test_gbt_count (void **state)
+{
+    (void)state;
+    assert_int_equal (cpec_codes_gbt_count (), GBT_DIVISIONS);
+    //  Every two-digit code from 01 to 97 is a division, 00, 98 and 99 not.
+    int valid = 0;
+    for (int i = 0; i <= 99; i++) {
+        char code[3];
+        snprintf (code, sizeof (code), "%02d", i);
+        if (cpec_codes_gbt_valid (code))
+            valid++;
+        assert_int_equal (cpec_codes_gbt_valid (code), i >= 1 && i <= 97);
+    }
+    assert_int_equal (valid, GBT_DIVISIONS);
+}
+
+//  Every ISIC division a GB/T division maps to is a division of the ISIC
+//  table, and only the divisions listed in data/README.md are unmapped.
+static void
+test_gbt_isic_all_valid (void **state)
+{
+    (void)state;
+    const char *unmapped[] = {"79", "91", "93", "96"};
+    int unmapped_found = 0;
+    for (int i = 1; i <= 97; i++) {
+        char code[3];
+        snprintf (code, sizeof (code), "%02d", i);
+        const char *divisions[16];
+        int count = cpec_codes_gbt_isic (code, divisions, 16);
+        assert_in_range (count, 0, 16);
+        assert_non_null (cpec_codes_gbt_title (code));
+        assert_true (strlen (cpec_codes_gbt_title (code)) > 0);
+        for (int j = 0; j < count; j++) {
+            assert_int_equal (cpec_codes_isic_level (divisions[j]), 2);
+            for (int k = 0; k < j; k++)
+                assert_string_not_equal (divisions[j], divisions[k]);
+        }
+        bool listed = false;
+        for (size_t j = 0; j < sizeof (unmapped) / sizeof (unmapped[0]); j++)
+            listed = listed || strcmp (unmapped[j], code) == 0;
+        assert_int_equal (count == 0, listed);
+        unmapped_found += count == 0;
+    }
+    assert_int_equal (unmapped_found, 4);
+}
+
+//  Asserts that a GB/T code maps to exactly the ISIC divisions given, in
+//  that order (the main one first).
+static void
+s_assert_gbt_isic (const char *code, const char *expected)
+{
+    const char *divisions[16];
+    int count = cpec_codes_gbt_isic (code, divisions, 16);
+    assert_in_range (count, 1, 16);
+    char joined[64] = "";
+    for (int i = 0; i < count; i++) {
+        if (i > 0)
+            strcat (joined, " ");
+        strcat (joined, divisions[i]);
+    }
+    assert_string_equal (joined, expected);
+}
+
+static void
+test_gbt_known_mappings (void **state)
+{
+    (void)state;
+    s_assert_gbt_isic ("13", "10"); //  agricultural food processing
+    s_assert_gbt_isic ("14", "10"); //  other foods
+    s_assert_gbt_isic ("17", "13"); //  textiles
+    s_assert_gbt_isic ("18", "14"); //  wearing apparel
+    s_assert_gbt_isic ("27", "21"); //  medicines
+    s_assert_gbt_isic ("36", "29"); //  automobiles
+    s_assert_gbt_isic ("38", "27"); //  electrical machinery
+    s_assert_gbt_isic ("39", "26"); //  computers and electronics
+    s_assert_gbt_isic ("21", "31"); //  furniture
+    s_assert_gbt_isic ("06", "05"); //  coal
+    s_assert_gbt_isic ("44", "35"); //  electricity and heat
+    s_assert_gbt_isic ("46", "36 37");
+    s_assert_gbt_isic ("51", "46 45"); //  wholesale; vehicles are ISIC 45
+    s_assert_gbt_isic ("83", "85");    //  education
+    s_assert_gbt_isic ("97", "99");    //  international organizations
+
+    assert_string_equal (cpec_codes_gbt_title ("13"),
+                         "Processing of food from agricultural products");
+    assert_string_equal (cpec_codes_gbt_title ("38"),
+                         "Manufacture of electrical machinery and equipment");
+    //  Quoted in the CSV because of its commas.
+    assert_string_equal (cpec_codes_gbt_title ("15"),
+                         "Manufacture of liquor, beverages and refined tea");
+
+    //  Room for fewer than there are: the count, the first ones stored.
+    const char *divisions[1] = {NULL};
+    assert_int_equal (cpec_codes_gbt_isic ("35", divisions, 1), 3);
+    assert_string_equal (divisions[0], "28");
+    assert_int_equal (cpec_codes_gbt_isic ("35", NULL, 0), 3);
+}
+
+static void
+test_gbt_codes (void **state)
+{
+    (void)state;
+    //  Groups and classes answer for their division.
+    assert_true (cpec_codes_gbt_valid ("131"));
+    assert_true (cpec_codes_gbt_valid ("1311"));
+    s_assert_gbt_isic ("1311", "10");
+    s_assert_gbt_isic ("3612", "29");
+    assert_string_equal (cpec_codes_gbt_title ("3612"), "Manufacture of automobiles");
+
+    //  The section letter as GB/T writes it: GB/T's own, not ISIC's.
+    assert_true (cpec_codes_gbt_valid ("C13"));
+    assert_true (cpec_codes_gbt_valid ("C1311"));
+    assert_true (cpec_codes_gbt_valid ("A01"));
+    assert_true (cpec_codes_gbt_valid ("F51"));
+    assert_true (cpec_codes_gbt_valid ("S92"));
+    assert_true (cpec_codes_gbt_valid ("T97"));
+    s_assert_gbt_isic ("C3812", "27");
+    assert_string_equal (cpec_codes_gbt_title ("C38"), cpec_codes_gbt_title ("38"));
+
+    const char *invalid[] = {
+        "D13",   //  13 is in section C
+        "G51",   //  wholesale is G in ISIC, F in GB/T
+        "U97",   //  GB/T has no section U
+        "B1311", //  wrong letter on a class
+        "c13",   "",   "1",    "00",  "98",  "99", "9801", "13111",
+        "C",     "C1", "CC13", " 13", "13 ", "1a", "13-1", "C 13",
+    };
+    for (size_t i = 0; i < sizeof (invalid) / sizeof (invalid[0]); i++) {
+        const char *divisions[4];
+        assert_false (cpec_codes_gbt_valid (invalid[i]));
+        assert_int_equal (cpec_codes_gbt_isic (invalid[i], divisions, 4), -1);
+        assert_null (cpec_codes_gbt_title (invalid[i]));
+    }
+    assert_false (cpec_codes_gbt_valid (NULL));
+    assert_int_equal (cpec_codes_gbt_isic (NULL, NULL, 0), -1);
+    assert_null (cpec_codes_gbt_title (NULL));
+}
+
+//  A division the table leaves unmapped is valid, has a title and maps to
+//  nothing.
+static void
+test_gbt_unmapped (void **state)
+{
+    (void)state;
+    const char *divisions[4] = {NULL};
+    assert_true (cpec_codes_gbt_valid ("79"));
+    assert_int_equal (cpec_codes_gbt_isic ("79", divisions, 4), 0);
+    assert_null (divisions[0]);
+    assert_string_equal (cpec_codes_gbt_title ("79"), "Land management");
+    assert_int_equal (cpec_codes_gbt_isic ("N7910", divisions, 4), 0);
+    assert_int_equal (cpec_codes_gbt_isic ("S91", divisions, 4), 0);
+    assert_int_equal (cpec_codes_gbt_isic ("93", divisions, 4), 0);
+    assert_int_equal (cpec_codes_gbt_isic ("961", divisions, 4), 0);
+}
+
 static void
 test_csv_quoting (void **state)
 {
@@ -255,6 +417,11 @@ main (void)
         cmocka_unit_test (test_hs_counts),
         cmocka_unit_test (test_hs_titles_and_parents),
         cmocka_unit_test (test_hs_invalid),
+        cmocka_unit_test (test_gbt_count),
+        cmocka_unit_test (test_gbt_isic_all_valid),
+        cmocka_unit_test (test_gbt_known_mappings),
+        cmocka_unit_test (test_gbt_codes),
+        cmocka_unit_test (test_gbt_unmapped),
         cmocka_unit_test (test_csv_quoting),
     };
     return cmocka_run_group_tests (tests, 0, NULL);

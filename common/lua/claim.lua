@@ -1,4 +1,5 @@
--- claim.lua: takes the timers that are due, for one replica, for a lease.
+-- claim.lua: takes the timers that are due, for one replica, for a lease (the
+-- milestones' delays and the matchmaking expiries share it).
 --
 -- KEYS[1]  cpec:ms:timers  sorted set: member -> when it is due (Unix ms)
 -- KEYS[2]  cpec:ms:leases  sorted set: member -> when its lease ends
