@@ -510,12 +510,14 @@ mm_import_enterprises (void *state, cpec_call_t *call, const ProtobufCMessage *i
         ProtobufCMessage *replayed = NULL;
         rc = cpec_handler_write (self->store, self->bus, self->metrics, call, &write,
                                  &cpec__v1__import_enterprises_response__descriptor, &replayed);
-        if (rc == CPEC_ALREADY_EXISTS)
+        if (rc == CPEC_ALREADY_EXISTS) {
+            char why[600];
+            snprintf (why, sizeof (why), "%s", call->status->message);
             cpec_status_set (call->status, rc,
                              "ImportEnterprises: a profile of this batch already exists (%s); "
                              "nothing was imported",
-                             call->status->message);
-        else if (rc == CPEC_OK && replayed)
+                             why);
+        } else if (rc == CPEC_OK && replayed)
             cpec_pb_move (output, &replayed);
         else if (rc == CPEC_OK)
             for (size_t i = 0; i < n; i++)

@@ -208,10 +208,11 @@ handlers_run (cpec_handler_fn *handler, void *state, cpec_call_t *call,
 //  Who calls, for handlers_call.
 typedef struct
 {
-    int role;             //  principal role
-    const char *subject;  //  principal subject ("" when NULL)
-    const char *province; //  principal province ("" when NULL)
-    const char *request;  //  request id; NULL: a fresh one
+    int role;               //  principal role
+    const char *subject;    //  principal subject ("" when NULL)
+    const char *province;   //  principal province ("" when NULL)
+    const char *request;    //  request id; NULL: a fresh one
+    const char *enterprise; //  principal enterprise id ("" when NULL)
 } handlers_caller_t;
 
 //  Calls handler (on state) for method as the worker would, from caller,
@@ -230,6 +231,7 @@ handlers_call (cpec_handler_fn *handler, void *state, const char *method, handle
     principal.subject = (char *)(caller.subject ? caller.subject : "");
     principal.role = (Cpec__V1__Principal__Role)caller.role;
     principal.province = (char *)(caller.province ? caller.province : "");
+    principal.enterprise_id = (char *)(caller.enterprise ? caller.enterprise : "");
     char uuid[37];
     cpec_uuid (uuid);
     cpec_call_t call = {.request_id = caller.request ? caller.request : uuid,

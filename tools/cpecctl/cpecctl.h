@@ -2,7 +2,8 @@
 
     Reading order: this header, main.c (configuration and the command table),
     cpecctl.c (the helpers below), then one source per command group: sez.c,
-    ms.c (milestones and the portfolio), seed.c, events.c, notify.c.
+    ms.c (milestones and the portfolio), seed.c, events.c, notify.c, match.c
+    (enterprise profiles and matchmaking; synth.h makes synthetic profiles).
 
     Every command is one function of the same shape, chosen from the table in
     main.c: it gets the shared context and the arguments after its name, and
@@ -18,6 +19,7 @@
 #include <stdint.h>
 
 #include "cpec/v1/events.pb-c.h"
+#include "cpec/v1/matchmaking.pb-c.h"
 #include "cpec/v1/milestones.pb-c.h"
 #include "cpec/v1/notify.pb-c.h"
 #include "cpec/v1/registry.pb-c.h"
@@ -200,7 +202,7 @@ const char *cpecctl_enum_name (const ProtobufCEnumDescriptor *descriptor, int va
 //  number outside the enum.
 const char *cpecctl_status_name (int status);
 
-//  Commands (sez.c, ms.c, seed.c, events.c, notify.c).
+//  Commands (sez.c, ms.c, seed.c, events.c, notify.c, match.c).
 int cpecctl_sez_list (cpecctl_t *self, int argc, char *argv[]);
 int cpecctl_sez_get (cpecctl_t *self, int argc, char *argv[]);
 int cpecctl_sez_create (cpecctl_t *self, int argc, char *argv[]);
@@ -217,6 +219,7 @@ int cpecctl_ms_undepend (cpecctl_t *self, int argc, char *argv[]);
 int cpecctl_ms_schedule (cpecctl_t *self, int argc, char *argv[]);
 int cpecctl_portfolio (cpecctl_t *self, int argc, char *argv[]);
 int cpecctl_seed (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_seed_enterprises (cpecctl_t *self, int argc, char *argv[]);
 int cpecctl_events_tail (cpecctl_t *self, int argc, char *argv[]);
 int cpecctl_notify_sub_add (cpecctl_t *self, int argc, char *argv[]);
 int cpecctl_notify_sub_list (cpecctl_t *self, int argc, char *argv[]);
@@ -227,6 +230,17 @@ int cpecctl_notify_deliveries (cpecctl_t *self, int argc, char *argv[]);
 int cpecctl_notify_dlq_list (cpecctl_t *self, int argc, char *argv[]);
 int cpecctl_notify_dlq_replay (cpecctl_t *self, int argc, char *argv[]);
 int cpecctl_notify_live (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_ent_add (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_ent_get (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_ent_list (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_ent_rm (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_match_top (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_match_zones (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_match_propose (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_match_get (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_match_list (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_match_move (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_match_funnel (cpecctl_t *self, int argc, char *argv[]);
 
 //  The text renderers of ms.c: no I/O, no clock, no environment, so they are
 //  unit-tested (tests/unit/test_cpecctl_ms.c).
@@ -297,6 +311,44 @@ char *cpecctl_notify_test_text (const Cpec__V1__TestSubscriptionResponse *answer
 //  The answer of ReadLive: POSITION DELIVERY EVENT-TYPE ZONE lines (none
 //  when empty), then "next: POS".
 char *cpecctl_notify_live_text (const Cpec__V1__ReadLiveResponse *answer);
+
+//  The text renderers of match.c: no service, no clock, no environment, so
+//  they are unit-tested (tests/unit/test_cpecctl_match.c). The texts are
+//  UTF-8 as the service sent it, lines ending in newline, "-" for an empty
+//  field; tables align on terminal columns (a Chinese character takes two).
+//  The caller frees them.
+
+//  A profile as "field: value" lines (ent get): each sector with its ISIC
+//  title, lists joined by ", ", the enums by their proto names.
+char *cpecctl_ent_text (const Cpec__V1__Enterprise *enterprise);
+
+//  Profiles (Cpec__V1__Enterprise) as an aligned table, one line each:
+//  ID COUNTRY PROVINCE EMPLOYEES SECTORS NAME.
+char *cpecctl_ent_table (ProtobufCMessage **rows, size_t count);
+
+//  The answer of TopMatches, best first: a table # SCORE ID NAME COUNTRY
+//  PROVINCE with each result's reasons under its row, indented, then
+//  "scored N profiles"; "no matches" instead of the table when empty.
+char *cpecctl_match_top_table (const Cpec__V1__TopMatchesResponse *answer);
+
+//  The answer of RecommendZones: a table # SCORE ZONE PROVINCE OPERATION
+//  NAME (OPERATION: the forecast commercial operation date) with each
+//  zone's reasons under its row, then "excluded:" and one "  zone: why"
+//  line per zone left out.
+char *cpecctl_match_zones_table (const Cpec__V1__RecommendZonesResponse *answer);
+
+//  A match as "field: value" lines (match get), its history one step a line.
+char *cpecctl_match_text (const Cpec__V1__Match *match);
+
+//  Matches (Cpec__V1__Match) as an aligned table, one line each:
+//  ID STATE SCORE ENTERPRISE-A ENTERPRISE-B ZONE PROVINCE SECTOR.
+char *cpecctl_match_table (ProtobufCMessage **rows, size_t count);
+
+//  The funnel report as one aligned table in three parts, the rows per zone,
+//  per province and per sector, each under its own header line (ZONE,
+//  PROVINCE, SECTOR, then one column per Match.State in funnel order, then
+//  TOTAL; a key "" is "-"), then the "total" row; blank lines between.
+char *cpecctl_match_funnel_table (const Cpec__V1__FunnelReportResponse *report);
 
 //  The 9 CPEC zones (data/sezs.json) and the fast-track zones' milestones
 //  (data/milestones.json) embedded at build time.

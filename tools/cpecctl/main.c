@@ -2,7 +2,8 @@
     Platform, for operators and scripts.
 
     Thin: reads the configuration, picks the command from the table and runs
-    it. The commands live in sez.c, ms.c, seed.c, events.c and notify.c.
+    it. The commands live in sez.c, ms.c, seed.c, events.c, notify.c and
+    match.c.
 */
 #include "cpecctl.h"
 
@@ -61,6 +62,10 @@ static const s_command_t s_commands[] = {
      "a zone's schedule as a Gantt chart, $COLUMNS wide; * marks the critical path"},
     {"portfolio", NULL, cpecctl_portfolio, "[--province P] [--json]",
      "milestones on time, delayed, at risk and done, per province, zone and in total"},
+    //  Before plain `seed`, which takes every other `seed ...`.
+    {"seed", "enterprises", cpecctl_seed_enterprises, "--count N --seed S [--batch B]",
+     "import the synthetic profiles 0..N-1 of data set S (batches of B, default 500, at most\n"
+     "      1000); a re-run is a retry; exit 1 if the data set was seeded before"},
     {"seed", NULL, cpecctl_seed, "[--file F.json] [--milestones F.json]",
      "create the 9 zones, then the fast-track zones' milestones; idempotent"},
     {"events", "tail", cpecctl_events_tail, "[--type T] [--json]",
@@ -87,6 +92,29 @@ static const s_command_t s_commands[] = {
     {"notify", "live", cpecctl_notify_live, "ID [--after POS] [--count N] [--json]",
      "read a LIVE subscription's feed after POS (N entries: default 100, at most 1000):\n"
      "      POSITION DELIVERY EVENT-TYPE ZONE, then the next position"},
+    {"ent", "add", cpecctl_ent_add, "--file F.json [--json]",
+     "create an enterprise profile from a cpec.v1.Enterprise in JSON; prints its id"},
+    {"ent", "get", cpecctl_ent_get, "ID [--json]", "print one profile, every field"},
+    {"ent", "list", cpecctl_ent_list, "[--country CN|PK] [--province P] [--sector S] [--json]",
+     "list the profiles (every page): ID COUNTRY PROVINCE EMPLOYEES SECTORS NAME"},
+    {"ent", "rm", cpecctl_ent_rm, "ID", "delete a profile, whatever its version"},
+    {"match", "top", cpecctl_match_top, "ID [--k K] [--json]",
+     "the K best partners of a firm (default 10, at most 100): # SCORE ID NAME COUNTRY\n"
+     "      PROVINCE, each with its reasons"},
+    {"match", "zones", cpecctl_match_zones, "ID [--json]",
+     "the zones that can hold a firm, best first, with reasons; then the excluded ones and why"},
+    {"match", "propose", cpecctl_match_propose, "ID OTHER [--json]",
+     "propose a match between firm ID and its counterpart OTHER; prints the match id"},
+    {"match", "get", cpecctl_match_get, "MATCH_ID [--json]", "print one match, every field"},
+    {"match", "list", cpecctl_match_list, "[--enterprise ID] [--state STATE] [--zone Z] [--json]",
+     "list matches (every page): ID STATE SCORE ENTERPRISE-A ENTERPRISE-B ZONE PROVINCE SECTOR"},
+    {"match", "move", cpecctl_match_move,
+     "MATCH_ID STATE [--as ENTERPRISE_ID] [--zone ZONE] [--at DATE]\n"
+     "      [--place TEXT] [--online] [--note TEXT] [--version V] [--json]",
+     "move a match to STATE (INTEREST, MUTUAL_INTEREST, MEETING_SCHEDULED, MOU_SIGNED,\n"
+     "      ENTRY_APPLICATION, PLOT_ALLOTTED, IN_PRODUCTION, DECLINED, ...)"},
+    {"match", "funnel", cpecctl_match_funnel, "[--json]",
+     "matches per state and zone, province and sector, and in total"},
 };
 
 #define S_COMMAND_COUNT (sizeof (s_commands) / sizeof (s_commands[0]))
