@@ -37,8 +37,8 @@ succeeded() {
     assert_eq 0 "$status" "$2: $(cat "$3")"
 }
 replicas() {
-    #  2 registry, 2 milestones and 2 notify replicas (the default services)
-    [[ $(curl -fsS "$CPEC_ADMIN_BROKER/metrics" | awk '/^cpec_broker_replicas[{ ]/ { print $NF }') == 6 ]]
+    #  2 replicas of each default service: registry, milestones, notify, matchmaking
+    [[ $(curl -fsS "$CPEC_ADMIN_BROKER/metrics" | awk '/^cpec_broker_replicas[{ ]/ { print $NF }') == 8 ]]
 }
 
 stack_up --replicas 2
