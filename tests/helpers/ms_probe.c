@@ -10,8 +10,8 @@
         between calls, each acknowledged id printed as it comes (a stream
         that lasts long enough to be interrupted).
     ms_probe call METHOD JSON
-        one call of Milestones.METHOD (Notify.METHOD when METHOD is written
-        so) with the input given as JSON (proto
+        one call of Milestones.METHOD (Notify.METHOD or Matchmaking.METHOD
+        when METHOD is written so) with the input given as JSON (proto
         field names, e.g. '{"id": "x", "expected_version": 3, ...}'); prints
         the output as one JSON line, or "CODE: message" on stderr and exit 1.
     ms_probe events [TYPE]
@@ -24,6 +24,7 @@
 #include <czmq.h>
 
 #include "cpec/v1/milestones.pb-c.h"
+#include "cpec/v1/matchmaking.pb-c.h"
 #include "cpec/v1/notify.pb-c.h"
 #include "cpec_client.h"
 #include "cpec_json.h"
@@ -144,11 +145,14 @@ s_create (const char *prefix, int count, const char *zone, const char *due_text)
 static int
 s_call (const char *method, const char *json)
 {
-    //  "Notify.Update": a method of the notification service
+    //  "Notify.Update", "Matchmaking.TopMatches": a method of another service
     const ProtobufCServiceDescriptor *service = &cpec__v1__milestones__descriptor;
     if (strncmp (method, "Notify.", 7) == 0) {
         service = &cpec__v1__notify__descriptor;
         method += 7;
+    } else if (strncmp (method, "Matchmaking.", 12) == 0) {
+        service = &cpec__v1__matchmaking__descriptor;
+        method += 12;
     }
     const ProtobufCMethodDescriptor *found = NULL;
     for (unsigned i = 0; i < service->n_methods; i++)
