@@ -705,6 +705,77 @@ test_indexes (void **state)
     cpec_store_destroy (&store);
 }
 
+//  A put without a message deletes the entity (it must exist; a version
+//  other than 0 must match); ZADD_LAST scores with the write's counter.
+static void
+test_delete_and_change_log (void **state)
+{
+    (void)state;
+    cpec_store_t *store = s_store ();
+    cpec_status_t status;
+    redisContext *redis = s_raw ();
+    const char *key = PREFIX "del:mohmand";
+    assert_int_equal (s_put_sez (store, key, 0, "Mohmand", &status), CPEC_OK);
+    assert_int_equal (s_put_sez (store, key, 1, "Mohmand Marble City", &status), CPEC_OK);
+    char request_id[37];
+    cpec_store_put_t put = {key, 1, NULL};
+    cpec_store_index_t log[] = {
+        {CPEC_STORE_SREM, PREFIX "del:all", "mohmand", 0},
+        {CPEC_STORE_INCRBYFLOAT, PREFIX "del:rev", NULL, 1},
+        {CPEC_STORE_ZADD_LAST, PREFIX "del:changed", "mohmand", 0},
+    };
+    Cpec__V1__Sez answer = s_sez ("mohmand", "deleted", 0);
+    cpec_store_write_t write = {.request_id = request_id,
+                                .puts = &put,
+                                .put_count = 1,
+                                .indexes = log,
+                                .index_count = 3,
+                                .answer = &answer.base};
+    //  a stale version: refused, nothing changes
+    s_request_id (request_id);
+    assert_int_equal (cpec_store_write (store, &write, NULL, NULL, NULL, &status), CPEC_ABORTED);
+    assert_int_equal (s_raw_integer (redis, "EXISTS %s", key), 1);
+    assert_int_equal (s_raw_integer (redis, "EXISTS %s", PREFIX "del:rev"), 0);
+    //  at its version: gone, and the change logged with the counter's value
+    put.expected_version = 2;
+    s_request_id (request_id);
+    assert_int_equal (cpec_store_write (store, &write, NULL, NULL, NULL, &status), CPEC_OK);
+    assert_int_equal (s_raw_integer (redis, "EXISTS %s", key), 0);
+    s_get_sez (store, key, NULL, CPEC_NOT_FOUND);
+    char *score = s_raw_string (redis, "ZSCORE %s mohmand", PREFIX "del:changed");
+    assert_string_equal (score, "1");
+    free (score);
+    //  deleting what is not there: NOT_FOUND, and the counter does not move
+    put.expected_version = 0;
+    s_request_id (request_id);
+    assert_int_equal (cpec_store_write (store, &write, NULL, NULL, NULL, &status), CPEC_NOT_FOUND);
+    char *rev = s_raw_string (redis, "GET %s", PREFIX "del:rev");
+    assert_string_equal (rev, "1");
+    free (rev);
+    //  the next change of another entity gets the next value
+    assert_int_equal (s_put_sez (store, PREFIX "del:other", 0, "Other", &status), CPEC_OK);
+    put.key = PREFIX "del:other";
+    log[2].member = "other";
+    s_request_id (request_id);
+    assert_int_equal (cpec_store_write (store, &write, NULL, NULL, NULL, &status), CPEC_OK);
+    score = s_raw_string (redis, "ZSCORE %s other", PREFIX "del:changed");
+    assert_string_equal (score, "2");
+    free (score);
+    //  ZADD_LAST without a counter before it is refused whole
+    cpec_store_index_t bad[] = {{CPEC_STORE_ZADD_LAST, PREFIX "del:changed", "x", 0}};
+    assert_int_equal (s_put_sez (store, PREFIX "del:third", 0, "Third", &status), CPEC_OK);
+    cpec_store_put_t third = {PREFIX "del:third", 1, NULL};
+    write.puts = &third;
+    write.indexes = bad;
+    write.index_count = 1;
+    s_request_id (request_id);
+    assert_int_equal (cpec_store_write (store, &write, NULL, NULL, NULL, &status),
+                      CPEC_INVALID_ARGUMENT);
+    assert_int_equal (s_raw_integer (redis, "EXISTS %s", PREFIX "del:third"), 1);
+    redisFree (redis);
+    cpec_store_destroy (&store);
+}
+
 static void
 test_noscript_fallback (void **state)
 {
@@ -1317,6 +1388,7 @@ main (void)
         cmocka_unit_test (test_create_twice_and_update_missing),
         cmocka_unit_test (test_replay),
         cmocka_unit_test (test_indexes),
+        cmocka_unit_test (test_delete_and_change_log),
         cmocka_unit_test (test_noscript_fallback),
         cmocka_unit_test (test_members),
         cmocka_unit_test (test_data_loss_and_get_many),
