@@ -147,8 +147,11 @@ s_new_id (void)
 static int
 s_prepare_new (cpec_call_t *call, Cpec__V1__Enterprise *e, int64_t now, const char *path)
 {
-    if (!e->id || !*e->id)
-        cpec_pb_string_set (&e->id, s_new_id ());
+    if (!e->id || !*e->id) {
+        char *id = s_new_id ();
+        cpec_pb_string_set (&e->id, id);
+        free (id);
+    }
     e->version = 1;
     cpec_handler_audit_set (&e->created, now, cpec_handler_subject (call));
     cpec_handler_audit_set (&e->updated, now, cpec_handler_subject (call));
