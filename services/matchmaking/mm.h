@@ -185,6 +185,9 @@ int mm_score (const mm_weights_t *weights, const mm_profile_t *a, const mm_profi
 //  that no posting list of a holds.
 int mm_score_free_bound (const mm_weights_t *weights, const mm_profile_t *a);
 
+//  True when an offer of that kind meets a need of that kind.
+bool mm_offer_meets (int offer, int need);
+
 //  The ISIC group and division index of a class index, the HS heading index
 //  of a subheading index (tables built on first use).
 int mm_class_group (int class_index);

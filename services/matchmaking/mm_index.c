@@ -11,11 +11,14 @@
          (in lists of makers)
       2. a's groups; the same by heading
       3. a's divisions
-      4. every profile of the other country
+      4. the profiles whose offers meet a need of a, or whose needs an
+         offer of a meets
+      5. every profile of the other country
     After each stage a profile not yet visited can reach at most the free
     bound (mm_score_free_bound: the parts that need no shared code) plus the
     sector and product parts its stage leaves possible (after 1: group 60%
-    and heading 50%; after 2: division 30%; after 3: none). When the k-th
+    and heading 50%; after 2: division 30%; after 3: none; after 4, the
+    complement part is out of reach too). When the k-th
     best so far scores strictly more than that bound, no unvisited profile
     can enter the top k, nor tie with it (ties go by id), so the answer is
     the brute force scan's, and the query stops.
@@ -37,6 +40,8 @@ enum
     S_BOUGHT6,
     S_MADE4,
     S_BOUGHT4,
+    S_OFFER, //  by offer kind
+    S_NEED,  //  by need kind
     S_ALL,
     S_KINDS
 };
@@ -76,6 +81,7 @@ mm_index_new (void)
     self->sizes[S_DIVISION] = cpec_codes_isic_count (2);
     self->sizes[S_MADE6] = self->sizes[S_BOUGHT6] = cpec_codes_hs_count (6);
     self->sizes[S_MADE4] = self->sizes[S_BOUGHT4] = cpec_codes_hs_count (4);
+    self->sizes[S_OFFER] = self->sizes[S_NEED] = 8;
     self->sizes[S_ALL] = 1;
     for (int c = 0; c < 2; c++)
         for (int kind = 0; kind < S_KINDS; kind++) {
@@ -225,12 +231,18 @@ s_entries (const mm_profile_t *p, s_entry_t *entries)
         S_ADD (S_BOUGHT6, p->bought[i]);
         S_ADD (S_BOUGHT4, mm_hs_heading (p->bought[i]));
     }
+    for (int kind = 1; kind < 8; kind++) {
+        if (p->offers & (1u << kind))
+            S_ADD (S_OFFER, kind);
+        if (p->needs & (1u << kind))
+            S_ADD (S_NEED, kind);
+    }
     S_ADD (S_ALL, 0);
 #undef S_ADD
     return count;
 }
 
-#define S_ENTRIES_MAX (3 * MM_SECTORS_MAX + MM_SECTORS_MAX + 4 * MM_PRODUCTS_MAX + 1)
+#define S_ENTRIES_MAX (3 * MM_SECTORS_MAX + MM_SECTORS_MAX + 4 * MM_PRODUCTS_MAX + 2 * 7 + 1)
 
 static void
 s_lists_apply (mm_index_t *self, uint32_t slot, bool add)
@@ -529,8 +541,20 @@ mm_index_top (mm_index_t *self, const mm_weights_t *weights, const mm_profile_t 
                 s_visit_list (&q, S_DIVISION, mm_class_division (a->classes[i]));
             for (int i = 0; i < a->n_divisions; i++)
                 s_visit_list (&q, S_DIVISION, a->divisions[i]);
-            if (!s_done (&q, free_bound))
-                s_visit_list (&q, S_ALL, 0); //  4. everyone
+            if (!s_done (&q, free_bound)) {
+                //  4. those whose offers meet a need of a, or whose needs
+                //  an offer of a meets
+                for (int need = 1; need < 7; need++)
+                    for (int offer = 1; offer < 7; offer++)
+                        if (mm_offer_meets (offer, need)) {
+                            if (a->needs & (1u << need))
+                                s_visit_list (&q, S_OFFER, offer);
+                            if (a->offers & (1u << offer))
+                                s_visit_list (&q, S_NEED, need);
+                        }
+                if (!s_done (&q, free_bound - weights->complement * 100))
+                    s_visit_list (&q, S_ALL, 0); //  5. everyone
+            }
         }
     }
     if (scored)

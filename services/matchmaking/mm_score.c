@@ -329,6 +329,12 @@ static const uint8_t s_meets[7] = {
     (1u << CPEC__V1__OFFER__KIND__SITE),              //  RELOCATION_SITE
 };
 
+bool
+mm_offer_meets (int offer, int need)
+{
+    return need > 0 && need < 7 && offer > 0 && offer < 8 && (s_meets[need] & (1u << offer));
+}
+
 //  The needs (bits) of `needs` that `offers` meet.
 static uint8_t
 s_met (uint8_t needs, uint8_t offers)
