@@ -122,8 +122,8 @@ void notify_config_read (notify_config_t *self, cpec_config_t *config);
 //  --------------------------------------------------------------------------
 //  Rules (notify_rules.c, pure)
 
-//  The severity of an event type (MilestoneDelayed CRITICAL, MilestoneAtRisk
-//  WARNING, the rest INFO).
+//  The severity of an event type (MilestoneDelayed CRITICAL; MilestoneAtRisk,
+//  MatchExpiring and MatchExpired WARNING; the rest INFO).
 Cpec__V1__Subscription__Severity notify_severity (const char *event_type);
 
 //  The agency an event names, "" when none (milestone events).

@@ -80,7 +80,12 @@ notify_severity (const char *event_type)
 {
     if (event_type && strcmp (event_type, "MilestoneDelayed") == 0)
         return CPEC__V1__SUBSCRIPTION__SEVERITY__CRITICAL;
-    if (event_type && strcmp (event_type, "MilestoneAtRisk") == 0)
+    //  Something will go wrong unless someone acts (a milestone that will be
+    //  late, an unanswered match about to expire), or went wrong for want of
+    //  it (an expired match)
+    if (event_type &&
+        (strcmp (event_type, "MilestoneAtRisk") == 0 || strcmp (event_type, "MatchExpiring") == 0 ||
+         strcmp (event_type, "MatchExpired") == 0))
         return CPEC__V1__SUBSCRIPTION__SEVERITY__WARNING;
     return CPEC__V1__SUBSCRIPTION__SEVERITY__INFO;
 }
@@ -215,10 +220,17 @@ notify_next_digest (int64_t now_ms, int hour, int64_t period_ms)
 //  --------------------------------------------------------------------------
 //  Validation
 
+//  Every event type (proto/cpec/v1/events.proto), for the event_types filter.
+// clang-format off
 static const char *s_event_types[] = {
-    "SezCreated",           "SezUpdated",         "SezStatusChanged",   "EnterpriseAdmitted",
-    "MilestoneCreated",     "MilestoneUpdated",   "MilestoneDelayed",   "MilestoneAtRisk",
-    "MilestoneBackOnTrack", "MilestoneCompleted", "MilestoneReplanned", NULL};
+    "SezCreated", "SezUpdated", "SezStatusChanged", "EnterpriseAdmitted",
+    "MilestoneCreated", "MilestoneUpdated", "MilestoneDelayed", "MilestoneAtRisk",
+    "MilestoneBackOnTrack", "MilestoneCompleted", "MilestoneReplanned",
+    "ProfileCreated", "ProfileUpdated", "ProfileDeleted", "ProfilesImported",
+    "MatchProposed", "MatchInterest", "MatchMutualInterest", "MatchMeetingScheduled",
+    "MatchMouSigned", "MatchEntryApplication", "MatchPlotAllotted", "MatchInProduction",
+    "MatchDeclined", "MatchExpired", "MatchExpiring", NULL};
+// clang-format on
 
 static bool
 s_known_type (const char *type)

@@ -12,7 +12,9 @@
     The renderers: the top matches with their reasons, the zones with the
     excluded ones, the funnel, a match, a profile (exact lines; messages
     written in JSON and decoded with cpec_json, as the service's replies
-    would be); and the commands refuse bad usage before anything is sent.
+    would be); the lines `events tail` prints for the profile and match
+    events (published on an in-process bus); and the commands refuse bad
+    usage before anything is sent.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,11 +22,15 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <czmq.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "cpec_bus.h"
 #include "cpec_codes.h"
 #include "cpec_json.h"
 #include "cpec_pb.h"
@@ -686,6 +692,197 @@ test_enterprise_text_and_table (void **state)
 }
 
 //  ---------------------------------------------------------------------------
+//  events tail: the lines of the profile and match events, read from a bus
+//  the test publishes on in-process (a bound PUB where the broker's proxy
+//  would be), with stdout sent to a file while the command runs
+
+#define S_BUS "inproc://test-cpecctl-match-events"
+
+typedef struct
+{
+    cpecctl_t *ctl;
+    int rc;
+} s_tail_t;
+
+static void *
+s_tail_run (void *arg)
+{
+    s_tail_t *tail = (s_tail_t *)arg;
+    char *argv[] = {NULL};
+    tail->rc = cpecctl_events_tail (tail->ctl, 0, argv);
+    return NULL;
+}
+
+//  One event of the test: its envelope (province PK-PB, at 2026-03-01T09:00Z)
+//  and its payload, a JSON member.
+typedef struct
+{
+    const char *type;
+    const char *zone;
+    const char *actor;
+    const char *payload;
+} s_bus_event_t;
+
+//  Publishes an event as cpec_bus_publish does: [topic][packed Event].
+static void
+s_publish (zsock_t *pub, const s_bus_event_t *bus_event)
+{
+    char json[1024];
+    snprintf (json, sizeof (json),
+              "{\"id\":\"e-1\",\"type\":\"%s\",\"province\":\"PK-PB\",\"zone_id\":\"%s\","
+              "\"occurred_at\":\"2026-03-01T09:00:00Z\",\"actor\":\"%s\",%s}",
+              bus_event->type, bus_event->zone, bus_event->actor, bus_event->payload);
+    Cpec__V1__Event *event = (Cpec__V1__Event *)text_decode (&cpec__v1__event__descriptor, json);
+    char topic[256];
+    cpec_bus_topic (event, topic, sizeof (topic));
+    size_t size = 0;
+    uint8_t *packed = cpec_pb_pack (&event->base, &size);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, topic);
+    zmsg_addmem (msg, packed, size);
+    free (packed);
+    assert_int_equal (zmsg_send (&msg, pub), 0);
+    cpec_pb_destroy ((ProtobufCMessage **)&event);
+}
+
+//  The file's text (the caller frees it).
+static char *
+s_slurp (const char *path)
+{
+    FILE *file = fopen (path, "r");
+    assert_non_null (file);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&text, &size);
+    char chunk[4096];
+    size_t got;
+    while ((got = fread (chunk, 1, sizeof (chunk), file)) > 0)
+        fwrite (chunk, 1, got, out);
+    fclose (out);
+    fclose (file);
+    return text;
+}
+
+//  Waits up to 5 s for needle to be in the file.
+static bool
+s_wait_for (const char *path, const char *needle, zsock_t *pub, const s_bus_event_t *republish)
+{
+    for (int i = 0; i < 250; i++) {
+        if (republish)
+            s_publish (pub, republish);
+        char *text = s_slurp (path);
+        bool found = strstr (text, needle) != NULL;
+        free (text);
+        if (found)
+            return true;
+        zclock_sleep (20);
+    }
+    return false;
+}
+
+static void
+test_events_tail_lines (void **state)
+{
+    (void)state;
+#define S_PAIR "\"match_id\":\"m-1\",\"enterprise_a\":\"pk-a\",\"enterprise_b\":\"cn-b\""
+    static const s_bus_event_t events[] = {
+        {"ProfileCreated", "", "boi-desk-1",
+         "\"profile_changed\":{\"enterprise_id\":\"pk-a\",\"country\":\"PK\",\"version\":1}"},
+        {"ProfileDeleted", "", "boi-desk-1",
+         "\"profile_changed\":{\"enterprise_id\":\"cn-b\",\"country\":\"CN\",\"version\":4}"},
+        {"ProfilesImported", "", "seed",
+         "\"profiles_imported\":{\"enterprise_ids\":[\"syn-1-0\",\"syn-1-1\",\"syn-1-2\","
+         "\"syn-1-3\",\"syn-1-4\",\"syn-1-5\",\"syn-1-6\"]}"},
+        {"ProfilesImported", "", "seed",
+         "\"profiles_imported\":{\"enterprise_ids\":[\"syn-1-7\"]}"},
+        {"MatchProposed", "", "boi-desk-1",
+         "\"match_moved\":{" S_PAIR ",\"to\":\"PROPOSED\",\"enterprise_id\":\"pk-a\"}"},
+        {"MatchInterest", "", "cn-b",
+         "\"match_moved\":{" S_PAIR
+         ",\"from\":\"PROPOSED\",\"to\":\"INTEREST\",\"enterprise_id\":\"cn-b\"}"},
+        {"MatchEntryApplication", "allama-iqbal", "boi-desk-1",
+         "\"match_moved\":{" S_PAIR
+         ",\"from\":\"MOU_SIGNED\",\"to\":\"ENTRY_APPLICATION\",\"zone_id\":\"allama-iqbal\"}"},
+        {"MatchExpiring", "", "cpec-matchmaking",
+         "\"match_expiring\":{" S_PAIR ",\"expires_at\":\"2026-03-08T09:00:00Z\"}"},
+        {"MatchExpired", "", "cpec-matchmaking",
+         "\"match_moved\":{" S_PAIR ",\"from\":\"INTEREST\",\"to\":\"EXPIRED\"}"},
+    };
+#undef S_PAIR
+    const char *expected =
+        "2026-03-01T09:00:00Z ProfileCreated PK-PB - pk-a (PK), version 1 by boi-desk-1\n"
+        "2026-03-01T09:00:00Z ProfileDeleted PK-PB - cn-b (CN), version 4 by boi-desk-1\n"
+        "2026-03-01T09:00:00Z ProfilesImported PK-PB - 7 profiles by seed: syn-1-0, syn-1-1, "
+        "syn-1-2, syn-1-3, syn-1-4 and 2 more\n"
+        "2026-03-01T09:00:00Z ProfilesImported PK-PB - 1 profile by seed: syn-1-7\n"
+        "2026-03-01T09:00:00Z MatchProposed PK-PB - m-1 (pk-a, cn-b): PROPOSED, side pk-a by "
+        "boi-desk-1\n"
+        "2026-03-01T09:00:00Z MatchInterest PK-PB - m-1 (pk-a, cn-b): PROPOSED -> INTEREST, side "
+        "cn-b by cn-b\n"
+        "2026-03-01T09:00:00Z MatchEntryApplication PK-PB allama-iqbal m-1 (pk-a, cn-b): "
+        "MOU_SIGNED -> ENTRY_APPLICATION by boi-desk-1\n"
+        "2026-03-01T09:00:00Z MatchExpiring PK-PB - m-1 (pk-a, cn-b): expires "
+        "2026-03-08T09:00:00Z\n"
+        "2026-03-01T09:00:00Z MatchExpired PK-PB - m-1 (pk-a, cn-b): INTEREST -> EXPIRED by "
+        "cpec-matchmaking\n";
+    static const s_bus_event_t sync = {"Sync", "", "test", "\"request_id\":\"sync\""};
+
+    zsys_init ();
+    zsock_t *pub = zsock_new_pub ("@" S_BUS);
+    assert_non_null (pub);
+    static const cpec_config_var_t vars[] = {
+        {"CPEC_BUS_SUB", CPEC_CONFIG_STRING, S_BUS, "the bus", 0, 0}, {NULL, 0, NULL, NULL, 0, 0}};
+    setenv ("CPEC_BUS_SUB", S_BUS, 1);
+    char *argv0[] = {"cpecctl", NULL};
+    int exit_code = 0;
+    cpecctl_t ctl = {cpec_config_new ("cpecctl", NULL, vars, 1, argv0, &exit_code), NULL, 1000};
+    assert_non_null (ctl.config);
+
+    //  stdout to a file while the command runs
+    char path[] = "/tmp/test-cpecctl-events-XXXXXX";
+    int fd = mkstemp (path);
+    assert_true (fd >= 0);
+    fflush (stdout);
+    int saved = dup (STDOUT_FILENO);
+    assert_true (saved >= 0);
+    assert_true (dup2 (fd, STDOUT_FILENO) >= 0);
+    close (fd);
+    s_tail_t tail = {&ctl, -1};
+    pthread_t thread;
+    assert_int_equal (pthread_create (&thread, NULL, s_tail_run, &tail), 0);
+
+    //  Once the subscription has arrived (a Sync event printed), each event
+    //  once, in order
+    bool synced = s_wait_for (path, " Sync ", pub, &sync);
+    if (synced)
+        for (size_t index = 0; index < S_COUNT (events); index++)
+            s_publish (pub, &events[index]);
+    bool all = synced && s_wait_for (path, " MatchExpired ", pub, NULL);
+    zsys_interrupted = 1;
+    pthread_join (thread, NULL);
+    zsys_interrupted = 0;
+    fflush (stdout);
+    dup2 (saved, STDOUT_FILENO);
+    close (saved);
+    zsock_destroy (&pub);
+    cpec_config_destroy (&ctl.config);
+    unsetenv ("CPEC_BUS_SUB");
+
+    //  The lines after the Sync ones
+    char *text = s_slurp (path);
+    unlink (path);
+    assert_true (synced);
+    assert_true (all);
+    assert_int_equal (tail.rc, CPECCTL_EXIT_OK);
+    const char *after = text;
+    for (const char *sync_line = strstr (after, " Sync "); sync_line;
+         sync_line = strstr (after, " Sync "))
+        after = strchr (sync_line, '\n') + 1;
+    assert_string_equal (after, expected);
+    free (text);
+}
+
+//  ---------------------------------------------------------------------------
 //  Arguments: refused before anything is sent (the context has no client:
 //  reaching for it would crash)
 
@@ -752,6 +949,7 @@ main (void)
         cmocka_unit_test (test_funnel_table),
         cmocka_unit_test (test_match_text_and_table),
         cmocka_unit_test (test_enterprise_text_and_table),
+        cmocka_unit_test (test_events_tail_lines),
         cmocka_unit_test (test_commands_refuse_bad_usage),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

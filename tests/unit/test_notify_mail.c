@@ -37,9 +37,18 @@ extern const char cpec_notify_templates[];
 
 //  Every event type with a template of its own.
 static const char *s_types[] = {
-    "SezCreated",           "SezUpdated",         "SezStatusChanged",   "EnterpriseAdmitted",
-    "MilestoneCreated",     "MilestoneUpdated",   "MilestoneDelayed",   "MilestoneAtRisk",
-    "MilestoneBackOnTrack", "MilestoneCompleted", "MilestoneReplanned", "NotifyTest",
+    "SezCreated",           "SezUpdated",
+    "SezStatusChanged",     "EnterpriseAdmitted",
+    "MilestoneCreated",     "MilestoneUpdated",
+    "MilestoneDelayed",     "MilestoneAtRisk",
+    "MilestoneBackOnTrack", "MilestoneCompleted",
+    "MilestoneReplanned",   "NotifyTest",
+    "MatchProposed",        "MatchInterest",
+    "MatchMutualInterest",  "MatchMeetingScheduled",
+    "MatchMouSigned",       "MatchEntryApplication",
+    "MatchPlotAllotted",    "MatchInProduction",
+    "MatchDeclined",        "MatchExpired",
+    "MatchExpiring",
 };
 #define S_TYPES (sizeof (s_types) / sizeof (s_types[0]))
 
@@ -171,6 +180,72 @@ s_at_risk (void)
     return event;
 }
 
+#define S_MATCH_ID    "m-3f2a9c1e-7b4d-4e21-9a6f-0c5d8e7b1a24"
+#define S_STATE(name) CPEC__V1__MATCH__STATE__##name
+
+//  A match between a Punjabi textile maker and a Chinese one moving from
+//  `from` to `to`, as mm_funnel.c fills it: the envelope's zone from the
+//  entry application on (zone NULL before), its province the zone's, else
+//  enterprise_a's; `side` the enterprise that moved, when one did.
+static Cpec__V1__Event *
+s_match (const char *type, int from, int to, const char *zone, const char *side)
+{
+    Cpec__V1__Event *event = s_envelope (type, zone, "PK-PB");
+    Cpec__V1__MatchMoved *moved = S_NEW (Cpec__V1__MatchMoved, cpec__v1__match_moved__descriptor);
+    moved->match_id = cpec_strdup (S_MATCH_ID);
+    moved->enterprise_a = cpec_strdup ("pk-nishat-textiles");
+    moved->enterprise_b = cpec_strdup ("cn-shandong-ruyi");
+    moved->from = from;
+    moved->to = to;
+    moved->zone_id = cpec_strdup (zone ? zone : "");
+    moved->enterprise_id = cpec_strdup (side ? side : "");
+    event->payload_case = CPEC__V1__EVENT__PAYLOAD_MATCH_MOVED;
+    event->match_moved = moved;
+    return event;
+}
+
+//  The reminder a week before the proposal expires: 2026-03-08T09:00:00Z.
+static Cpec__V1__Event *
+s_expiring (void)
+{
+    Cpec__V1__Event *event = s_envelope ("MatchExpiring", NULL, "PK-PB");
+    cpec_pb_string_set (&event->actor, "cpec-matchmaking");
+    cpec_pb_string_set (&event->request_id, "mm-remind-" S_MATCH_ID);
+    Cpec__V1__MatchExpiring *expiring =
+        S_NEW (Cpec__V1__MatchExpiring, cpec__v1__match_expiring__descriptor);
+    expiring->match_id = cpec_strdup (S_MATCH_ID);
+    expiring->enterprise_a = cpec_strdup ("pk-nishat-textiles");
+    expiring->enterprise_b = cpec_strdup ("cn-shandong-ruyi");
+    expiring->expires_at = cpec_pb_timestamp_new (S_T0 + 7 * S_DAY);
+    event->payload_case = CPEC__V1__EVENT__PAYLOAD_MATCH_EXPIRING;
+    event->match_expiring = expiring;
+    return event;
+}
+
+//  The moves of each match event type.
+static const struct
+{
+    const char *type;
+    int from, to;
+    const char *zone;
+    const char *side;
+} s_match_moves[] = {
+    {"MatchProposed", S_STATE (STATE_UNSPECIFIED), S_STATE (PROPOSED), NULL, "pk-nishat-textiles"},
+    {"MatchInterest", S_STATE (PROPOSED), S_STATE (INTEREST), NULL, "cn-shandong-ruyi"},
+    {"MatchMutualInterest", S_STATE (INTEREST), S_STATE (MUTUAL_INTEREST), NULL,
+     "pk-nishat-textiles"},
+    {"MatchMeetingScheduled", S_STATE (MUTUAL_INTEREST), S_STATE (MEETING_SCHEDULED), NULL, NULL},
+    {"MatchMouSigned", S_STATE (MEETING_SCHEDULED), S_STATE (MOU_SIGNED), NULL, NULL},
+    {"MatchEntryApplication", S_STATE (MOU_SIGNED), S_STATE (ENTRY_APPLICATION), "allama-iqbal",
+     NULL},
+    {"MatchPlotAllotted", S_STATE (ENTRY_APPLICATION), S_STATE (PLOT_ALLOTTED), "allama-iqbal",
+     NULL},
+    {"MatchInProduction", S_STATE (PLOT_ALLOTTED), S_STATE (IN_PRODUCTION), "allama-iqbal", NULL},
+    {"MatchDeclined", S_STATE (MUTUAL_INTEREST), S_STATE (DECLINED), NULL, "cn-shandong-ruyi"},
+    {"MatchExpired", S_STATE (INTEREST), S_STATE (EXPIRED), NULL, NULL},
+};
+#define S_MATCH_MOVES (sizeof (s_match_moves) / sizeof (s_match_moves[0]))
+
 //  A representative event of each type, every field its template names set;
 //  any other type gets an envelope only.
 static Cpec__V1__Event *
@@ -284,6 +359,12 @@ s_event (const char *type)
     }
     if (strcmp (type, "NotifyTest") == 0)
         return s_envelope (type, NULL, NULL);
+    for (size_t i = 0; i < S_MATCH_MOVES; i++)
+        if (strcmp (type, s_match_moves[i].type) == 0)
+            return s_match (type, s_match_moves[i].from, s_match_moves[i].to, s_match_moves[i].zone,
+                            s_match_moves[i].side);
+    if (strcmp (type, "MatchExpiring") == 0)
+        return s_expiring ();
     return s_envelope (type, "mirpur", "PK-JK");
 }
 
@@ -340,6 +421,33 @@ static const s_facts_t s_facts[] = {
      {"CPEC notifications: test message", "中巴经济走廊通知：测试消息",
       "سی پیک اطلاعات: آزمائشی پیغام"},
      {"boi-desk-1"}},
+#define S_MATCH_PAIR                                                                               \
+    {                                                                                              \
+        "pk-nishat-textiles", "pk-nishat-textiles", "pk-nishat-textiles"                           \
+    }
+#define S_PUNJAB                                                                                   \
+    {                                                                                              \
+        "Punjab", "旁遮普省", "پنجاب"                                                         \
+    }
+#define S_AIIC                                                                                                   \
+    {                                                                                                            \
+        "Allama Iqbal Industrial City", "阿拉马·伊克巴尔工业城", "علامہ اقبال انڈسٹریل سٹی" \
+    }
+    {"MatchProposed", S_PUNJAB, {S_MATCH_ID, "pk-nishat-textiles", "cn-shandong-ruyi"}},
+    {"MatchInterest",
+     {"cn-shandong-ruyi", "cn-shandong-ruyi", "cn-shandong-ruyi"},
+     {S_MATCH_ID, "pk-nishat-textiles", "cn-shandong-ruyi"}},
+    {"MatchMutualInterest", S_MATCH_PAIR, {S_MATCH_ID, "cn-shandong-ruyi"}},
+    {"MatchMeetingScheduled", S_PUNJAB, {S_MATCH_ID, "cn-shandong-ruyi"}},
+    {"MatchMouSigned", S_MATCH_PAIR, {S_MATCH_ID, "cn-shandong-ruyi"}},
+    {"MatchEntryApplication", S_AIIC, {S_MATCH_ID, "pk-nishat-textiles", "cn-shandong-ruyi"}},
+    {"MatchPlotAllotted", S_AIIC, {S_MATCH_ID, "cn-shandong-ruyi"}},
+    {"MatchInProduction", S_AIIC, {S_MATCH_ID, "cn-shandong-ruyi"}},
+    {"MatchDeclined", S_MATCH_PAIR, {S_MATCH_ID, "cn-shandong-ruyi"}},
+    {"MatchExpired", S_PUNJAB, {S_MATCH_ID, "pk-nishat-textiles", "cn-shandong-ruyi"}},
+    {"MatchExpiring",
+     {"2026-03-08 14:00 PKT", "2026-03-08 17:00（北京时间）", "2026-03-08 14:00 PKT"},
+     {S_MATCH_ID, "pk-nishat-textiles", "cn-shandong-ruyi"}},
     {"EnterpriseRelocated",
      {"EnterpriseRelocated", "EnterpriseRelocated", "EnterpriseRelocated"},
      {"EnterpriseRelocated", "req-20260301-0042"}},
@@ -759,6 +867,152 @@ test_subjects_exact (void **state)
         s_assert_subject (event, "ur", cases[i].ur);
         s_destroy (&event);
     }
+}
+
+//  The match events: each says the stage the match left and the one it
+//  reached, by their labels in each language (a proposal has no previous
+//  stage), and the zone once the match has one.
+static void
+test_match_stages (void **state)
+{
+    (void)state;
+    //  Match.State labels by value, per language
+    static const char *labels[3][11] = {
+        {"Not specified", "Proposed", "Interest from one side", "Mutual interest",
+         "Meeting scheduled", "MoU signed", "Zone entry applied for", "Plot allotted",
+         "In production", "Declined", "Expired"},
+        {"未指定", "拟议中", "一方有意向", "双方有意向", "已安排会谈", "已签署谅解备忘录",
+         "已申请入园", "已分配地块", "已投产", "已谢绝", "已过期"},
+        {"غیر متعین", "مجوزہ", "ایک فریق کی دلچسپی", "باہمی دلچسپی", "ملاقات طے",
+         "مفاہمتی یادداشت پر دستخط ہو چکے", "زون میں داخلے کی درخواست دی گئی", "پلاٹ الاٹ ہو چکا",
+         "پیداوار جاری", "انکار", "میعاد ختم"},
+    };
+    static const char *previous[3] = {"Previous stage: ", "原阶段：", "سابقہ مرحلہ: "};
+    static const char *next[3] = {"New stage: ", "新阶段：", "نیا مرحلہ: "};
+    static const char *zone[3] = {"Zone: Allama Iqbal Industrial City\n",
+                                  "园区：阿拉马·伊克巴尔工业城\n",
+                                  "زون: علامہ اقبال انڈسٹریل سٹی\n"};
+    static const char *province[3] = {"Punjab", "旁遮普省", "پنجاب"};
+    for (size_t m = 0; m < S_MATCH_MOVES; m++) {
+        Cpec__V1__Event *event = s_event (s_match_moves[m].type);
+        for (size_t l = 0; l < 3; l++) {
+            char *subject, *body;
+            assert_int_equal (notify_text_render (event, s_languages[l], &subject, &body), 0);
+            char line[256];
+            snprintf (line, sizeof (line), "%s%s\n", next[l], labels[l][s_match_moves[m].to]);
+            if (!strstr (body, line))
+                fail_msg ("%s/%s lacks %s:\n%s", s_match_moves[m].type, s_languages[l], line, body);
+            snprintf (line, sizeof (line), "%s%s\n", previous[l], labels[l][s_match_moves[m].from]);
+            if (s_match_moves[m].from == S_STATE (STATE_UNSPECIFIED)) {
+                assert_null (strstr (body, previous[l]));
+                assert_null (strstr (body, labels[l][0]));
+            } else if (!strstr (body, line))
+                fail_msg ("%s/%s lacks %s:\n%s", s_match_moves[m].type, s_languages[l], line, body);
+            //  The zone, in the subject and the body, once there is one;
+            //  before, the province
+            if (s_match_moves[m].zone) {
+                assert_non_null (strstr (body, zone[l]));
+                assert_null (strstr (subject, province[l]));
+            } else {
+                assert_null (strstr (body, zone[l]));
+                assert_non_null (strstr (subject, province[l]));
+            }
+            assert_non_null (strstr (body, province[l]));
+            free (subject);
+            free (body);
+        }
+        s_destroy (&event);
+    }
+
+    //  A match declined by an administrator (no side) after its entry
+    //  application: the actor, and the zone in place of the province
+    Cpec__V1__Event *event = s_match ("MatchDeclined", S_STATE (ENTRY_APPLICATION),
+                                      S_STATE (DECLINED), "allama-iqbal", NULL);
+    const char *declined[3][3] = {
+        {"Match declined: pk-nishat-textiles and cn-shandong-ruyi (Allama Iqbal Industrial City)",
+         "Declined by: boi-desk-1\n", "Location: Allama Iqbal Industrial City\n"},
+        {"对接已被谢绝：pk-nishat-textiles与cn-shandong-ruyi（阿拉马·伊克巴尔工业城）",
+         "谢绝方：boi-desk-1\n", "所在地：阿拉马·伊克巴尔工业城\n"},
+        {"شراکت داری کی تجویز سے انکار: pk-nishat-textiles اور cn-shandong-ruyi (علامہ اقبال "
+         "انڈسٹریل سٹی)",
+         "انکار از: boi-desk-1\n", "مقام: علامہ اقبال انڈسٹریل سٹی\n"},
+    };
+    for (size_t l = 0; l < 3; l++) {
+        char *subject, *body;
+        assert_int_equal (notify_text_render (event, s_languages[l], &subject, &body), 0);
+        assert_string_equal (subject, declined[l][0]);
+        assert_non_null (strstr (body, declined[l][1]));
+        assert_non_null (strstr (body, declined[l][2]));
+        assert_null (strstr (body, "—"));
+        free (subject);
+        free (body);
+    }
+    s_destroy (&event);
+}
+
+//  The reminder before an unanswered proposal expires, byte for byte: the
+//  expiry in Pakistan and China time.
+static void
+test_expiring_exact (void **state)
+{
+    (void)state;
+    Cpec__V1__Event *event = s_expiring ();
+    s_assert_render (
+        event, "en",
+        "Match expiring on 2026-03-08 14:00 PKT: pk-nishat-textiles and cn-shandong-ruyi (Punjab)",
+        "A proposed match is still waiting for an answer: unless both enterprises express "
+        "interest before the time below, it will expire.\n"
+        "\n"
+        "Match: " S_MATCH_ID "\n"
+        "Enterprise: pk-nishat-textiles\n"
+        "Counterpart: cn-shandong-ruyi\n"
+        "Province: Punjab\n"
+        "Expires at: 2026-03-08 14:00 PKT\n"
+        "\n"
+        "Reported on 2026-03-01 14:00 PKT.\n"
+        "Event: 0f6c2a9e-5b1d-4c77-9a0e-1d2f3a4b5c6d\n"
+        "\n"
+        "-- \n"
+        "CPEC Industrial Cooperation Platform (BOI and NDRC).\n"
+        "This message was sent automatically; please do not reply to it.\n");
+    s_assert_render (event, "zh",
+                     "对接建议即将过期：pk-nishat-textiles与cn-shandong-ruyi（旁遮普省），将于2026-"
+                     "03-08 17:00（北京时间）过期",
+                     "一项对接建议仍在等待答复：如双方企业未在下列时间之前均表示合作意向，该建议将"
+                     "过期。\n"
+                     "\n"
+                     "对接编号：" S_MATCH_ID "\n"
+                     "企业：pk-nishat-textiles\n"
+                     "合作方：cn-shandong-ruyi\n"
+                     "省/地区：旁遮普省\n"
+                     "过期时间：2026-03-08 17:00（北京时间）\n"
+                     "\n"
+                     "报告时间：2026-03-01 17:00（北京时间）\n"
+                     "事件编号：0f6c2a9e-5b1d-4c77-9a0e-1d2f3a4b5c6d\n"
+                     "\n"
+                     "-- \n"
+                     "中巴经济走廊产业合作平台（巴基斯坦投资委员会、中国国家发展和改革委员会）。\n"
+                     "本邮件由系统自动发送，请勿直接回复。\n");
+    s_assert_render (
+        event, "ur",
+        "شراکت داری کی تجویز کی میعاد جلد ختم: pk-nishat-textiles اور cn-shandong-ruyi "
+        "(پنجاب)، آخری وقت 2026-03-08 14:00 PKT",
+        "شراکت داری کی ایک تجویز ابھی جواب کی منتظر ہے: اگر نیچے دیے گئے وقت سے پہلے "
+        "دونوں ادارے دلچسپی ظاہر نہ کریں تو اس کی میعاد ختم ہو جائے گی۔\n"
+        "\n"
+        "میچ آئی ڈی: " S_MATCH_ID "\n"
+        "ادارہ: pk-nishat-textiles\n"
+        "شراکت دار ادارہ: cn-shandong-ruyi\n"
+        "صوبہ / علاقہ: پنجاب\n"
+        "میعاد ختم ہونے کا وقت: 2026-03-08 14:00 PKT\n"
+        "\n"
+        "اطلاع کا وقت: 2026-03-01 14:00 PKT\n"
+        "ایونٹ آئی ڈی: 0f6c2a9e-5b1d-4c77-9a0e-1d2f3a4b5c6d\n"
+        "\n"
+        "-- \n"
+        "سی پیک صنعتی تعاون پلیٹ فارم (بورڈ آف انویسٹمنٹ اور این ڈی آر سی)۔\n"
+        "یہ پیغام خودکار طور پر بھیجا گیا ہے، براہِ کرم اس کا جواب نہ دیں۔\n");
+    s_destroy (&event);
 }
 
 //  Times in Pakistan (UTC+5) and China (UTC+8) time, across midnight.
@@ -1281,6 +1535,8 @@ main (void)
         cmocka_unit_test (test_every_type_renders),
         cmocka_unit_test (test_delayed_exact),
         cmocka_unit_test (test_subjects_exact),
+        cmocka_unit_test (test_match_stages),
+        cmocka_unit_test (test_expiring_exact),
         cmocka_unit_test (test_times),
         cmocka_unit_test (test_days_and_slip),
         cmocka_unit_test (test_unknown_type_is_generic),

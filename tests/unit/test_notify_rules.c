@@ -103,6 +103,71 @@ test_filters (void **state)
     s_destroy (&event);
 }
 
+//  Severities by type: delays CRITICAL; what will go wrong unless someone
+//  acts (a milestone at risk, a match about to expire) and an expired match
+//  WARNING; every other event INFO. Every type is one a subscription may name.
+static void
+test_severity (void **state)
+{
+    (void)state;
+    struct
+    {
+        const char *type;
+        Cpec__V1__Subscription__Severity severity;
+    } cases[] = {
+        {"MilestoneDelayed", CPEC__V1__SUBSCRIPTION__SEVERITY__CRITICAL},
+        {"MilestoneAtRisk", CPEC__V1__SUBSCRIPTION__SEVERITY__WARNING},
+        {"MatchExpiring", CPEC__V1__SUBSCRIPTION__SEVERITY__WARNING},
+        {"MatchExpired", CPEC__V1__SUBSCRIPTION__SEVERITY__WARNING},
+        {"SezCreated", CPEC__V1__SUBSCRIPTION__SEVERITY__INFO},
+        {"MilestoneBackOnTrack", CPEC__V1__SUBSCRIPTION__SEVERITY__INFO},
+        {"ProfileCreated", CPEC__V1__SUBSCRIPTION__SEVERITY__INFO},
+        {"ProfileUpdated", CPEC__V1__SUBSCRIPTION__SEVERITY__INFO},
+        {"ProfileDeleted", CPEC__V1__SUBSCRIPTION__SEVERITY__INFO},
+        {"ProfilesImported", CPEC__V1__SUBSCRIPTION__SEVERITY__INFO},
+        {"MatchProposed", CPEC__V1__SUBSCRIPTION__SEVERITY__INFO},
+        {"MatchInterest", CPEC__V1__SUBSCRIPTION__SEVERITY__INFO},
+        {"MatchMutualInterest", CPEC__V1__SUBSCRIPTION__SEVERITY__INFO},
+        {"MatchMeetingScheduled", CPEC__V1__SUBSCRIPTION__SEVERITY__INFO},
+        {"MatchMouSigned", CPEC__V1__SUBSCRIPTION__SEVERITY__INFO},
+        {"MatchEntryApplication", CPEC__V1__SUBSCRIPTION__SEVERITY__INFO},
+        {"MatchPlotAllotted", CPEC__V1__SUBSCRIPTION__SEVERITY__INFO},
+        {"MatchInProduction", CPEC__V1__SUBSCRIPTION__SEVERITY__INFO},
+        {"MatchDeclined", CPEC__V1__SUBSCRIPTION__SEVERITY__INFO},
+    };
+    cpec_status_t status;
+    for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++) {
+        if (notify_severity (cases[i].type) != cases[i].severity)
+            fail_msg ("%s: severity %d, not %d", cases[i].type, notify_severity (cases[i].type),
+                      cases[i].severity);
+        Cpec__V1__Subscription *s = s_subscription ();
+        s_list_add (&s->event_types, &s->n_event_types, cases[i].type);
+        if (notify_validate (s, &s_config, &status) != CPEC_OK)
+            fail_msg ("%s: %s", cases[i].type, status.message);
+        s_destroy (&s);
+    }
+    assert_int_equal (notify_severity (NULL), CPEC__V1__SUBSCRIPTION__SEVERITY__INFO);
+    assert_int_equal (notify_severity ("MatchExpiringSoon"),
+                      CPEC__V1__SUBSCRIPTION__SEVERITY__INFO);
+
+    //  A WARNING subscription hears of an expiring match, not of a proposal
+    Cpec__V1__Subscription *subscription = s_subscription ();
+    subscription->min_severity = CPEC__V1__SUBSCRIPTION__SEVERITY__WARNING;
+    Cpec__V1__Event *event = (Cpec__V1__Event *)cpec_pb_new (&cpec__v1__event__descriptor);
+    cpec_pb_string_set (&event->type, "MatchExpiring");
+    cpec_pb_string_set (&event->province, "PK-PB");
+    assert_true (notify_matches (subscription, event));
+    cpec_pb_string_set (&event->type, "MatchExpired");
+    assert_true (notify_matches (subscription, event));
+    cpec_pb_string_set (&event->type, "MatchProposed");
+    assert_false (notify_matches (subscription, event));
+    subscription->min_severity = CPEC__V1__SUBSCRIPTION__SEVERITY__CRITICAL;
+    cpec_pb_string_set (&event->type, "MatchExpiring");
+    assert_false (notify_matches (subscription, event));
+    s_destroy (&subscription);
+    s_destroy (&event);
+}
+
 static void
 test_delivery_id (void **state)
 {
@@ -260,9 +325,10 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_filters),     cmocka_unit_test (test_delivery_id),
-        cmocka_unit_test (test_classify),    cmocka_unit_test (test_backoff),
-        cmocka_unit_test (test_next_digest), cmocka_unit_test (test_validate),
+        cmocka_unit_test (test_filters),     cmocka_unit_test (test_severity),
+        cmocka_unit_test (test_delivery_id), cmocka_unit_test (test_classify),
+        cmocka_unit_test (test_backoff),     cmocka_unit_test (test_next_digest),
+        cmocka_unit_test (test_validate),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

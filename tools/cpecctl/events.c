@@ -19,6 +19,16 @@
 //  How long one wait on the bus lasts before zsys_interrupted is checked again.
 #define S_POLL_MS 200
 
+//  How many ids of a ProfilesImported the line shows.
+#define S_IDS_SHOWN 5
+
+//  The proto name of a Match.State value ("MOU_SIGNED").
+static const char *
+s_state_name (int state)
+{
+    return cpecctl_enum_name (&cpec__v1__match__state__descriptor, state, "STATE_UNKNOWN");
+}
+
 //  A short description of the event's payload into buf.
 static const char *
 s_detail (const Cpec__V1__Event *event, char *buf, size_t size)
@@ -63,6 +73,46 @@ s_detail (const Cpec__V1__Event *event, char *buf, size_t size)
                 cpecctl_format_number (admitted->zone_allotted_acres, allotted, sizeof (allotted)),
                 cpecctl_format_double_value (admitted->zone_leasable_acres, leasable,
                                              sizeof (leasable)));
+            break;
+        }
+        case CPEC__V1__EVENT__PAYLOAD_PROFILE_CHANGED: {
+            const Cpec__V1__ProfileChanged *changed = event->profile_changed;
+            snprintf (buf, size, "%s (%s), version %u by %s", cpecctl_text (changed->enterprise_id),
+                      cpecctl_text (changed->country), changed->version, actor);
+            break;
+        }
+        case CPEC__V1__EVENT__PAYLOAD_PROFILES_IMPORTED: {
+            //  The first few ids: an import may hold thousands
+            const Cpec__V1__ProfilesImported *imported = event->profiles_imported;
+            size_t count = imported->n_enterprise_ids;
+            int length =
+                snprintf (buf, size, "%zu profile%s by %s", count, count == 1 ? "" : "s", actor);
+            size_t shown = count < S_IDS_SHOWN ? count : S_IDS_SHOWN;
+            for (size_t index = 0; index < shown && length >= 0 && (size_t)length < size; index++)
+                length +=
+                    snprintf (buf + length, size - (size_t)length, "%s%s", index ? ", " : ": ",
+                              cpecctl_text (imported->enterprise_ids[index]));
+            if (count > shown && length >= 0 && (size_t)length < size)
+                snprintf (buf + length, size - (size_t)length, " and %zu more", count - shown);
+            break;
+        }
+        case CPEC__V1__EVENT__PAYLOAD_MATCH_MOVED: {
+            //  A proposal comes from no state: its state alone
+            const Cpec__V1__MatchMoved *moved = event->match_moved;
+            const char *side = moved->enterprise_id;
+            snprintf (buf, size, "%s (%s, %s): %s%s%s%s%s by %s", cpecctl_text (moved->match_id),
+                      cpecctl_text (moved->enterprise_a), cpecctl_text (moved->enterprise_b),
+                      moved->from ? s_state_name (moved->from) : "", moved->from ? " -> " : "",
+                      s_state_name (moved->to), side && *side ? ", side " : "",
+                      side && *side ? side : "", actor);
+            break;
+        }
+        case CPEC__V1__EVENT__PAYLOAD_MATCH_EXPIRING: {
+            const Cpec__V1__MatchExpiring *expiring = event->match_expiring;
+            char at[40];
+            snprintf (buf, size, "%s (%s, %s): expires %s", cpecctl_text (expiring->match_id),
+                      cpecctl_text (expiring->enterprise_a), cpecctl_text (expiring->enterprise_b),
+                      cpecctl_format_timestamp (expiring->expires_at, at, sizeof (at)));
             break;
         }
         default: snprintf (buf, size, "by %s", actor); break;
