@@ -20,10 +20,13 @@
     write bumps the counter cpec:mm:rev and records the profile's id in the
     sorted set cpec:mm:changed with the counter's new value as score (the
     outbox write's ZADD_LAST), in the same script. A replica remembers the
-    highest score it applied and, before each TopMatches and on every tick,
-    reads the ids changed since (one round trip when nothing changed) and
-    re-reads those profiles. Start-up is the same read from zero. So two
-    replicas answer alike: a query sees every write acknowledged before it.
+    highest score it applied (and its id) and, before each TopMatches, after
+    each of its own writes and on every tick, reads the ids changed since
+    (one round trip when nothing changed) and re-reads those profiles.
+    Start-up is the same read from zero. So two replicas answer alike: a
+    query sees every write acknowledged before it. When the log no longer
+    holds the position a replica reached (Redis lost its last writes, failed
+    over or was restored), the replica reads everything again.
 
     Keys (all under cpec:mm:):
       ent:{id}            a profile (hash v, pb: Enterprise)
@@ -38,7 +41,7 @@
       pair:{a}:{b}        the open match of a pair (a < b), so that a pair has
                           at most one open match
       timers, leases      the expiry timers (common/lua/claim.lua):
-                          "remind:{match}:{version}" and "expire:{match}:{version}"
+                          "remind:{match}" and "expire:{match}"
 */
 #ifndef MM_H_INCLUDED
 #define MM_H_INCLUDED
@@ -284,6 +287,8 @@ typedef struct
     mm_config_t config;
     mm_index_t *index;              //  owned (mm_init / mm_fini)
     int64_t rev;                    //  the highest change applied
+    char rev_id[MM_ID_MAX + 1];     //  the profile changed there
+    char sync_sha[41];              //  of the sync script
     char claim_sha[41];             //  of common/lua/claim.lua
     struct _mm_zone_cache_t *zones; //  commercial operation forecasts, briefly kept
 } mm_t;

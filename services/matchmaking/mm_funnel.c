@@ -219,7 +219,8 @@ s_match_indexes (cpec_indexes_t *indexes, const Cpec__V1__Match *match, int from
 static int
 s_write_match (mm_t *self, cpec_call_t *call, const char *request_id, Cpec__V1__Match *match,
                uint32_t expected, const cpec_store_put_t *pair, cpec_indexes_t *indexes,
-               Cpec__V1__Event *event, ProtobufCMessage **replayed, cpec_status_t *status)
+               Cpec__V1__Event *first, Cpec__V1__Event *event, ProtobufCMessage **replayed,
+               cpec_status_t *status)
 {
     char key[S_KEY_MAX];
     s_match_key (key, match->id);
@@ -227,14 +228,15 @@ s_write_match (mm_t *self, cpec_call_t *call, const char *request_id, Cpec__V1__
         {.key = key, .expected_version = expected, .message = &match->base}};
     if (pair)
         puts[1] = *pair;
-    const Cpec__V1__Event *events[] = {event};
+    const Cpec__V1__Event *events[2] = {first ? first : event, event};
+    size_t event_count = first ? 2 : 1;
     cpec_store_write_t write = {.request_id = request_id,
                                 .puts = puts,
                                 .put_count = pair ? 2 : 1,
                                 .indexes = indexes->items,
                                 .index_count = indexes->count,
                                 .events = events,
-                                .event_count = 1,
+                                .event_count = event_count,
                                 .answer = &match->base};
     if (call)
         return cpec_handler_write (self->store, self->bus, self->metrics, call, &write,
@@ -245,7 +247,7 @@ s_write_match (mm_t *self, cpec_call_t *call, const char *request_id, Cpec__V1__
     free (stream_id);
     if (rc == CPEC_OK && !*replayed)
         cpec_handler_publish (self->bus, self->metrics, request_id,
-                              (const Cpec__V1__Event *const *)events, 1);
+                              (const Cpec__V1__Event *const *)events, event_count);
     return rc;
 }
 
@@ -336,7 +338,8 @@ mm_propose_match (void *state, cpec_call_t *call, const ProtobufCMessage *input,
     for (size_t i = 0; i < indexes.count; i++)
         if (indexes.items[i].key && strcmp (indexes.items[i].key, MM_TIMERS_KEY) == 0 &&
             indexes.items[i].member && strncmp (indexes.items[i].member, "remind:", 7) == 0)
-            indexes.items[i].score = (double)(expires - self->config.reminder_ms);
+            indexes.items[i].score =
+                (double)(expires - (self->config.reminder_ms > 0 ? self->config.reminder_ms : 1));
     char pair_key[S_KEY_MAX];
     s_pair_key (pair_key, a->id, b->id);
     Cpec__V1__MatchMoved *pair =
@@ -345,7 +348,7 @@ mm_propose_match (void *state, cpec_call_t *call, const ProtobufCMessage *input,
     cpec_store_put_t pair_put = {.key = pair_key, .expected_version = 0, .message = &pair->base};
     Cpec__V1__Event *event = s_match_event (match, 0, a->id, call, NULL, now);
     ProtobufCMessage *replayed = NULL;
-    rc = s_write_match (self, call, call->request_id, match, 0, &pair_put, &indexes, event,
+    rc = s_write_match (self, call, call->request_id, match, 0, &pair_put, &indexes, NULL, event,
                         &replayed, call->status);
     if (rc == CPEC_ALREADY_EXISTS) {
         Cpec__V1__MatchMoved *open = NULL;
@@ -520,6 +523,12 @@ mm_move_match (void *state, cpec_call_t *call, const ProtobufCMessage *input,
         rc = cpec_status_set (call->status, CPEC_PERMISSION_DENIED,
                               "MoveMatch: %s is not a side of match %s",
                               who->enterprise_id ? who->enterprise_id : "", match->id);
+    if (rc == CPEC_OK && who->role == S_ENTERPRISE &&
+        (to == S_STATE (PLOT_ALLOTTED) || to == S_STATE (IN_PRODUCTION)))
+        rc = cpec_status_set (call->status, CPEC_PERMISSION_DENIED,
+                              "MoveMatch: %s is recorded by the zone's authority or BOI, not by "
+                              "a side",
+                              mm_state_name (to));
     if (rc == CPEC_OK)
         rc = s_side (call, request, match, &side);
     if (rc == CPEC_OK && request->expected_version && request->expected_version != match->version)
@@ -607,8 +616,9 @@ mm_move_match (void *state, cpec_call_t *call, const ProtobufCMessage *input,
     cpec_store_put_t pair_delete = {.key = pair_key, .expected_version = 0, .message = NULL};
     Cpec__V1__Event *event = s_match_event (match, from, side, call, NULL, now);
     ProtobufCMessage *replayed = NULL;
+    //  a match that ends frees its pair for a new proposal
     rc = s_write_match (self, call, call->request_id, match, expected,
-                        to == S_STATE (DECLINED) ? &pair_delete : NULL, &indexes, event, &replayed,
+                        !s_open (to) ? &pair_delete : NULL, &indexes, NULL, event, &replayed,
                         call->status);
     if (rc == CPEC_ABORTED)
         cpec_status_set (call->status, rc, "match %s changed meanwhile; read it again", match->id);
@@ -625,6 +635,23 @@ mm_move_match (void *state, cpec_call_t *call, const ProtobufCMessage *input,
 
 //  --------------------------------------------------------------------------
 //  The expiry timers
+
+//  A MatchExpiring event: the reminder of an unanswered proposal.
+static Cpec__V1__Event *
+s_expiring_event (const Cpec__V1__Match *match, const char *request_id, int64_t now)
+{
+    Cpec__V1__Event *event = cpec_handler_event_new (
+        "MatchExpiring", match->zone_id, match->province, NULL, request_id, MM_ACTOR, now);
+    Cpec__V1__MatchExpiring *expiring =
+        (Cpec__V1__MatchExpiring *)cpec_pb_new (&cpec__v1__match_expiring__descriptor);
+    expiring->match_id = cpec_strdup (match->id);
+    expiring->enterprise_a = cpec_strdup (match->enterprise_a);
+    expiring->enterprise_b = cpec_strdup (match->enterprise_b);
+    expiring->expires_at = (Google__Protobuf__Timestamp *)cpec_pb_dup (&match->expires_at->base);
+    event->payload_case = CPEC__V1__EVENT__PAYLOAD_MATCH_EXPIRING;
+    event->match_expiring = expiring;
+    return event;
+}
 
 //  Works one claimed timer ("remind:{id}|token" or "expire:{id}|token").
 //  OK when done or nothing is left to do; an error leaves the lease to lapse
@@ -665,20 +692,17 @@ s_timer (mm_t *self, const char *member, int64_t now, cpec_status_t *status)
     char pair_key[S_KEY_MAX];
     s_pair_key (pair_key, match->enterprise_a, match->enterprise_b);
     cpec_store_put_t pair_delete = {.key = pair_key, .expected_version = 0, .message = NULL};
+    Cpec__V1__Event *reminder = NULL;
     if (remind) {
         match->reminded = true;
-        event = cpec_handler_event_new ("MatchExpiring", match->zone_id, match->province, NULL,
-                                        request_id, MM_ACTOR, now);
-        Cpec__V1__MatchExpiring *expiring =
-            (Cpec__V1__MatchExpiring *)cpec_pb_new (&cpec__v1__match_expiring__descriptor);
-        expiring->match_id = cpec_strdup (match->id);
-        expiring->enterprise_a = cpec_strdup (match->enterprise_a);
-        expiring->enterprise_b = cpec_strdup (match->enterprise_b);
-        expiring->expires_at =
-            (Google__Protobuf__Timestamp *)cpec_pb_dup (&match->expires_at->base);
-        event->payload_case = CPEC__V1__EVENT__PAYLOAD_MATCH_EXPIRING;
-        event->match_expiring = expiring;
+        event = s_expiring_event (match, request_id, now);
     } else {
+        //  the reminder first, if it never came (its write failed, or its
+        //  replica died holding it): the two in one write
+        if (!match->reminded) {
+            match->reminded = true;
+            reminder = s_expiring_event (match, request_id, now);
+        }
         match->state = S_STATE (EXPIRED);
         s_step (match, from, S_STATE (EXPIRED), now, MM_ACTOR, NULL,
                 "no answer before the proposal expired");
@@ -687,12 +711,13 @@ s_timer (mm_t *self, const char *member, int64_t now, cpec_status_t *status)
     }
     ProtobufCMessage *replayed = NULL;
     rc = s_write_match (self, NULL, request_id, match, expected, remind ? NULL : &pair_delete,
-                        &indexes, event, &replayed, status);
+                        &indexes, reminder, event, &replayed, status);
     if (rc == CPEC_OK && !replayed)
         cpec_log_info (request_id, "match %s: %s", match->id,
                        remind ? "reminder sent" : "expired unanswered");
     cpec_pb_destroy (&replayed);
     cpec_indexes_fini (&indexes);
+    cpec_pb_destroy ((ProtobufCMessage **)&reminder);
     cpec_pb_destroy ((ProtobufCMessage **)&event);
     cpec_pb_destroy ((ProtobufCMessage **)&match);
     return rc;

@@ -53,7 +53,7 @@ mm_may_act_for (const cpec_call_t *call, const char *id)
     const Cpec__V1__Principal *who = call->principal;
     if (who->role == S_ADMIN || who->role == S_SERVICE)
         return true;
-    return who->role == S_ENTERPRISE && who->enterprise_id && id &&
+    return who->role == S_ENTERPRISE && who->enterprise_id && *who->enterprise_id && id &&
            strcmp (who->enterprise_id, id) == 0;
 }
 
@@ -167,47 +167,112 @@ s_prepare_new (cpec_call_t *call, Cpec__V1__Enterprise *e, int64_t now, const ch
 //  --------------------------------------------------------------------------
 //  The index kept current
 
+//  The next changes after a replica's position, and whether that position
+//  still holds: the change log still gives its last id the score it had and
+//  the counter has not gone below it (after Redis lost recent writes, a
+//  failover or a restore, it may not).
+//  KEYS[1] cpec:mm:changed, KEYS[2] cpec:mm:rev
+//  ARGV[1] the replica's position (0: none), ARGV[2] the id applied there,
+//  ARGV[3] at most this many
+//  Replies {1 or 0 (the position is lost), id, score, id, score, ...}
+static const char s_sync_lua[] =
+    "local rev = tonumber(ARGV[1])\n"
+    "if rev > 0 then\n"
+    "  local at = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[2]))\n"
+    "  local counter = tonumber(redis.call('GET', KEYS[2]))\n"
+    "  if not at or at < rev or not counter or counter < rev then return {0} end\n"
+    "end\n"
+    "local changes = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf',\n"
+    "  'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[3]))\n"
+    "table.insert(changes, 1, 1)\n"
+    "return changes\n";
+
+//  Reads the profiles of keys into the index (absent ones leave it); one
+//  that does not decode is logged and left out, so that it stops nothing.
+static int
+s_apply (mm_t *self, char **keys, char **ids, size_t count, cpec_status_t *status)
+{
+    ProtobufCMessage **found = (ProtobufCMessage **)calloc (count, sizeof (void *));
+    assert (found);
+    int rc = cpec_store_get_many (self->store, (const char **)keys, count,
+                                  &cpec__v1__enterprise__descriptor, found, status);
+    if (rc == CPEC_DATA_LOSS) {
+        //  one at a time, to find the bad one(s)
+        rc = CPEC_OK;
+        for (size_t i = 0; i < count && rc == CPEC_OK; i++) {
+            cpec_status_t one;
+            found[i] = NULL;
+            int got = cpec_store_get (self->store, keys[i], &cpec__v1__enterprise__descriptor,
+                                      &found[i], NULL, &one);
+            if (got == CPEC_DATA_LOSS)
+                cpec_log_error (NULL, "index: profile %s does not decode; left out", ids[i]);
+            else if (got != CPEC_OK && got != CPEC_NOT_FOUND)
+                rc = cpec_status_set (status, got, "%s", one.message);
+        }
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (rc == CPEC_OK && found[i])
+            mm_index_put (self->index, (Cpec__V1__Enterprise *)found[i]);
+        else if (rc == CPEC_OK)
+            mm_index_remove (self->index, ids[i]);
+        cpec_pb_destroy (&found[i]);
+    }
+    free (found);
+    return rc;
+}
+
 int
 mm_sync (mm_t *self, cpec_status_t *status)
 {
     for (;;) {
-        char after[32], batch[16];
-        snprintf (after, sizeof (after), "(%lld", (long long)self->rev);
+        char rev[32], batch[16];
+        snprintf (rev, sizeof (rev), "%lld", (long long)self->rev);
         snprintf (batch, sizeof (batch), "%d", MM_SYNC_BATCH);
-        const char *argv[] = {"ZRANGEBYSCORE", MM_CHANGED_KEY, after, "+inf",
-                              "WITHSCORES",    "LIMIT",        "0",   batch};
-        redisReply *reply = cpec_store_command (self->store, 8, argv, NULL, status);
+        const char *argv[] = {"2", MM_CHANGED_KEY, MM_REV_KEY, rev, self->rev_id, batch};
+        redisReply *reply =
+            cpec_store_script (self->store, s_sync_lua, self->sync_sha, 6, argv, NULL, status);
         if (!reply)
             return status->code;
-        size_t count = reply->type == REDIS_REPLY_ARRAY ? reply->elements / 2 : 0;
+        if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
+            reply->element[0]->type != REDIS_REPLY_INTEGER) {
+            freeReplyObject (reply);
+            return cpec_status_set (status, CPEC_INTERNAL, "index sync: unexpected reply");
+        }
+        if (reply->element[0]->integer == 0) {
+            //  The log no longer holds what this replica applied: start again
+            cpec_log_warn (NULL,
+                           "index: the change log went back past change %lld (Redis lost "
+                           "writes or was restored); reading every profile again",
+                           (long long)self->rev);
+            freeReplyObject (reply);
+            mm_index_destroy (&self->index);
+            self->index = mm_index_new ();
+            self->rev = 0;
+            self->rev_id[0] = '\0';
+            continue;
+        }
+        size_t count = (reply->elements - 1) / 2;
         if (count == 0) {
             freeReplyObject (reply);
             return CPEC_OK;
         }
         char **keys = (char **)cpec_realloc (NULL, count * sizeof (char *));
+        char **ids = (char **)cpec_realloc (NULL, count * sizeof (char *));
         for (size_t i = 0; i < count; i++) {
             char key[S_KEY_MAX];
-            s_ent_key (key, reply->element[2 * i]->str);
+            ids[i] = reply->element[1 + 2 * i]->str;
+            s_ent_key (key, ids[i]);
             keys[i] = cpec_strdup (key);
         }
-        ProtobufCMessage **found =
-            (ProtobufCMessage **)cpec_realloc (NULL, count * sizeof (void *));
-        int rc = cpec_store_get_many (self->store, (const char **)keys, count,
-                                      &cpec__v1__enterprise__descriptor, found, status);
+        int rc = s_apply (self, keys, ids, count, status);
         if (rc == CPEC_OK) {
-            for (size_t i = 0; i < count; i++) {
-                if (found[i])
-                    mm_index_put (self->index, (Cpec__V1__Enterprise *)found[i]);
-                else
-                    mm_index_remove (self->index, reply->element[2 * i]->str);
-                cpec_pb_destroy (&found[i]);
-            }
-            self->rev = atoll (reply->element[2 * count - 1]->str);
+            self->rev = atoll (reply->element[2 * count]->str);
+            snprintf (self->rev_id, sizeof (self->rev_id), "%s", ids[count - 1]);
         }
         for (size_t i = 0; i < count; i++)
             free (keys[i]);
         free (keys);
-        free (found);
+        free (ids);
         freeReplyObject (reply);
         if (rc != CPEC_OK)
             return rc;
@@ -234,6 +299,7 @@ mm_init (mm_t *self, cpec_status_t *status)
     self->zones = (s_zone_cache_t *)calloc (1, sizeof (s_zone_cache_t));
     assert (self->zones);
     self->rev = 0;
+    self->rev_id[0] = '\0';
     int64_t started = cpec_clock_ms ();
     int rc = mm_sync (self, status);
     if (rc == CPEC_OK && mm_index_size (self->index))
@@ -367,7 +433,7 @@ s_list_keep (void *arg, const char *id)
     const Cpec__V1__ListEnterprisesRequest *request = filter->request;
     const mm_profile_t *p = mm_index_get (filter->self->index, id);
     if (!p)
-        return true; //  not synced yet: let the read decide
+        return false; //  gone, or made after the sync this page follows
     if (*request->country &&
         (p->country == MM_COUNTRY_CN) != (strcmp (request->country, "CN") == 0))
         return false;
@@ -432,7 +498,7 @@ mm_create_enterprise (void *state, cpec_call_t *call, const ProtobufCMessage *in
     if (rc == CPEC_ALREADY_EXISTS)
         cpec_status_set (call->status, rc, "enterprise %s already exists", e->id);
     else if (rc == CPEC_OK && !replayed) {
-        mm_index_put (self->index, e);
+        mm_sync (self, &(cpec_status_t){0});
         cpec_log_info (call->request_id, "enterprise %s created by %s", e->id,
                        cpec_handler_subject (call));
     }
@@ -523,8 +589,7 @@ mm_import_enterprises (void *state, cpec_call_t *call, const ProtobufCMessage *i
         } else if (rc == CPEC_OK && replayed)
             cpec_pb_move (output, &replayed);
         else if (rc == CPEC_OK)
-            for (size_t i = 0; i < n; i++)
-                mm_index_put (self->index, list[i]);
+            mm_sync (self, &(cpec_status_t){0});
         cpec_pb_destroy ((ProtobufCMessage **)&event);
     }
     for (size_t i = 0; i < n; i++) {
@@ -705,7 +770,7 @@ mm_update_enterprise (void *state, cpec_call_t *call, const ProtobufCMessage *in
                              "again",
                              next->id, stored->version);
         else if (rc == CPEC_OK && !replayed)
-            mm_index_put (self->index, next);
+            mm_sync (self, &(cpec_status_t){0});
         if (rc == CPEC_OK)
             cpec_pb_move (output, replayed ? &replayed : (ProtobufCMessage **)&next);
         cpec_indexes_fini (&indexes);
@@ -771,7 +836,7 @@ mm_delete_enterprise (void *state, cpec_call_t *call, const ProtobufCMessage *in
         cpec_status_set (call->status, rc, "enterprise %s changed meanwhile; read it again",
                          stored->id);
     else if (rc == CPEC_OK && !replayed) {
-        mm_index_remove (self->index, stored->id);
+        mm_sync (self, &(cpec_status_t){0});
         cpec_log_info (call->request_id, "enterprise %s deleted by %s", stored->id,
                        cpec_handler_subject (call));
     }
@@ -851,7 +916,7 @@ mm_top_matches (void *state, cpec_call_t *call, const ProtobufCMessage *input,
 //  The forecast of a zone's commercial operation (Unix ms; 0 unknown), from
 //  the milestones service, kept S_ZONE_CACHE_MS.
 static int64_t
-s_zone_forecast (mm_t *self, const char *zone)
+s_zone_forecast (mm_t *self, const char *zone, int64_t *budget_ms)
 {
     s_zone_cache_t *cache = self->zones;
     int64_t now = cpec_clock_ms ();
@@ -862,21 +927,27 @@ s_zone_forecast (mm_t *self, const char *zone)
     if (at < cache->count && now - cache->entries[at].fetched_ms < S_ZONE_CACHE_MS)
         return cache->entries[at].forecast_ms;
     if (at == cache->count) {
-        if (cache->count == S_ZONES_MAX)
-            at = 0; //  more zones than kept: reuse the first entry
-        else
+        if (cache->count == S_ZONES_MAX) {
+            //  more zones than kept: reuse the oldest entry
+            at = 0;
+            for (size_t i = 1; i < cache->count; i++)
+                if (cache->entries[i].fetched_ms < cache->entries[at].fetched_ms)
+                    at = i;
+        } else
             cache->count++;
         snprintf (cache->entries[at].zone, sizeof (cache->entries[at].zone), "%s", zone);
     }
     int64_t forecast = 0;
-    if (self->client) {
+    if (self->client && *budget_ms > 0) {
+        int64_t asked = cpec_clock_ms ();
         Cpec__V1__ZoneScheduleRequest request = CPEC__V1__ZONE_SCHEDULE_REQUEST__INIT;
         request.zone_id = (char *)zone;
         ProtobufCMessage *answer = NULL;
         cpec_status_t status;
-        if (cpec_client_call (self->client, &cpec__v1__milestones__descriptor, "ZoneSchedule", NULL,
-                              &request.base, &answer, self->config.milestones_timeout_ms,
-                              &status) == CPEC_OK) {
+        int rc = cpec_client_call (self->client, &cpec__v1__milestones__descriptor, "ZoneSchedule",
+                                   NULL, &request.base, &answer, (int)*budget_ms, &status);
+        *budget_ms -= cpec_clock_ms () - asked;
+        if (rc == CPEC_OK) {
             forecast =
                 cpec_pb_timestamp_ms (((Cpec__V1__ZoneScheduleResponse *)answer)->finish_forecast);
             cpec_pb_destroy (&answer);
@@ -943,16 +1014,20 @@ s_compare_zones (const void *x, const void *y)
 
 //  One zone for a firm: NULL with *why set when the zone cannot hold it.
 static Cpec__V1__ZoneRecommendation *
-s_zone_fit (mm_t *self, const Cpec__V1__Enterprise *e, const Cpec__V1__Sez *zone, char **why)
+s_zone_fit (mm_t *self, const Cpec__V1__Enterprise *e, const Cpec__V1__Sez *zone,
+            int64_t *budget_ms, char **why)
 {
     char text[300];
     const Cpec__V1__Land *land = zone->land;
+    //  free land: leasable less allotted, never below 0 (float sums of
+    //  allotments may pass the leasable figure by a rounding error); -1:
+    //  not published
     double free_acres = -1;
     if (land && land->leasable_acres)
-        free_acres = land->leasable_acres->value - land->allotted_acres;
+        free_acres = fmax (0, land->leasable_acres->value - land->allotted_acres);
     if (e->site_acres > 0 && free_acres >= 0 && free_acres < e->site_acres) {
-        snprintf (text, sizeof (text), "%s: %g acres free, the firm needs %g", zone->id,
-                  free_acres < 0 ? 0 : free_acres, e->site_acres);
+        snprintf (text, sizeof (text), "%s: %g acres free, the firm needs %g", zone->id, free_acres,
+                  e->site_acres);
         *why = cpec_strdup (text);
         return NULL;
     }
@@ -1022,7 +1097,7 @@ s_zone_fit (mm_t *self, const Cpec__V1__Enterprise *e, const Cpec__V1__Sez *zone
         s_add_reason (&reasons, 1500, "status: operational");
         points += 1500;
     } else {
-        int64_t forecast = s_zone_forecast (self, zone->id);
+        int64_t forecast = s_zone_forecast (self, zone->id, budget_ms);
         int readiness;
         if (forecast > 0) {
             double years = (double)(forecast - cpec_now_ms ()) / (365.25 * 86400000.0);
@@ -1116,12 +1191,14 @@ mm_recommend_zones (void *state, cpec_call_t *call, const ProtobufCMessage *inpu
         response->zones =
             (Cpec__V1__ZoneRecommendation **)cpec_realloc (NULL, (count + 1) * sizeof (void *));
         response->excluded = (char **)cpec_realloc (NULL, (count + 1) * sizeof (char *));
+        //  one budget for every forecast the answer waits for
+        int64_t budget = self->config.milestones_timeout_ms;
         for (size_t i = 0; i < count; i++) {
             if (!zones[i])
                 continue;
             char *why = NULL;
             Cpec__V1__ZoneRecommendation *fit =
-                s_zone_fit (self, e, (Cpec__V1__Sez *)zones[i], &why);
+                s_zone_fit (self, e, (Cpec__V1__Sez *)zones[i], &budget, &why);
             if (fit)
                 response->zones[response->n_zones++] = fit;
             else

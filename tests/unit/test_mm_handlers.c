@@ -418,8 +418,9 @@ static void
 test_recommend_zones (void **state)
 {
     (void)state;
-    s_zone ("mmt-small", 1000, 950); //  50 acres free
-    s_zone ("mmt-big", 6000, 1000);  //  5,000 free
+    s_zone ("mmt-small", 1000, 950);     //  50 acres free
+    s_zone ("mmt-full", 0.3, 0.1 + 0.2); //  allotted past leasable by a rounding error
+    s_zone ("mmt-big", 6000, 1000);      //  5,000 free
     Cpec__V1__Enterprise *e = s_firm ("rz-motors", "CN", "2710");
     e->site_acres = 500;
     e->power_mw = 20;
@@ -435,6 +436,7 @@ test_recommend_zones (void **state)
     bool big = false;
     for (size_t i = 0; i < response->n_zones; i++) {
         assert_string_not_equal (response->zones[i]->zone_id, "mmt-small");
+        assert_string_not_equal (response->zones[i]->zone_id, "mmt-full");
         if (strcmp (response->zones[i]->zone_id, "mmt-big") == 0) {
             big = true;
             assert_true (response->zones[i]->n_reasons >= 2);
@@ -579,6 +581,8 @@ test_funnel (void **state)
     handlers_caller_t punjab = {.role = S_PROVINCE, .subject = "p", .province = "PK-PB"};
     s_move (&s_world.one, punjab, id, S_STATE (PLOT_ALLOTTED), NULL, CPEC_PERMISSION_DENIED,
             "MoveMatch");
+    s_move (&s_world.one, cn, id, S_STATE (PLOT_ALLOTTED), NULL, CPEC_PERMISSION_DENIED,
+            "MoveMatch: PLOT_ALLOTTED is recorded by the zone's authority");
     handlers_caller_t sindh = {.role = S_PROVINCE, .subject = "s", .province = "PK-SD"};
     match = s_move (&s_world.one, sindh, id, S_STATE (PLOT_ALLOTTED), NULL, CPEC_OK, "");
     cpec_pb_destroy ((ProtobufCMessage **)&match);
@@ -586,6 +590,22 @@ test_funnel (void **state)
     assert_int_equal (match->n_history, 8);
     cpec_pb_destroy ((ProtobufCMessage **)&match);
     s_move (&s_world.one, s_admin, id, S_STATE (DECLINED), NULL, CPEC_FAILED_PRECONDITION, "match");
+    //  a match that ended frees the pair for another
+    propose.enterprise_a = (char *)"fn-pk";
+    propose.enterprise_b = (char *)"fn-cn";
+    assert_int_equal (s_call (&s_world.two, s_admin, "ProposeMatch", &propose.base, NULL, &status),
+                      CPEC_OK);
+    //  an enterprise caller without its enterprise id sees nobody's matches
+    handlers_caller_t anonymous = {.role = S_ENTERPRISE, .subject = "nobody"};
+    Cpec__V1__ListMatchesRequest list = CPEC__V1__LIST_MATCHES_REQUEST__INIT;
+    assert_status (s_call (&s_world.one, anonymous, "ListMatches", &list.base, NULL, &status),
+                   &status, CPEC_PERMISSION_DENIED, "ListMatches");
+    list.enterprise_id = (char *)"fn-pk";
+    handlers_caller_t pk_firm = {.role = S_ENTERPRISE, .subject = "pk", .enterprise = "fn-pk"};
+    assert_int_equal (s_call (&s_world.one, pk_firm, "ListMatches", &list.base, &out, &status),
+                      CPEC_OK);
+    assert_int_equal (((Cpec__V1__ListMatchesResponse *)out)->n_matches, 2);
+    cpec_pb_destroy (&out);
 
     char events[1024];
     handlers_events_since (s_world.env.store, mark, s_match_event, id, events, sizeof (events),
@@ -663,6 +683,69 @@ test_expiry_with_reminder (void **state)
     //  moving an expired match is refused
     s_move (&s_world.one, s_admin, id, S_STATE (INTEREST), "ex-cn", CPEC_FAILED_PRECONDITION,
             "match");
+
+    //  a reminder that never ran (its timer lost): the expiry sends it first
+    e = s_firm ("ex-pk2", "PK", "1311");
+    cpec_pb_destroy ((ProtobufCMessage **)&(Cpec__V1__Enterprise *){s_create (&s_world.one, &e)});
+    mark = handlers_stream_mark (s_world.env.redis);
+    propose.enterprise_a = (char *)"ex-pk2";
+    assert_int_equal (s_call (&s_world.one, s_admin, "ProposeMatch", &propose.base, &out, &status),
+                      CPEC_OK);
+    snprintf (id, sizeof (id), "%s", ((Cpec__V1__Match *)out)->id);
+    cpec_pb_destroy (&out);
+    redisReply *reply = redisCommand (s_world.env.redis, "ZREM cpec:mm:timers remind:%s", id);
+    assert_int_equal (reply->integer, 1);
+    freeReplyObject (reply);
+    until = cpec_now_ms () + 2500;
+    while (cpec_now_ms () < until) {
+        mm_timers_run (&s_world.two, cpec_now_ms ());
+        zclock_sleep (20);
+    }
+    handlers_events_since (s_world.env.store, mark, s_match_event, id, events, sizeof (events),
+                           NULL);
+    assert_string_equal (events, "MatchProposed MatchExpiring MatchExpired");
+    free (mark);
+}
+
+//  Redis loses the last write a replica had read (as after a crash with
+//  appendfsync everysec, or a restore): the replica notices that the change
+//  log went back, reads everything again, and answers as the others.
+static void
+test_resync_after_lost_writes (void **state)
+{
+    (void)state;
+    Cpec__V1__Enterprise *e = s_firm ("lw-pk", "PK", "2930");
+    cpec_pb_destroy ((ProtobufCMessage **)&(Cpec__V1__Enterprise *){s_create (&s_world.one, &e)});
+    e = s_firm ("lw-cn-kept", "CN", "2930");
+    cpec_pb_destroy ((ProtobufCMessage **)&(Cpec__V1__Enterprise *){s_create (&s_world.one, &e)});
+    e = s_firm ("lw-cn-lost", "CN", "2930");
+    cpec_pb_destroy ((ProtobufCMessage **)&(Cpec__V1__Enterprise *){s_create (&s_world.one, &e)});
+    char a[2048], b[2048], c[2048];
+    s_top (&s_world.two, "lw-pk", false, b, sizeof (b)); //  two has read lw-cn-lost
+    assert_non_null (strstr (b, "lw-cn-lost:"));
+    //  the write of lw-cn-lost is lost: entity, index entries, change, counter
+    redisReply *reply = redisCommand (
+        s_world.env.redis, "EVAL %s 0",
+        "redis.call('DEL', 'cpec:mm:ent:lw-cn-lost') "
+        "for _, k in ipairs({'cpec:mm:ents', 'cpec:mm:country:CN', 'cpec:mm:province:CN-JS', "
+        "'cpec:mm:sector:2930', 'cpec:mm:sector:293', 'cpec:mm:sector:29', 'cpec:mm:changed'}) "
+        "do redis.call('ZREM', k, 'lw-cn-lost') end "
+        "redis.call('INCRBYFLOAT', 'cpec:mm:rev', -1) return 0");
+    assert_non_null (reply);
+    freeReplyObject (reply);
+    //  a new write takes the lost one's place in the counter
+    e = s_firm ("lw-cn-new", "CN", "2930");
+    cpec_pb_destroy ((ProtobufCMessage **)&(Cpec__V1__Enterprise *){s_create (&s_world.one, &e)});
+    s_top (&s_world.one, "lw-pk", false, a, sizeof (a));
+    s_top (&s_world.two, "lw-pk", false, b, sizeof (b));
+    mm_t fresh;
+    s_replica (&fresh, s_world.env.store, NULL, 1, 0.5);
+    s_top (&fresh, "lw-pk", false, c, sizeof (c));
+    mm_fini (&fresh);
+    assert_null (strstr (a, "lw-cn-lost:"));
+    assert_non_null (strstr (a, "lw-cn-new:"));
+    assert_string_equal (a, b);
+    assert_string_equal (a, c);
 }
 
 int
@@ -674,6 +757,7 @@ main (void)
         cmocka_unit_test (test_recommend_zones),
         cmocka_unit_test (test_funnel),
         cmocka_unit_test (test_expiry_with_reminder),
+        cmocka_unit_test (test_resync_after_lost_writes),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }
