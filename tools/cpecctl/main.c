@@ -63,7 +63,7 @@ static const s_command_t s_commands[] = {
     {"portfolio", NULL, cpecctl_portfolio, "[--province P] [--json]",
      "milestones on time, delayed, at risk and done, per province, zone and in total"},
     //  Before plain `seed`, which takes every other `seed ...`.
-    {"seed", "enterprises", cpecctl_seed_enterprises, "--count N --seed S [--batch B]",
+    {"seed", "enterprises", cpecctl_seed_enterprises, "--count N --seed S [--batch B] [--from I]",
      "import the synthetic profiles 0..N-1 of data set S (batches of B, default 500, at most\n"
      "      1000); a re-run is a retry; exit 1 if the data set was seeded before"},
     {"seed", NULL, cpecctl_seed, "[--file F.json] [--milestones F.json]",

@@ -18,13 +18,16 @@
     an s_kind_t, and the requests are built through the descriptors.
 
     `seed enterprises` (main.c routes it here before plain `seed`) is another
-    matter: it sends the synthetic profiles 0..N-1 of a data set (synth.h) to
-    the Matchmaking service with ImportEnterprises, in batches, each under a
-    request id made of the data set, the batch's first index and its size,
-    so that a re-run is a retry the service answers from its idempotency
-    record. A batch refused with ALREADY_EXISTS means that the data set was
-    seeded before (by another run, or with another --batch): that is
-    reported and the command exits 1.
+    matter: it sends the synthetic profiles I..I+N-1 of a data set (synth.h;
+    I is --from, 0 by default) to the Matchmaking service with
+    ImportEnterprises, in batches, each under a request id made of the data
+    set, the batch's first index (counted from 0 of the data set, not from
+    I) and its size, so that a re-run is a retry the service answers from
+    its idempotency record, and a data set grown in steps (--count 10000,
+    then --from 10000 --count 90000) sends the same requests as one run
+    when I is a multiple of the batch size. A batch refused with
+    ALREADY_EXISTS means that the data set was seeded before (by another
+    run, or with another --batch): that is reported and the command exits 1.
 */
 #include "cpecctl.h"
 
@@ -318,14 +321,15 @@ int
 cpecctl_seed_enterprises (cpecctl_t *self, int argc, char *argv[])
 {
     const char *command = "seed enterprises";
-    const char *count_text = NULL, *seed_text = NULL, *batch_text = NULL;
+    const char *count_text = NULL, *seed_text = NULL, *batch_text = NULL, *from_text = NULL;
     const cpecctl_option_t options[] = {{"--count", &count_text, NULL},
                                         {"--seed", &seed_text, NULL},
                                         {"--batch", &batch_text, NULL},
+                                        {"--from", &from_text, NULL},
                                         {NULL}};
     if (cpecctl_parse (command, argc, argv, options, NULL, 0, NULL))
         return CPECCTL_EXIT_USAGE;
-    uint32_t count = 0, seed = 0, batch = S_BATCH_DEFAULT;
+    uint32_t count = 0, seed = 0, batch = S_BATCH_DEFAULT, from = 0;
     if (count_text == NULL || seed_text == NULL)
         return cpecctl_usage_error (command, "--count N and --seed S are required");
     if (cpecctl_parse_uint32 (count_text, 1, &count))
@@ -338,6 +342,9 @@ cpecctl_seed_enterprises (cpecctl_t *self, int argc, char *argv[])
         return cpecctl_usage_error (command,
                                     "--batch must be a whole number from 1 to %d, not '%s'",
                                     S_BATCH_MAX, batch_text);
+    if (from_text && cpecctl_parse_uint32 (from_text, 0, &from))
+        return cpecctl_usage_error (
+            command, "--from must be a whole number from 0 to 4294967295, not '%s'", from_text);
     if (cpecctl_client_or_report (self) == NULL)
         return CPECCTL_EXIT_USAGE;
 
@@ -345,8 +352,9 @@ cpecctl_seed_enterprises (cpecctl_t *self, int argc, char *argv[])
     Cpec__V1__Enterprise **profiles = cpec_realloc (NULL, batch * sizeof (*profiles));
     uint64_t imported = 0;
     int rc = CPECCTL_EXIT_OK;
-    for (uint64_t first = 0; first < count && rc == CPECCTL_EXIT_OK; first += batch) {
-        uint32_t size = count - first < batch ? (uint32_t)(count - first) : batch;
+    uint64_t end = (uint64_t)from + count;
+    for (uint64_t first = from; first < end && rc == CPECCTL_EXIT_OK; first += batch) {
+        uint32_t size = end - first < batch ? (uint32_t)(end - first) : batch;
         for (uint32_t index = 0; index < size; index++)
             profiles[index] = synth_enterprise (seed, first + index);
         Cpec__V1__ImportEnterprisesRequest request = CPEC__V1__IMPORT_ENTERPRISES_REQUEST__INIT;
