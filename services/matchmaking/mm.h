@@ -183,13 +183,31 @@ void mm_reasons_fini (mm_reasons_t *self);
 int mm_score (const mm_weights_t *weights, const mm_profile_t *a, const mm_profile_t *b,
               mm_reasons_t *reasons);
 
+//  A profile's offers and needs in 12 bits (offer kinds 1..6, need kinds
+//  1..6), for the complement part.
+#define MM_SIGNATURES 4096
+uint16_t mm_signature (const mm_profile_t *profile);
+
+//  The complement part of a counterpart with that signature, for a.
+int mm_complement_points (const mm_weights_t *weights, const mm_profile_t *a, uint16_t signature);
+
+//  What a posting of the index carries of a profile, and the most each part
+//  can give a for a profile with that summary (mm_score.c): employees in
+//  buckets of 1/16 decade, money in buckets of 1/8 decade from USD 1,000,
+//  the languages en, zh, ur and "another".
+uint8_t mm_size_bucket (uint32_t employees);
+int mm_size_bound (const mm_weights_t *weights, const mm_profile_t *a, uint8_t bucket);
+uint8_t mm_money_bucket (double usd);
+int mm_investment_bound (const mm_weights_t *weights, const mm_profile_t *a, uint8_t min_bucket,
+                         uint8_t max_bucket);
+uint8_t mm_language_bits (const mm_profile_t *profile);
+int mm_language_bound (const mm_weights_t *weights, const mm_profile_t *a, uint8_t bits);
+int mm_location_bound (const mm_weights_t *weights, const mm_profile_t *a, uint8_t province);
+
 //  What the parts that need no shared code (complement, size, investment,
 //  location, language) can add at most for a: a bound for the profiles
 //  that no posting list of a holds.
 int mm_score_free_bound (const mm_weights_t *weights, const mm_profile_t *a);
-
-//  True when an offer of that kind meets a need of that kind.
-bool mm_offer_meets (int offer, int need);
 
 //  The ISIC group and division index of a class index, the HS heading index
 //  of a subheading index (tables built on first use).

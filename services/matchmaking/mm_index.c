@@ -11,17 +11,19 @@
          (in lists of makers)
       2. a's groups; the same by heading
       3. a's divisions
-      4. the profiles whose offers meet a need of a, or whose needs an
-         offer of a meets
-      5. every profile of the other country
+      4. every profile of the other country
     After each stage a profile not yet visited can reach at most the free
     bound (mm_score_free_bound: the parts that need no shared code) plus the
     sector and product parts its stage leaves possible (after 1: group 60%
-    and heading 50%; after 2: division 30%; after 3: none; after 4, the
-    complement part is out of reach too). When the k-th
+    and heading 50%; after 2: division 30%; after 3: none). When the k-th
     best so far scores strictly more than that bound, no unvisited profile
     can enter the top k, nor tie with it (ties go by id), so the answer is
     the brute force scan's, and the query stops.
+
+    Within a stage the same bound, with the complement part computed
+    exactly from the offers and needs each posting carries, passes over a
+    profile that cannot beat the k-th without reading it: most postings
+    cost a look at a table, and only the promising few are scored.
 */
 #include <assert.h>
 #include <stdlib.h>
@@ -40,15 +42,39 @@ enum
     S_BOUGHT6,
     S_MADE4,
     S_BOUGHT4,
-    S_OFFER, //  by offer kind
-    S_NEED,  //  by need kind
     S_ALL,
     S_KINDS
 };
 
+//  One entry of a posting list: the slot, and the profile's offers and
+//  needs (mm_signature), so that the complement part is known without
+//  reading the profile.
 typedef struct
 {
-    uint32_t *slots;
+    uint32_t slot;
+    uint16_t signature; //  mm_signature: offers and needs
+    uint8_t province;   //  mm_province_index
+    uint8_t languages;  //  mm_language_bits
+    uint8_t size;       //  mm_size_bucket of the employees
+    uint8_t money[2];   //  mm_money_bucket of the investment range
+    uint32_t made;      //  s_heading_bits of the HS headings it makes
+    uint32_t bought;    //  and of those it buys
+} s_posting_t;
+
+//  A 32-bit Bloom filter of HS headings: no bit in common, no heading in
+//  common.
+static uint32_t
+s_heading_bits (const uint16_t *codes, int count)
+{
+    uint32_t bits = 0;
+    for (int i = 0; i < count; i++)
+        bits |= 1u << (((uint32_t)mm_hs_heading (codes[i]) * 2654435761u) >> 27);
+    return bits;
+}
+
+typedef struct
+{
+    s_posting_t *items;
     uint32_t count, capacity;
 } s_list_t;
 
@@ -81,8 +107,7 @@ mm_index_new (void)
     self->sizes[S_DIVISION] = cpec_codes_isic_count (2);
     self->sizes[S_MADE6] = self->sizes[S_BOUGHT6] = cpec_codes_hs_count (6);
     self->sizes[S_MADE4] = self->sizes[S_BOUGHT4] = cpec_codes_hs_count (4);
-    self->sizes[S_OFFER] = self->sizes[S_NEED] = 8;
-    self->sizes[S_ALL] = 1;
+    self->sizes[S_ALL] = MM_SIGNATURES; //  every profile, by its offers and needs
     for (int c = 0; c < 2; c++)
         for (int kind = 0; kind < S_KINDS; kind++) {
             self->lists[c][kind] =
@@ -107,7 +132,7 @@ mm_index_destroy (mm_index_t **self_p)
     for (int c = 0; c < 2; c++)
         for (int kind = 0; kind < S_KINDS; kind++) {
             for (int i = 0; i < self->sizes[kind]; i++)
-                free (self->lists[c][kind][i].slots);
+                free (self->lists[c][kind][i].items);
             free (self->lists[c][kind]);
         }
     free (self->profiles);
@@ -176,21 +201,23 @@ s_table_grow (mm_index_t *self)
 //  Posting lists
 
 static void
-s_list_add (s_list_t *list, uint32_t slot)
+s_list_add (s_list_t *list, uint32_t slot, const s_posting_t *summary)
 {
     if (list->count == list->capacity) {
         list->capacity = list->capacity ? list->capacity * 2 : 4;
-        list->slots = (uint32_t *)cpec_realloc (list->slots, list->capacity * sizeof (uint32_t));
+        list->items =
+            (s_posting_t *)cpec_realloc (list->items, list->capacity * sizeof (s_posting_t));
     }
-    list->slots[list->count++] = slot;
+    list->items[list->count] = *summary;
+    list->items[list->count++].slot = slot;
 }
 
 static void
 s_list_remove (s_list_t *list, uint32_t slot)
 {
     for (uint32_t i = 0; i < list->count; i++)
-        if (list->slots[i] == slot) {
-            list->slots[i] = list->slots[--list->count];
+        if (list->items[i].slot == slot) {
+            list->items[i] = list->items[--list->count];
             return;
         }
 }
@@ -231,18 +258,12 @@ s_entries (const mm_profile_t *p, s_entry_t *entries)
         S_ADD (S_BOUGHT6, p->bought[i]);
         S_ADD (S_BOUGHT4, mm_hs_heading (p->bought[i]));
     }
-    for (int kind = 1; kind < 8; kind++) {
-        if (p->offers & (1u << kind))
-            S_ADD (S_OFFER, kind);
-        if (p->needs & (1u << kind))
-            S_ADD (S_NEED, kind);
-    }
-    S_ADD (S_ALL, 0);
+    S_ADD (S_ALL, mm_signature (p));
 #undef S_ADD
     return count;
 }
 
-#define S_ENTRIES_MAX (3 * MM_SECTORS_MAX + MM_SECTORS_MAX + 4 * MM_PRODUCTS_MAX + 2 * 7 + 1)
+#define S_ENTRIES_MAX (3 * MM_SECTORS_MAX + MM_SECTORS_MAX + 4 * MM_PRODUCTS_MAX + 1)
 
 static void
 s_lists_apply (mm_index_t *self, uint32_t slot, bool add)
@@ -250,10 +271,19 @@ s_lists_apply (mm_index_t *self, uint32_t slot, bool add)
     const mm_profile_t *p = &self->profiles[slot];
     s_entry_t entries[S_ENTRIES_MAX];
     size_t count = s_entries (p, entries);
+    s_posting_t summary = {
+        slot,
+        mm_signature (p),
+        p->province,
+        mm_language_bits (p),
+        mm_size_bucket (p->employees),
+        {mm_money_bucket (p->investment_min), mm_money_bucket (p->investment_max)},
+        s_heading_bits (p->made, p->n_made),
+        s_heading_bits (p->bought, p->n_bought)};
     for (size_t i = 0; i < count; i++) {
         s_list_t *list = &self->lists[p->country][entries[i].kind][entries[i].code];
         if (add)
-            s_list_add (list, slot);
+            s_list_add (list, slot, &summary);
         else
             s_list_remove (list, slot);
     }
@@ -349,7 +379,8 @@ mm_index_bytes (const mm_index_t *self)
     for (int c = 0; c < 2; c++)
         for (int kind = 0; kind < S_KINDS; kind++)
             for (int i = 0; i < self->sizes[kind]; i++)
-                bytes += sizeof (s_list_t) + self->lists[c][kind][i].capacity * sizeof (uint32_t);
+                bytes +=
+                    sizeof (s_list_t) + self->lists[c][kind][i].capacity * sizeof (s_posting_t);
     return bytes;
 }
 
@@ -430,12 +461,35 @@ mm_filter_pass (const mm_filter_t *filter, const mm_profile_t *p)
 
 typedef struct
 {
+    uint32_t slot;
+    int bound;
+} s_candidate_t;
+
+#define S_BOUND_KEYS 2048 //  buckets of the counting sort by bound (half points)
+
+typedef struct
+{
     mm_index_t *index;
     const mm_weights_t *weights;
     const mm_profile_t *a;
     const mm_filter_t *filter;
     size_t k, count, scored;
     mm_hit_t *hits; //  best first
+    //  The most a profile visited now can score besides its complement part:
+    //  what its stage leaves for the sector and product parts, plus the
+    //  size, investment, location and language parts at most
+    int stage_bound;       //  the sector part its stage allows
+    int stage_product;     //  the product part its stage allows, if a heading may be shared
+    uint32_t made, bought; //  s_heading_bits of a
+    //  the bound of each part per summary value: -1 not computed yet
+    int complement[MM_SIGNATURES];
+    int size[256];
+    int money[64 * 64];
+    int location[64], language[16]; //  computed at the start
+    //  the postings of a stage that may enter, with their bounds, scored
+    //  best bound first (s_flush)
+    s_candidate_t *candidates, *sorted;
+    size_t n_candidates, candidates_size;
 } s_query_t;
 
 //  True when hit x ranks before hit y: higher score, or the same and a
@@ -472,15 +526,92 @@ s_visit (s_query_t *q, uint32_t slot)
     q->hits[at] = hit;
 }
 
+//  Visits a list: a profile whose bound (its stage's bound and its exact
+//  complement part) is below the k-th score, or the minimum, cannot enter
+//  and is passed over without reading it; the others are scored.
 static void
 s_visit_list (s_query_t *q, int kind, int code)
 {
     if (code < 0)
         return;
-    s_list_t *list = &q->index->lists[1 - q->a->country][kind][code];
-    for (uint32_t i = 0; i < list->count; i++)
-        s_visit (q, list->slots[i]);
+    const s_list_t *list = &q->index->lists[1 - q->a->country][kind][code];
+    int floor = q->filter ? q->filter->min_score : 0;
+    for (uint32_t i = 0; i < list->count; i++) {
+        const s_posting_t *posting = &list->items[i];
+        int *complement = &q->complement[posting->signature];
+        if (*complement < 0)
+            *complement = mm_complement_points (q->weights, q->a, posting->signature);
+        int *size = &q->size[posting->size];
+        if (*size < 0)
+            *size = mm_size_bound (q->weights, q->a, posting->size);
+        int *money = &q->money[(posting->money[0] & 63) * 64 + (posting->money[1] & 63)];
+        if (*money < 0)
+            *money = mm_investment_bound (q->weights, q->a, posting->money[0], posting->money[1]);
+        int bound = q->stage_bound + *complement + *size + *money +
+                    q->location[posting->province & 63] + q->language[posting->languages & 15];
+        if ((posting->made & q->bought) || (posting->bought & q->made))
+            bound += q->stage_product; //  a heading in common is possible
+        if (bound < floor || (q->count == q->k && bound < q->hits[q->k - 1].score))
+            continue;
+        if (q->n_candidates == q->candidates_size) {
+            q->candidates_size = q->candidates_size ? q->candidates_size * 2 : 4096;
+            q->candidates = (s_candidate_t *)cpec_realloc (
+                q->candidates, q->candidates_size * sizeof (s_candidate_t));
+            q->sorted = (s_candidate_t *)cpec_realloc (q->sorted,
+                                                       q->candidates_size * sizeof (s_candidate_t));
+        }
+        q->candidates[q->n_candidates++] = (s_candidate_t){posting->slot, bound};
+    }
 }
+
+//  The counting sort's bucket of a bound.
+static int
+s_key (int bound)
+{
+    int key = bound / 50;
+    return key < 0 ? 0 : key >= S_BOUND_KEYS ? S_BOUND_KEYS - 1 : key;
+}
+
+//  Scores the candidates gathered, best bound first (a counting sort), and
+//  stops once no bound left can reach the k-th score: the best are met
+//  early, so the k-th rises fast and most candidates are never read.
+static void
+s_flush (s_query_t *q)
+{
+    size_t *starts = (size_t *)calloc (S_BOUND_KEYS, sizeof (size_t));
+    assert (starts);
+    for (size_t i = 0; i < q->n_candidates; i++)
+        starts[s_key (q->candidates[i].bound)]++;
+    size_t at = 0; //  highest key first: starts[key] = where its candidates begin
+    for (int key = S_BOUND_KEYS - 1; key >= 0; key--) {
+        size_t count = starts[key];
+        starts[key] = at;
+        at += count;
+    }
+    for (size_t i = 0; i < q->n_candidates; i++)
+        q->sorted[starts[s_key (q->candidates[i].bound)]++] = q->candidates[i];
+    free (starts);
+    int floor = q->filter ? q->filter->min_score : 0;
+    for (size_t i = 0; i < q->n_candidates; i++) {
+        int bound = q->sorted[i].bound;
+        if (bound < floor)
+            continue;
+        if (q->count == q->k && bound < q->hits[q->k - 1].score) {
+            //  the rest lie in this bucket or below it
+            if (s_key (bound) < s_key (q->hits[q->k - 1].score))
+                break;
+            continue;
+        }
+        s_visit (q, q->sorted[i].slot);
+    }
+    q->n_candidates = 0;
+}
+
+//  Visits every profile of the other country, by the lists of their offers
+//  and needs, from the best complement for a down, and stops at the list
+//  whose complement plus `rest` (the most the other parts without codes
+//  can add) cannot reach the k-th score.
+static void s_visit_rest (s_query_t *q, int rest);
 
 //  True when no profile left unvisited can enter the top k or reach the
 //  minimum score.
@@ -496,10 +627,50 @@ static void
 s_query_start (s_query_t *q)
 {
     mm_index_t *index = q->index;
+    memset (q->complement, 0xff, sizeof (q->complement)); //  -1: not yet
+    memset (q->size, 0xff, sizeof (q->size));
+    memset (q->money, 0xff, sizeof (q->money));
+    for (int i = 0; i < 64; i++)
+        q->location[i] = mm_location_bound (q->weights, q->a, (uint8_t)i);
+    for (int i = 0; i < 16; i++)
+        q->language[i] = mm_language_bound (q->weights, q->a, (uint8_t)i);
     if (++index->generation == 0) {
         memset (index->stamps, 0, index->slots * sizeof (uint32_t));
         index->generation = 1;
     }
+}
+
+static int
+s_by_complement (const void *x, const void *y)
+{
+    const int *a = (const int *)x, *b = (const int *)y;
+    return a[0] != b[0] ? (a[0] > b[0] ? -1 : 1) : a[1] - b[1];
+}
+
+static void
+s_visit_rest (s_query_t *q, int rest)
+{
+    s_list_t *lists = q->index->lists[1 - q->a->country][S_ALL];
+    int (*order)[2] = (int (*)[2])malloc (MM_SIGNATURES * sizeof (*order));
+    assert (order);
+    int count = 0;
+    for (int signature = 0; signature < MM_SIGNATURES; signature++)
+        if (lists[signature].count) {
+            if (q->complement[signature] < 0)
+                q->complement[signature] =
+                    mm_complement_points (q->weights, q->a, (uint16_t)signature);
+            order[count][0] = q->complement[signature];
+            order[count++][1] = signature;
+        }
+    qsort (order, (size_t)count, sizeof (*order), s_by_complement);
+    //  in complement order, a few lists at a time
+    for (int i = 0; i < count && !s_done (q, order[i][0] + rest - 1); i++) {
+        s_visit_list (q, S_ALL, order[i][1]);
+        if (q->n_candidates >= 4096 || i + 1 == count || order[i + 1][0] != order[i][0])
+            s_flush (q);
+    }
+    s_flush (q);
+    free (order);
 }
 
 size_t
@@ -507,59 +678,77 @@ mm_index_top (mm_index_t *self, const mm_weights_t *weights, const mm_profile_t 
               const mm_filter_t *filter, size_t k, mm_hit_t *hits, size_t *scored)
 {
     assert (self && weights && a && hits);
-    s_query_t q = {self, weights, a, filter, k, 0, 0, hits};
-    if (k == 0)
+    s_query_t *q = (s_query_t *)malloc (sizeof (s_query_t));
+    assert (q);
+    memset (q, 0, sizeof (*q));
+    q->index = self, q->weights = weights, q->a = a, q->filter = filter, q->k = k, q->hits = hits;
+    if (k == 0) {
+        free (q);
         return 0;
-    s_query_start (&q);
+    }
+    s_query_start (q);
     int free_bound = mm_score_free_bound (weights, a);
     bool sectors = a->n_classes || a->n_divisions, products = a->n_made || a->n_bought;
 
-    //  1. classes, subheadings
-    for (int i = 0; i < a->n_classes; i++)
-        s_visit_list (&q, S_CLASS, a->classes[i]);
+    int sector = sectors ? weights->sector * 100 : 0,
+        product = products ? weights->product * 100 : 0;
+    int group = a->n_classes ? weights->sector * 60 : weights->sector * 30,
+        division = sector * 30 / 100;
+    //  1a. subheadings a makes (in the lists of their buyers) or buys (of
+    //  their makers)
+    q->made = s_heading_bits (a->made, a->n_made);
+    q->bought = s_heading_bits (a->bought, a->n_bought);
+    q->stage_bound = sector;
+    q->stage_product = product;
     for (int i = 0; i < a->n_made; i++)
-        s_visit_list (&q, S_BOUGHT6, a->made[i]);
+        s_visit_list (q, S_BOUGHT6, a->made[i]);
     for (int i = 0; i < a->n_bought; i++)
-        s_visit_list (&q, S_MADE6, a->bought[i]);
-    int bound = free_bound +
-                (a->n_classes ? weights->sector * 60
-                 : sectors    ? weights->sector * 30
-                              : 0) +
-                (products ? weights->product * 50 : 0);
-    if (!s_done (&q, bound)) {
-        //  2. groups, headings
-        for (int i = 0; i < a->n_classes; i++)
-            s_visit_list (&q, S_GROUP, mm_class_group (a->classes[i]));
+        s_visit_list (q, S_MADE6, a->bought[i]);
+    s_flush (q);
+    //  1b. a's classes: a profile not met in 1a shares no subheading (or
+    //  could not enter then, nor now: the k-th score only grows)
+    q->stage_bound = sector;
+    q->stage_product = product / 2;
+    for (int i = 0; i < a->n_classes; i++)
+        s_visit_list (q, S_CLASS, a->classes[i]);
+    s_flush (q);
+    //  2a. headings: no class in common any more
+    q->stage_bound = sectors ? group : 0;
+    if (!s_done (q, q->stage_bound + q->stage_product + free_bound)) {
         for (int i = 0; i < a->n_made; i++)
-            s_visit_list (&q, S_BOUGHT4, mm_hs_heading (a->made[i]));
+            s_visit_list (q, S_BOUGHT4, mm_hs_heading (a->made[i]));
         for (int i = 0; i < a->n_bought; i++)
-            s_visit_list (&q, S_MADE4, mm_hs_heading (a->bought[i]));
-        bound = free_bound + (sectors ? weights->sector * 30 : 0);
-        if (!s_done (&q, bound)) {
-            //  3. divisions
+            s_visit_list (q, S_MADE4, mm_hs_heading (a->bought[i]));
+        s_flush (q);
+        //  2b. groups: no heading in common any more
+        q->stage_product = 0;
+        if (!s_done (q, q->stage_bound + free_bound)) {
             for (int i = 0; i < a->n_classes; i++)
-                s_visit_list (&q, S_DIVISION, mm_class_division (a->classes[i]));
-            for (int i = 0; i < a->n_divisions; i++)
-                s_visit_list (&q, S_DIVISION, a->divisions[i]);
-            if (!s_done (&q, free_bound)) {
-                //  4. those whose offers meet a need of a, or whose needs
-                //  an offer of a meets
-                for (int need = 1; need < 7; need++)
-                    for (int offer = 1; offer < 7; offer++)
-                        if (mm_offer_meets (offer, need)) {
-                            if (a->needs & (1u << need))
-                                s_visit_list (&q, S_OFFER, offer);
-                            if (a->offers & (1u << offer))
-                                s_visit_list (&q, S_NEED, need);
-                        }
-                if (!s_done (&q, free_bound - weights->complement * 100))
-                    s_visit_list (&q, S_ALL, 0); //  5. everyone
+                s_visit_list (q, S_GROUP, mm_class_group (a->classes[i]));
+            s_flush (q);
+            //  3. divisions: no group in common any more
+            q->stage_bound = division;
+            if (!s_done (q, q->stage_bound + free_bound)) {
+                for (int i = 0; i < a->n_classes; i++)
+                    s_visit_list (q, S_DIVISION, mm_class_division (a->classes[i]));
+                for (int i = 0; i < a->n_divisions; i++)
+                    s_visit_list (q, S_DIVISION, a->divisions[i]);
+                s_flush (q);
+                //  4. everyone else: nothing in common but the parts
+                //  without codes, the complement known from the list
+                q->stage_bound = 0;
+                if (!s_done (q, free_bound))
+                    s_visit_rest (q, free_bound - weights->complement * 100);
             }
         }
     }
     if (scored)
-        *scored = q.scored;
-    return q.count;
+        *scored = q->scored;
+    size_t count = q->count;
+    free (q->candidates);
+    free (q->sorted);
+    free (q);
+    return count;
 }
 
 size_t
@@ -567,12 +756,19 @@ mm_index_brute (mm_index_t *self, const mm_weights_t *weights, const mm_profile_
                 const mm_filter_t *filter, size_t k, mm_hit_t *hits, size_t *scored)
 {
     assert (self && weights && a && hits);
-    s_query_t q = {self, weights, a, filter, k, 0, 0, hits};
     if (k == 0)
         return 0;
-    s_query_start (&q);
-    s_visit_list (&q, S_ALL, 0);
+    s_query_t *q = (s_query_t *)calloc (1, sizeof (s_query_t));
+    assert (q);
+    q->index = self, q->weights = weights, q->a = a, q->filter = filter, q->k = k, q->hits = hits;
+    s_query_start (q);
+    //  every slot in memory order
+    for (uint32_t slot = 0; slot < self->slots; slot++)
+        if (self->profiles[slot].live && self->profiles[slot].country != a->country)
+            s_visit (q, slot);
     if (scored)
-        *scored = q.scored;
-    return q.count;
+        *scored = q->scored;
+    size_t count = q->count;
+    free (q);
+    return count;
 }

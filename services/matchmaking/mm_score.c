@@ -220,6 +220,8 @@ mm_config_read (mm_config_t *self, cpec_config_t *config, cpec_status_t *status)
 void
 mm_profile_fill (mm_profile_t *profile, const Cpec__V1__Enterprise *enterprise)
 {
+    //  the tables the score reads directly (every scored profile was filled)
+    pthread_once (&s_tables_once, s_tables_build);
     memset (profile, 0, sizeof (*profile));
     profile->id = cpec_strdup (enterprise->id);
     profile->name = cpec_strdup (enterprise->name ? enterprise->name : "");
@@ -329,12 +331,6 @@ static const uint8_t s_meets[7] = {
     (1u << CPEC__V1__OFFER__KIND__SITE),              //  RELOCATION_SITE
 };
 
-bool
-mm_offer_meets (int offer, int need)
-{
-    return need > 0 && need < 7 && offer > 0 && offer < 8 && (s_meets[need] & (1u << offer));
-}
-
 //  The needs (bits) of `needs` that `offers` meet.
 static uint8_t
 s_met (uint8_t needs, uint8_t offers)
@@ -359,16 +355,42 @@ s_need_list (uint8_t bits, char *buf, size_t size)
     return buf;
 }
 
+//  The complement part of a pair from their offers and needs (bits).
+static int
+s_complement_points (const mm_weights_t *w, uint8_t a_offers, uint8_t a_needs, uint8_t b_offers,
+                     uint8_t b_needs)
+{
+    int needs = __builtin_popcount (a_needs) + __builtin_popcount (b_needs);
+    if (needs == 0 || w->complement == 0)
+        return 0;
+    int met = __builtin_popcount (s_met (a_needs, b_offers)) +
+              __builtin_popcount (s_met (b_needs, a_offers));
+    return w->complement * 100 * met / needs;
+}
+
+uint16_t
+mm_signature (const mm_profile_t *profile)
+{
+    return (uint16_t)(((profile->offers >> 1) & 63) | (((profile->needs >> 1) & 63) << 6));
+}
+
+int
+mm_complement_points (const mm_weights_t *weights, const mm_profile_t *a, uint16_t signature)
+{
+    return s_complement_points (weights, a->offers, a->needs, (uint8_t)((signature & 63) << 1),
+                                (uint8_t)(((signature >> 6) & 63) << 1));
+}
+
 static int
 s_complement (const mm_weights_t *w, const mm_profile_t *a, const mm_profile_t *b,
               mm_reasons_t *reasons)
 {
-    int needs = __builtin_popcount (a->needs) + __builtin_popcount (b->needs);
-    if (needs == 0 || w->complement == 0)
+    int points = s_complement_points (w, a->offers, a->needs, b->offers, b->needs);
+    if (points == 0)
         return 0;
     uint8_t met_a = s_met (a->needs, b->offers), met_b = s_met (b->needs, a->offers);
     int met = __builtin_popcount (met_a) + __builtin_popcount (met_b);
-    int points = w->complement * 100 * met / needs;
+    int needs = __builtin_popcount (a->needs) + __builtin_popcount (b->needs);
     if (reasons && points > 0) {
         char mine[128], theirs[128];
         s_need_list (met_a, mine, sizeof (mine));
@@ -400,18 +422,18 @@ s_sector (const mm_weights_t *w, const mm_profile_t *a, const mm_profile_t *b,
             int ca = a->classes[i], cb = b->classes[j];
             if (ca == cb)
                 best = 3, best_code = ca;
-            else if (best < 2 && mm_class_group (ca) == mm_class_group (cb))
+            else if (best < 2 && s_class_group[ca] == s_class_group[cb])
                 best = 2, best_code = ca;
-            else if (best < 1 && mm_class_division (ca) == mm_class_division (cb))
+            else if (best < 1 && s_class_division[ca] == s_class_division[cb])
                 best = 1, best_code = ca;
         }
     int division_code = -1; //  a division shared through a GB/T mapping
     if (best == 0) {
         for (int i = 0; i < a->n_classes + a->n_divisions && division_code < 0; i++) {
-            int da = i < a->n_classes ? mm_class_division (a->classes[i])
-                                      : a->divisions[i - a->n_classes];
+            int da =
+                i < a->n_classes ? s_class_division[a->classes[i]] : a->divisions[i - a->n_classes];
             for (int j = 0; j < b->n_classes + b->n_divisions; j++) {
-                int db = j < b->n_classes ? mm_class_division (b->classes[j])
+                int db = j < b->n_classes ? s_class_division[b->classes[j]]
                                           : b->divisions[j - b->n_classes];
                 if (da == db) {
                     division_code = da;
@@ -447,7 +469,7 @@ s_shared (const uint16_t *x, int nx, const uint16_t *y, int ny, bool heading)
 {
     for (int i = 0; i < nx; i++)
         for (int j = 0; j < ny; j++)
-            if (heading ? mm_hs_heading (x[i]) == mm_hs_heading (y[j]) : x[i] == y[j])
+            if (heading ? s_hs_heading[x[i]] == s_hs_heading[y[j]] : x[i] == y[j])
                 return x[i];
     return -1;
 }
@@ -563,10 +585,98 @@ mm_score (const mm_weights_t *weights, const mm_profile_t *a, const mm_profile_t
            s_language (weights, a, b, reasons);
 }
 
+//  --------------------------------------------------------------------------
+//  Bounds from what a posting carries (mm_index.c): each at least the part
+//  it bounds, for any profile the summary fits
+
+uint8_t
+mm_size_bucket (uint32_t employees)
+{
+    if (employees == 0)
+        return 0;
+    int bucket = 1 + (int)floor (log10 ((double)employees) * 16);
+    return (uint8_t)(bucket < 1 ? 1 : bucket > 255 ? 255 : bucket);
+}
+
+int
+mm_size_bound (const mm_weights_t *w, const mm_profile_t *a, uint8_t bucket)
+{
+    if (w->size == 0 || a->employees == 0 || bucket == 0)
+        return 0;
+    //  the bucket holds log10 (employees) in [(bucket - 1) / 16, bucket / 16)
+    double own = log10 ((double)a->employees), low = (bucket - 1) / 16.0, high = bucket / 16.0;
+    double gap = own < low ? low - own : own > high ? own - high : 0;
+    double fit = 1.0 - gap / 2.0;
+    if (fit <= 0)
+        return 0;
+    int bound = (int)floor (fit * w->size * 100 + 1e-9) + 1; //  + 1: the edge's rounding
+    return bound > w->size * 100 ? w->size * 100 : bound;
+}
+
+uint8_t
+mm_money_bucket (double usd)
+{
+    if (!(usd > 0))
+        return 0;
+    int bucket = 1 + (int)floor ((log10 (usd) - 3) * 8);
+    return (uint8_t)(bucket < 1 ? 1 : bucket > 63 ? 63 : bucket);
+}
+
+//  The amounts a money bucket holds: [low, high].
+static void
+s_money_range (uint8_t bucket, double *low, double *high)
+{
+    *low = bucket <= 1 ? 0 : pow (10, 3 + (bucket - 1) / 8.0);
+    *high = bucket == 0 ? 0 : bucket >= 63 ? HUGE_VAL : pow (10, 3 + bucket / 8.0);
+}
+
+int
+mm_investment_bound (const mm_weights_t *w, const mm_profile_t *a, uint8_t min_bucket,
+                     uint8_t max_bucket)
+{
+    if (w->investment == 0 || a->investment_max <= 0 || max_bucket == 0)
+        return 0;
+    //  the most favourable range the buckets allow: its minimum as low, its
+    //  maximum as high as they go
+    double min_low, min_high, max_low, max_high;
+    s_money_range (min_bucket, &min_low, &min_high);
+    s_money_range (max_bucket, &max_low, &max_high);
+    double low = a->investment_min > min_low ? a->investment_min : min_low;
+    double high = a->investment_max < max_high ? a->investment_max : max_high;
+    if (low <= high)
+        return w->investment * 100;
+    if (low <= 2 * high)
+        return w->investment * 50;
+    return 0;
+}
+
+uint8_t
+mm_language_bits (const mm_profile_t *profile)
+{
+    //  en, zh, ur as themselves; any other language as bit 3
+    return (uint8_t)((profile->languages & 7) | ((profile->languages & ~7u) ? 8 : 0));
+}
+
+int
+mm_language_bound (const mm_weights_t *w, const mm_profile_t *a, uint8_t bits)
+{
+    return (mm_language_bits (a) & bits) ? w->language * 100 : 0;
+}
+
+int
+mm_location_bound (const mm_weights_t *w, const mm_profile_t *a, uint8_t province)
+{
+    //  b in a province a prefers: known; a in one b prefers: not from here
+    return w->location *
+           ((province && (a->preferred & (1ull << province)) ? 60 : 0) + (a->province ? 40 : 0));
+}
+
 int
 mm_score_free_bound (const mm_weights_t *weights, const mm_profile_t *a)
 {
-    int bound = weights->complement * 100 + weights->location * 100;
+    //  location: b in a province a prefers (60%), a in one b prefers (40%)
+    int bound = weights->complement * 100 +
+                weights->location * ((a->preferred ? 60 : 0) + (a->province ? 40 : 0));
     if (a->employees)
         bound += weights->size * 100;
     if (a->investment_max > 0)
