@@ -8,10 +8,11 @@
       hundredths of a point so that every replica, the index and the brute
       force scan agree to the last digit; with the reasons behind it.
     - mm_index.c: every profile of the platform in memory, with posting lists
-      per country by ISIC class, group and division and by HS subheading and
-      heading (made and bought), so that TopMatches scores only the profiles
-      that can reach the top k (see mm_index_top), and exactly the same k as
-      a scan of every profile (mm_index_brute).
+      per country by ISIC class, group and division, by HS subheading and
+      heading (made and bought) and by offers and needs, each posting with a
+      summary of its profile that bounds its score, so that TopMatches scores
+      only the profiles that can reach the top k (see mm_index_top), and
+      exactly the same k as a scan of every profile (mm_index_brute).
     - mm_server.c: the handlers of cpec.v1.Matchmaking for profiles,
       TopMatches and RecommendZones; mm_funnel.c: the matches and their
       funnel, with the expiry timers.
