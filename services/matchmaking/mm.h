@@ -194,16 +194,20 @@ int mm_complement_points (const mm_weights_t *weights, const mm_profile_t *a, ui
 
 //  What a posting of the index carries of a profile, and the most each part
 //  can give a for a profile with that summary (mm_score.c): employees in
-//  buckets of 1/16 decade, money in buckets of 1/8 decade from USD 1,000,
-//  the languages en, zh, ur and "another".
-uint8_t mm_size_bucket (uint32_t employees);
-int mm_size_bound (const mm_weights_t *weights, const mm_profile_t *a, uint8_t bucket);
+//  buckets of 1/256 decade, money in buckets of 1/8 decade from USD 1,000,
+//  the languages en, zh, ur and "another", the provinces it prefers
+//  (Pakistan's seven, and "one in China").
+#define MM_SIZE_BUCKETS 4096
+uint16_t mm_size_bucket (uint32_t employees);
+int mm_size_bound (const mm_weights_t *weights, const mm_profile_t *a, uint16_t bucket);
 uint8_t mm_money_bucket (double usd);
 int mm_investment_bound (const mm_weights_t *weights, const mm_profile_t *a, uint8_t min_bucket,
                          uint8_t max_bucket);
 uint8_t mm_language_bits (const mm_profile_t *profile);
 int mm_language_bound (const mm_weights_t *weights, const mm_profile_t *a, uint8_t bits);
-int mm_location_bound (const mm_weights_t *weights, const mm_profile_t *a, uint8_t province);
+uint8_t mm_prefers_bits (const mm_profile_t *profile);
+int mm_location_bound (const mm_weights_t *weights, const mm_profile_t *a, uint8_t province,
+                       uint8_t prefers);
 
 //  What the parts that need no shared code (complement, size, investment,
 //  location, language) can add at most for a: a bound for the profiles

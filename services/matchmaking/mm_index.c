@@ -55,11 +55,27 @@ typedef struct
     uint16_t signature; //  mm_signature: offers and needs
     uint8_t province;   //  mm_province_index
     uint8_t languages;  //  mm_language_bits
-    uint8_t size;       //  mm_size_bucket of the employees
+    uint16_t size;      //  mm_size_bucket of the employees
     uint8_t money[2];   //  mm_money_bucket of the investment range
+    uint8_t prefers;    //  mm_prefers_bits
     uint32_t made;      //  s_heading_bits of the HS headings it makes
     uint32_t bought;    //  and of those it buys
+    uint32_t divisions; //  s_division_bits of its ISIC divisions
 } s_posting_t;
+
+//  A 32-bit Bloom filter of a profile's ISIC divisions (of its classes and
+//  of its GB/T codes): no bit in common, no sector part.
+static uint32_t
+s_division_bits (const mm_profile_t *p)
+{
+    uint32_t bits = 0;
+    for (int i = 0; i < p->n_classes + p->n_divisions; i++) {
+        uint32_t division = (uint32_t)(i < p->n_classes ? mm_class_division (p->classes[i])
+                                                        : p->divisions[i - p->n_classes]);
+        bits |= 1u << ((division * 2654435761u) >> 27);
+    }
+    return bits;
+}
 
 //  A 32-bit Bloom filter of HS headings: no bit in common, no heading in
 //  common.
@@ -278,8 +294,10 @@ s_lists_apply (mm_index_t *self, uint32_t slot, bool add)
         mm_language_bits (p),
         mm_size_bucket (p->employees),
         {mm_money_bucket (p->investment_min), mm_money_bucket (p->investment_max)},
+        mm_prefers_bits (p),
         s_heading_bits (p->made, p->n_made),
-        s_heading_bits (p->bought, p->n_bought)};
+        s_heading_bits (p->bought, p->n_bought),
+        s_division_bits (p)};
     for (size_t i = 0; i < count; i++) {
         s_list_t *list = &self->lists[p->country][entries[i].kind][entries[i].code];
         if (add)
@@ -478,14 +496,17 @@ typedef struct
     //  The most a profile visited now can score besides its complement part:
     //  what its stage leaves for the sector and product parts, plus the
     //  size, investment, location and language parts at most
-    int stage_bound;       //  the sector part its stage allows
+    int stage_bound;       //  the sector part its stage allows, if a division may be shared
     int stage_product;     //  the product part its stage allows, if a heading may be shared
     uint32_t made, bought; //  s_heading_bits of a
+    uint32_t divisions;    //  s_division_bits of a
     //  the bound of each part per summary value: -1 not computed yet
     int complement[MM_SIGNATURES];
-    int size[256];
+    int size[MM_SIZE_BUCKETS];
     int money[64 * 64];
-    int location[64], language[16]; //  computed at the start
+    //  computed at the start: the location part in two (b in a province a
+    //  prefers; a in one b prefers) and the language part
+    int location[64], prefers[256], language[16];
     //  the postings of a stage that may enter, with their bounds, scored
     //  best bound first (s_flush)
     s_candidate_t *candidates, *sorted;
@@ -541,14 +562,15 @@ s_visit_list (s_query_t *q, int kind, int code)
         int *complement = &q->complement[posting->signature];
         if (*complement < 0)
             *complement = mm_complement_points (q->weights, q->a, posting->signature);
-        int *size = &q->size[posting->size];
+        int *size = &q->size[posting->size % MM_SIZE_BUCKETS];
         if (*size < 0)
             *size = mm_size_bound (q->weights, q->a, posting->size);
         int *money = &q->money[(posting->money[0] & 63) * 64 + (posting->money[1] & 63)];
         if (*money < 0)
             *money = mm_investment_bound (q->weights, q->a, posting->money[0], posting->money[1]);
-        int bound = q->stage_bound + *complement + *size + *money +
-                    q->location[posting->province & 63] + q->language[posting->languages & 15];
+        int bound = ((posting->divisions & q->divisions) ? q->stage_bound : 0) + *complement +
+                    *size + *money + q->location[posting->province & 63] +
+                    q->prefers[posting->prefers] + q->language[posting->languages & 15];
         if ((posting->made & q->bought) || (posting->bought & q->made))
             bound += q->stage_product; //  a heading in common is possible
         if (bound < floor || (q->count == q->k && bound < q->hits[q->k - 1].score))
@@ -631,7 +653,9 @@ s_query_start (s_query_t *q)
     memset (q->size, 0xff, sizeof (q->size));
     memset (q->money, 0xff, sizeof (q->money));
     for (int i = 0; i < 64; i++)
-        q->location[i] = mm_location_bound (q->weights, q->a, (uint8_t)i);
+        q->location[i] = mm_location_bound (q->weights, q->a, (uint8_t)i, 0);
+    for (int i = 0; i < 256; i++)
+        q->prefers[i] = mm_location_bound (q->weights, q->a, 0, (uint8_t)i);
     for (int i = 0; i < 16; i++)
         q->language[i] = mm_language_bound (q->weights, q->a, (uint8_t)i);
     if (++index->generation == 0) {
@@ -697,6 +721,7 @@ mm_index_top (mm_index_t *self, const mm_weights_t *weights, const mm_profile_t 
     //  1a. subheadings a makes (in the lists of their buyers) or buys (of
     //  their makers)
     q->made = s_heading_bits (a->made, a->n_made);
+    q->divisions = s_division_bits (a);
     q->bought = s_heading_bits (a->bought, a->n_bought);
     q->stage_bound = sector;
     q->stage_product = product;

@@ -589,22 +589,22 @@ mm_score (const mm_weights_t *weights, const mm_profile_t *a, const mm_profile_t
 //  Bounds from what a posting carries (mm_index.c): each at least the part
 //  it bounds, for any profile the summary fits
 
-uint8_t
+uint16_t
 mm_size_bucket (uint32_t employees)
 {
     if (employees == 0)
         return 0;
-    int bucket = 1 + (int)floor (log10 ((double)employees) * 16);
-    return (uint8_t)(bucket < 1 ? 1 : bucket > 255 ? 255 : bucket);
+    int bucket = 1 + (int)floor (log10 ((double)employees) * 256);
+    return (uint16_t)(bucket < 1 ? 1 : bucket >= MM_SIZE_BUCKETS ? MM_SIZE_BUCKETS - 1 : bucket);
 }
 
 int
-mm_size_bound (const mm_weights_t *w, const mm_profile_t *a, uint8_t bucket)
+mm_size_bound (const mm_weights_t *w, const mm_profile_t *a, uint16_t bucket)
 {
     if (w->size == 0 || a->employees == 0 || bucket == 0)
         return 0;
-    //  the bucket holds log10 (employees) in [(bucket - 1) / 16, bucket / 16)
-    double own = log10 ((double)a->employees), low = (bucket - 1) / 16.0, high = bucket / 16.0;
+    //  the bucket holds log10 (employees) in [(bucket - 1) / 256, bucket / 256)
+    double own = log10 ((double)a->employees), low = (bucket - 1) / 256.0, high = bucket / 256.0;
     double gap = own < low ? low - own : own > high ? own - high : 0;
     double fit = 1.0 - gap / 2.0;
     if (fit <= 0)
@@ -663,12 +663,27 @@ mm_language_bound (const mm_weights_t *w, const mm_profile_t *a, uint8_t bits)
     return (mm_language_bits (a) & bits) ? w->language * 100 : 0;
 }
 
-int
-mm_location_bound (const mm_weights_t *w, const mm_profile_t *a, uint8_t province)
+uint8_t
+mm_prefers_bits (const mm_profile_t *profile)
 {
-    //  b in a province a prefers: known; a in one b prefers: not from here
-    return w->location *
-           ((province && (a->preferred & (1ull << province)) ? 60 : 0) + (a->province ? 40 : 0));
+    //  Pakistan's seven units as themselves (bits 0-6), any Chinese province
+    //  as bit 7
+    uint8_t bits = (uint8_t)((profile->preferred >> 1) & 0x7f);
+    if (profile->preferred >> 8)
+        bits |= 0x80;
+    return bits;
+}
+
+int
+mm_location_bound (const mm_weights_t *w, const mm_profile_t *a, uint8_t province, uint8_t prefers)
+{
+    int percent = province && (a->preferred & (1ull << province)) ? 60 : 0;
+    if (a->province) {
+        uint8_t own = a->province <= 7 ? (uint8_t)(1u << (a->province - 1)) : 0x80;
+        if (prefers & own)
+            percent += 40;
+    }
+    return w->location * percent;
 }
 
 int
