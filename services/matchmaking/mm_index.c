@@ -688,7 +688,7 @@ s_visit_rest (s_query_t *q, int rest)
         }
     qsort (order, (size_t)count, sizeof (*order), s_by_complement);
     //  in complement order, a few lists at a time
-    for (int i = 0; i < count && !s_done (q, order[i][0] + rest - 1); i++) {
+    for (int i = 0; i < count && !s_done (q, order[i][0] + rest); i++) {
         s_visit_list (q, S_ALL, order[i][1]);
         if (q->n_candidates >= 4096 || i + 1 == count || order[i + 1][0] != order[i][0])
             s_flush (q);

@@ -231,20 +231,32 @@ s_random (int index, uint64_t *seed)
             e->needs[e->n_needs++] = (Cpec__V1__Need__Kind)k;
     }
     //  few distinct sizes and ranges: many equal scores
-    static const uint32_t sizes[] = {0, 50, 500, 5000};
-    e->employees = sizes[s_next (seed) % 4];
+    static const uint32_t sizes[] = {0, 50, 500, 5000, 51, 499, 5001, 12};
+    e->employees = sizes[s_next (seed) % 8];
     double low = (double)(s_next (seed) % 4) * 1e6;
     e->investment_min_usd = low;
     e->investment_max_usd = low + (double)(s_next (seed) % 3) * 2e6;
-    if (s_next (seed) % 2) {
-        e->preferred_provinces = (char **)cpec_realloc (NULL, sizeof (char *));
-        e->preferred_provinces[0] = cpec_strdup (s_provinces_pk[s_next (seed) % 4]);
-        e->n_preferred_provinces = 1;
-    }
+    //  preferred provinces of either country, languages beyond en/zh/ur,
+    //  GB/T divisions: every part of the postings' summaries is exercised
+    e->preferred_provinces = (char **)cpec_realloc (NULL, 2 * sizeof (char *));
+    if (s_next (seed) % 2)
+        e->preferred_provinces[e->n_preferred_provinces++] =
+            cpec_strdup (s_provinces_pk[s_next (seed) % 4]);
+    if (s_next (seed) % 4 == 0)
+        e->preferred_provinces[e->n_preferred_provinces++] =
+            cpec_strdup (s_provinces_cn[s_next (seed) % 3]);
+    static const char *languages[] = {"en", "zh", "ur", "ar", "fr"};
     e->languages = (char **)cpec_realloc (NULL, 2 * sizeof (char *));
-    e->languages[e->n_languages++] = cpec_strdup (s_next (seed) % 2 ? "en" : "zh");
+    e->languages[e->n_languages++] = cpec_strdup (languages[s_next (seed) % 5]);
+    if (s_next (seed) % 5 == 0) {
+        static const char *divisions[] = {"13", "27", "29", "20"};
+        e->isic_divisions = (char **)cpec_realloc (NULL, sizeof (char *));
+        e->isic_divisions[e->n_isic_divisions++] = cpec_strdup (divisions[s_next (seed) % 4]);
+    }
     return e;
 }
+
+static const mm_weights_t *s_weights = &mm_weights_default;
 
 static void
 s_check_same (mm_index_t *index, const mm_profile_t *a, const mm_filter_t *filter, size_t k,
@@ -252,9 +264,8 @@ s_check_same (mm_index_t *index, const mm_profile_t *a, const mm_filter_t *filte
 {
     mm_hit_t top[64], brute[64];
     size_t scored_top = 0, scored_brute = 0;
-    size_t n_top = mm_index_top (index, &mm_weights_default, a, filter, k, top, &scored_top);
-    size_t n_brute =
-        mm_index_brute (index, &mm_weights_default, a, filter, k, brute, &scored_brute);
+    size_t n_top = mm_index_top (index, s_weights, a, filter, k, top, &scored_top);
+    size_t n_brute = mm_index_brute (index, s_weights, a, filter, k, brute, &scored_brute);
     assert_int_equal (n_top, n_brute);
     for (size_t i = 0; i < n_top; i++) {
         assert_int_equal (top[i].score, brute[i].score);
@@ -275,8 +286,13 @@ test_index_equals_brute_force (void **state)
 {
     (void)state;
     size_t queries = 0, fewer = 0;
+    //  the default weights, then others (some parts weighing nothing)
+    static const mm_weights_t others[] = {{25, 30, 25, 8, 6, 4, 2}, {10, 0, 40, 20, 10, 15, 5},
+                                          {0, 50, 0, 30, 0, 20, 0}, {40, 10, 10, 10, 10, 10, 10},
+                                          {25, 30, 25, 8, 6, 4, 2}, {5, 60, 25, 0, 10, 0, 0}};
     for (uint64_t set = 1; set <= 6; set++) {
         uint64_t seed = set * 7919;
+        s_weights = &others[set - 1];
         mm_index_t *index = mm_index_new ();
         Cpec__V1__Enterprise *kept[40];
         int profiles = 300 + (int)set * 300;
@@ -316,6 +332,7 @@ test_index_equals_brute_force (void **state)
             cpec_pb_destroy ((ProtobufCMessage **)&kept[i]);
         mm_index_destroy (&index);
     }
+    s_weights = &mm_weights_default;
     //  and the index did skip work on most of them
     assert_true (fewer * 2 > queries);
     printf ("%zu queries, %zu scored fewer profiles than the scan\n", queries, fewer);
