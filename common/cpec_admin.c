@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 #define S_CONNECTION_LIMIT   64 //  concurrent admin connections
@@ -96,8 +97,8 @@ s_handle (void *cls, struct MHD_Connection *connection, const char *url, const c
 
 //  Resolves "host:port" ("[v6]:port" for IPv6; an empty host means every
 //  interface) into addr; 0 or -1.
-static int
-s_resolve (const char *address, struct sockaddr_storage *addr)
+int
+cpec_admin_resolve (const char *address, struct sockaddr_storage *addr)
 {
     const char *colon = strrchr (address, ':');
     if (colon == NULL || colon[1] == '\0')
@@ -152,7 +153,7 @@ cpec_admin_t *
 cpec_admin_new (const char *address, cpec_metrics_t *metrics)
 {
     struct sockaddr_storage addr;
-    if (address == NULL || s_resolve (address, &addr) != 0) {
+    if (address == NULL || cpec_admin_resolve (address, &addr) != 0) {
         cpec_log_error (NULL, "admin http: invalid address '%s' (want host:port)",
                         address ? address : "");
         return NULL;
@@ -167,11 +168,18 @@ cpec_admin_new (const char *address, cpec_metrics_t *metrics)
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     //  The logger goes first so that every message of the start goes to it.
-    self->daemon = MHD_start_daemon (
-        flags, 0, NULL, NULL, &s_handle, self, MHD_OPTION_EXTERNAL_LOGGER, &s_log_mhd, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)S_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned int)S_CONNECTION_TIMEOUT, MHD_OPTION_END);
+    //  A process started again right after the one before it was killed may
+    //  find the port still held for a moment while the old one is torn
+    //  down: it tries again for up to 3 s before it gives up
+    for (int attempt = 0; attempt < 30 && self->daemon == NULL; attempt++) {
+        if (attempt)
+            usleep (100 * 1000);
+        self->daemon = MHD_start_daemon (
+            flags, 0, NULL, NULL, &s_handle, self, MHD_OPTION_EXTERNAL_LOGGER, &s_log_mhd, NULL,
+            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT,
+            (unsigned int)S_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+            (unsigned int)S_CONNECTION_TIMEOUT, MHD_OPTION_END);
+    }
     if (self->daemon == NULL) {
         cpec_log_error (NULL, "admin http: cannot listen on %s", address);
         free (self);

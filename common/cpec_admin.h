@@ -7,6 +7,7 @@
 #define CPEC_ADMIN_H_INCLUDED
 
 #include <stdbool.h>
+#include <sys/socket.h>
 
 #include "cpec_metrics.h"
 
@@ -21,6 +22,11 @@ void cpec_admin_destroy (cpec_admin_t **self_p);
 
 //  The bound port (useful with port 0).
 int cpec_admin_port (cpec_admin_t *self);
+
+//  Resolves "host:port" ("[::1]:80", "*:8080", "localhost:0") into *addr,
+//  IPv4 preferred; 0, or -1 when it is not such an address. For every HTTP
+//  listener of the platform.
+int cpec_admin_resolve (const char *address, struct sockaddr_storage *addr);
 
 //  Sets what /readyz answers.
 void cpec_admin_set_ready (cpec_admin_t *self, bool ready);

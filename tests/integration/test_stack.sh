@@ -82,8 +82,8 @@ BASE_B=$((CPEC_TEST_PORT_BASE + 50))
 note "stack A on port base $BASE_A"
 stack_up --replicas 2 --services registry
 DIR_A=$STACK_DIR
-expect_ps "$DIR_A" redis broker registry-1 registry-2
-for name in redis broker registry-1 registry-2; do
+expect_ps "$DIR_A" redis broker registry-1 registry-2 gateway
+for name in redis broker registry-1 registry-2 gateway; do
     [[ -s "$DIR_A/cmd/$name" ]] || fail "no command file for $name"
     [[ -f "$DIR_A/logs/$name.log" ]] || fail "no log for $name"
     assert_eq "$(pid_in "$DIR_A" "$name")" "$(cat "$DIR_A/pids/$name.pid")" "pid file of $name"
@@ -96,13 +96,13 @@ assert_contains "$LAST_OUTPUT" "already running" "refusal says why"
 note "a stack on ports in use fails cleanly and leaves A alone"
 assert_exit 1 "$STACK_SCRIPT" up --dir "$TEST_TMP/clash" --bin-dir "$CPEC_BIN_DIR" --port-base "$BASE_A"
 assert_eq "" "$("$STACK_SCRIPT" ps --dir "$TEST_TMP/clash")" "nothing of the failed stack runs"
-expect_ps "$DIR_A" redis broker registry-1 registry-2
+expect_ps "$DIR_A" redis broker registry-1 registry-2 gateway
 
 note "stack B on port base $BASE_B, side by side, with the default services (one milestones replica)"
 stack_up --replicas 2 --services registry,milestones:1 --port-base "$BASE_B"
 DIR_B=$STACK_DIR
-expect_ps "$DIR_B" redis broker registry-1 registry-2 milestones-1
-expect_ps "$DIR_A" redis broker registry-1 registry-2
+expect_ps "$DIR_B" redis broker registry-1 registry-2 milestones-1 gateway
+expect_ps "$DIR_A" redis broker registry-1 registry-2 gateway
 
 check_stack "$DIR_A" "$BASE_A" 2
 check_stack "$DIR_B" "$BASE_B" 3
@@ -113,12 +113,12 @@ stack_env "$DIR_A"
 old_pid=$(pid_in "$DIR_A" registry-1)
 assert_ok stack kill registry-1
 if pid_alive "$old_pid"; then fail "registry-1 (pid $old_pid) survived SIGKILL"; fi
-expect_ps "$DIR_A" redis broker registry-2
+expect_ps "$DIR_A" redis broker registry-2 gateway
 assert_eq 000 "$(http_status "$CPEC_ADMIN_REGISTRY_1/healthz")" "killed registry-1 no longer answers"
 assert_ok stack start registry-1
 new_pid=$(pid_in "$DIR_A" registry-1)
 assert_ne "$old_pid" "$new_pid" "registry-1 has a new pid"
-expect_ps "$DIR_A" redis broker registry-1 registry-2
+expect_ps "$DIR_A" redis broker registry-1 registry-2 gateway
 check_admin "$CPEC_ADMIN_REGISTRY_1"
 assert_exit 1 stack start registry-1
 assert_contains "$LAST_OUTPUT" "already running" "start of a running process is refused"
@@ -136,7 +136,7 @@ assert_contains "$(cat "$DIR_A/logs/registry-2.log")" "stopped after SIGTERM" "r
 assert_not_contains "$(cat "$DIR_A/logs/registry-2.log")" "killed with SIGKILL" "registry-2 stopped on SIGTERM"
 
 note "stack B is untouched"
-expect_ps "$DIR_B" redis broker registry-1 registry-2 milestones-1
+expect_ps "$DIR_B" redis broker registry-1 registry-2 milestones-1 gateway
 check_stack "$DIR_B" "$BASE_B" 3
 
 note "down stops every process of both stacks"
@@ -144,7 +144,7 @@ pids=()
 for dir in "$DIR_A" "$DIR_B"; do
     while read -r _ pid; do pids+=("$pid"); done < <("$STACK_SCRIPT" ps --dir "$dir")
 done
-assert_eq 9 "${#pids[@]}" "processes before down"
+assert_eq 11 "${#pids[@]}" "processes before down (each stack with its gateway)"
 assert_ok stack_down "$DIR_A"
 assert_ok stack_down "$DIR_B"
 for pid in "${pids[@]}"; do
@@ -159,6 +159,7 @@ for dir in "$DIR_A" "$DIR_B"; do
         assert_not_contains "$(cat "$dir/logs/$name.log")" "killed with SIGKILL" "$name of $dir stopped on SIGTERM"
     done
 done
-for port in "$BASE_A" $((BASE_A + 3)) $((BASE_A + 10)) "$BASE_B" $((BASE_B + 3)) $((BASE_B + 10)); do
+for port in "$BASE_A" $((BASE_A + 3)) $((BASE_A + 4)) $((BASE_A + 10)) "$BASE_B" $((BASE_B + 3)) \
+    $((BASE_B + 4)) $((BASE_B + 10)); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then fail "port $port still open after down"; fi
 done

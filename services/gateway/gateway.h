@@ -1,0 +1,62 @@
+/*  gateway - cpec-gateway's private header: the HTTP/JSON edge of the
+    platform. Read this first.
+
+    The gateway is a client of the broker: each HTTP request becomes one call
+    of a service method, its JSON mapped to and from protobuf through the
+    descriptors (common/cpec_json.c: proto field names, enums by name, int64
+    as strings). Routes live in one table (gw_routes in gw_server.c): method,
+    path pattern ("/v1/sezs/{id}"), the service and method called. A GET
+    builds the method's input from the path's parameters and the query
+    string (an unknown parameter is INVALID_ARGUMENT naming it).
+
+    Errors are JSON {"error": {"code", "message", "request_id"}} with the
+    HTTP status of the canonical code (cpec_code_http); X-Request-Id is
+    echoed (or made), and is the request id of the call; ETag is the
+    answer's version where it has one.
+
+    This first slice serves the read routes with the principal of a viewer;
+    tokens, roles, writes, audit, the event stream, the CSV import, the
+    OpenAPI document and the dashboard come next (issue 6).
+*/
+#ifndef GATEWAY_H_INCLUDED
+#define GATEWAY_H_INCLUDED
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cpec_config.h"
+#include "cpec_metrics.h"
+
+typedef struct _gw_server_t gw_server_t;
+
+//  CPEC_HTTP_ADDR, CPEC_HTTP_TIMEOUT_MS
+extern const cpec_config_var_t gw_config_vars[];
+
+//  Serves HTTP on address ("host:port") for the broker at broker; metrics
+//  borrowed. NULL when the address is invalid or taken.
+gw_server_t *gw_server_new (const char *address, const char *broker, int timeout_ms,
+                            cpec_metrics_t *metrics);
+
+//  Stops serving (answers in flight finish first); idempotent.
+void gw_server_destroy (gw_server_t **self_p);
+
+//  One route of the table, for tests and the OpenAPI check.
+typedef struct
+{
+    const char *method;                        //  "GET"
+    const char *pattern;                       //  "/v1/sezs/{id}"
+    const ProtobufCServiceDescriptor *service; //  called through the broker
+    const char *call;                          //  the proto method, "GetSez"
+} gw_route_t;
+
+//  The routes served, terminated by {NULL}.
+extern const gw_route_t gw_routes[];
+
+//  Matches path against pattern; on a match fills up to max (name, value)
+//  pairs of its {parameters} (values point into buf, a copy of path) and
+//  returns their number; -1 when it does not match.
+int gw_route_match (const char *pattern, const char *path, char *buf, size_t size,
+                    const char **names, const char **values, int max);
+
+#endif
