@@ -14,6 +14,7 @@ struct _cpec_client_t
     char *subject;          //  principal sent with every request
     int role;               //  Cpec__V1__Principal__Role
     char *province;         //  principal's province, may be ""
+    char *enterprise;       //  principal's enterprise id, may be ""
     int attempt_timeout_ms; //  silence before a retry
 };
 
@@ -50,6 +51,7 @@ cpec_client_destroy (cpec_client_t **self_p)
     free (self->endpoint);
     free (self->subject);
     free (self->province);
+    free (self->enterprise);
     free (self);
     *self_p = NULL;
 }
@@ -63,6 +65,14 @@ cpec_client_set_principal (cpec_client_t *self, const char *subject, int role, c
     self->subject = cpec_strdup (subject ? subject : "");
     self->role = role;
     self->province = cpec_strdup (province ? province : "");
+}
+
+void
+cpec_client_set_enterprise (cpec_client_t *self, const char *enterprise_id)
+{
+    assert (self);
+    free (self->enterprise);
+    self->enterprise = cpec_strdup (enterprise_id ? enterprise_id : "");
 }
 
 void
@@ -81,6 +91,7 @@ s_request_frame (cpec_client_t *self, const char *service, const char *method,
     principal.subject = self->subject;
     principal.role = (Cpec__V1__Principal__Role)self->role;
     principal.province = self->province;
+    principal.enterprise_id = self->enterprise ? self->enterprise : (char *)"";
 
     Cpec__V1__Request request = CPEC__V1__REQUEST__INIT;
     request.request_id = (char *)request_id;

@@ -30,6 +30,9 @@ void cpec_client_destroy (cpec_client_t **self_p);
 void cpec_client_set_principal (cpec_client_t *self, const char *subject, int role,
                                 const char *province);
 
+//  The principal's enterprise id (copied), for an ENTERPRISE; "" or NULL: none.
+void cpec_client_set_enterprise (cpec_client_t *self, const char *enterprise_id);
+
 //  How long to wait for one attempt before retrying (default 1500 ms).
 void cpec_client_set_attempt_timeout (cpec_client_t *self, int timeout_ms);
 

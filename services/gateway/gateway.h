@@ -14,9 +14,14 @@
     echoed (or made), and is the request id of the call; ETag is the
     answer's version where it has one.
 
-    This first slice serves the read routes with the principal of a viewer;
-    tokens, roles, writes, audit, the event stream, the CSV import, the
-    OpenAPI document and the dashboard come next (issue 6).
+    Every /v1 route needs "Authorization: Bearer <token>" (common/cpec_token.h:
+    issued by `cpecctl token create`, kept as hashes in Redis): the call goes
+    as the token's principal (role, province, enterprise), so the services'
+    own permission checks apply; without a valid token, 401.
+
+    This first slice serves the read routes; writes, the audit chain, the
+    event stream, the CSV import, the OpenAPI document and the dashboard
+    come next (issue 6).
 */
 #ifndef GATEWAY_H_INCLUDED
 #define GATEWAY_H_INCLUDED
@@ -33,10 +38,11 @@ typedef struct _gw_server_t gw_server_t;
 //  CPEC_HTTP_ADDR, CPEC_HTTP_TIMEOUT_MS
 extern const cpec_config_var_t gw_config_vars[];
 
-//  Serves HTTP on address ("host:port") for the broker at broker; metrics
-//  borrowed. NULL when the address is invalid or taken.
-gw_server_t *gw_server_new (const char *address, const char *broker, int timeout_ms,
-                            cpec_metrics_t *metrics);
+//  Serves HTTP on address ("host:port") for the broker at broker, checking
+//  bearer tokens in the Redis at redis_url; metrics borrowed. NULL when the
+//  address is invalid or taken.
+gw_server_t *gw_server_new (const char *address, const char *broker, const char *redis_url,
+                            int timeout_ms, cpec_metrics_t *metrics);
 
 //  Stops serving (answers in flight finish first); idempotent.
 void gw_server_destroy (gw_server_t **self_p);

@@ -22,6 +22,8 @@
 #include "cpec_log.h"
 #include "cpec_pb.h"
 #include "cpec_status.h"
+#include "cpec_store.h"
+#include "cpec_token.h"
 
 #define S_PARAMS_MAX      8
 #define S_PATH_MAX        1024
@@ -63,6 +65,8 @@ struct _gw_server_t
     int timeout_ms;
     cpec_metrics_t *metrics;
     pthread_key_t client_key; //  each connection thread's client of the broker
+    pthread_key_t store_key;  //  and its connection to Redis (the tokens)
+    char *redis_url;
 };
 
 //  --------------------------------------------------------------------------
@@ -122,10 +126,11 @@ gw_route_match (const char *pattern, const char *path, char *buf, size_t size, c
 //  --------------------------------------------------------------------------
 //  Answers
 
-//  Queues a response with a malloc'd body (taken), its type and headers.
+//  Queues a response with a malloc'd body (taken), its type and headers;
+//  extra: an entity tag ("\"3\""), or the WWW-Authenticate challenge of a 401.
 static enum MHD_Result
 s_respond (struct MHD_Connection *connection, unsigned int status, char *body,
-           const char *content_type, const char *request_id, const char *etag)
+           const char *content_type, const char *request_id, const char *extra)
 {
     struct MHD_Response *response =
         MHD_create_response_from_buffer (strlen (body), body, MHD_RESPMEM_MUST_FREE);
@@ -136,8 +141,10 @@ s_respond (struct MHD_Connection *connection, unsigned int status, char *body,
     MHD_add_response_header (response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     MHD_add_response_header (response, "X-Request-Id", request_id);
     MHD_add_response_header (response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    if (etag)
-        MHD_add_response_header (response, MHD_HTTP_HEADER_ETAG, etag);
+    if (extra && *extra == '"')
+        MHD_add_response_header (response, MHD_HTTP_HEADER_ETAG, extra);
+    else if (extra) //  a challenge, for a 401
+        MHD_add_response_header (response, MHD_HTTP_HEADER_WWW_AUTHENTICATE, extra);
     enum MHD_Result result = MHD_queue_response (connection, status, response);
     MHD_destroy_response (response);
     return result;
@@ -154,7 +161,7 @@ s_error (struct MHD_Connection *connection, int code, const char *message, const
     if (!body)
         return MHD_NO;
     return s_respond (connection, (unsigned int)cpec_code_http (code), body, "application/json",
-                      request_id, NULL);
+                      request_id, code == CPEC_UNAUTHENTICATED ? "Bearer realm=\"cpec\"" : NULL);
 }
 
 //  The request id: the caller's X-Request-Id when it is a sane token, else
@@ -246,6 +253,40 @@ s_client_free (void *client)
     cpec_client_destroy ((cpec_client_t **)&client);
 }
 
+static void
+s_store_free (void *store)
+{
+    cpec_store_destroy ((cpec_store_t **)&store);
+}
+
+//  This thread's connection to Redis (NULL when the URL is bad).
+static cpec_store_t *
+s_store (gw_server_t *self)
+{
+    cpec_store_t *store = (cpec_store_t *)pthread_getspecific (self->store_key);
+    if (!store && (store = cpec_store_new (self->redis_url)))
+        pthread_setspecific (self->store_key, store);
+    return store;
+}
+
+//  The caller's principal from "Authorization: Bearer <token>": OK, or
+//  UNAUTHENTICATED (no token, a malformed, unknown or revoked one), or
+//  UNAVAILABLE.
+static int
+s_authenticate (gw_server_t *self, struct MHD_Connection *connection,
+                Cpec__V1__Principal **principal, cpec_status_t *status)
+{
+    const char *header =
+        MHD_lookup_connection_value (connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!header || strncmp (header, "Bearer ", 7) != 0)
+        return cpec_status_set (status, CPEC_UNAUTHENTICATED,
+                                "Authorization: Bearer <token> is required");
+    cpec_store_t *store = s_store (self);
+    if (!store)
+        return cpec_status_set (status, CPEC_UNAVAILABLE, "the token store is not configured");
+    return cpec_token_check (store, header + 7, principal, status);
+}
+
 //  This thread's client of the broker.
 static cpec_client_t *
 s_client (gw_server_t *self)
@@ -255,8 +296,6 @@ s_client (gw_server_t *self)
         client = cpec_client_new (self->broker);
         if (!client)
             return NULL;
-        //  Until tokens come (issue 6): every caller reads as a viewer
-        cpec_client_set_principal (client, "gateway", CPEC__V1__PRINCIPAL__ROLE__VIEWER, "");
         pthread_setspecific (self->client_key, client);
     }
     return client;
@@ -267,6 +306,10 @@ static enum MHD_Result
 s_call (gw_server_t *self, struct MHD_Connection *connection, const gw_route_t *route,
         const char **names, const char **values, int count, const char *request_id, int *code)
 {
+    Cpec__V1__Principal *who = NULL;
+    cpec_status_t denied;
+    if ((*code = s_authenticate (self, connection, &who, &denied)) != CPEC_OK)
+        return s_error (connection, *code, denied.message, request_id);
     const ProtobufCMethodDescriptor *method =
         protobuf_c_service_descriptor_get_method_by_name (route->service, route->call);
     assert (method);
@@ -280,6 +323,7 @@ s_call (gw_server_t *self, struct MHD_Connection *connection, const gw_route_t *
                   route->pattern);
         free (query.unknown);
         json_decref (query.input);
+        cpec_pb_destroy ((ProtobufCMessage **)&who);
         *code = CPEC_INVALID_ARGUMENT;
         return s_error (connection, CPEC_INVALID_ARGUMENT, message, request_id);
     }
@@ -288,10 +332,17 @@ s_call (gw_server_t *self, struct MHD_Connection *connection, const gw_route_t *
         cpec_json_to_message (method->input, query.input, error, sizeof (error));
     json_decref (query.input);
     if (!input) {
+        cpec_pb_destroy ((ProtobufCMessage **)&who);
         *code = CPEC_INVALID_ARGUMENT;
         return s_error (connection, CPEC_INVALID_ARGUMENT, error, request_id);
     }
     cpec_client_t *client = s_client (self);
+    if (client) {
+        //  the call goes as the token's principal
+        cpec_client_set_principal (client, who->subject, who->role, who->province);
+        cpec_client_set_enterprise (client, who->enterprise_id);
+    }
+    cpec_pb_destroy ((ProtobufCMessage **)&who);
     ProtobufCMessage *output = NULL;
     cpec_status_t status;
     int rc = client ? cpec_client_call (client, route->service, route->call, request_id, input,
@@ -390,7 +441,8 @@ s_log_mhd (void *arg, const char *format, va_list args)
 }
 
 gw_server_t *
-gw_server_new (const char *address, const char *broker, int timeout_ms, cpec_metrics_t *metrics)
+gw_server_new (const char *address, const char *broker, const char *redis_url, int timeout_ms,
+               cpec_metrics_t *metrics)
 {
     struct sockaddr_storage addr;
     if (!address || cpec_admin_resolve (address, &addr) != 0) {
@@ -400,6 +452,8 @@ gw_server_new (const char *address, const char *broker, int timeout_ms, cpec_met
     gw_server_t *self = (gw_server_t *)calloc (1, sizeof (gw_server_t));
     assert (self);
     self->broker = cpec_strdup (broker);
+    self->redis_url = cpec_strdup (redis_url);
+    pthread_key_create (&self->store_key, s_store_free);
     self->timeout_ms = timeout_ms;
     self->metrics = metrics;
     pthread_key_create (&self->client_key, s_client_free);
@@ -430,7 +484,9 @@ gw_server_destroy (gw_server_t **self_p)
     if (self->daemon)
         MHD_stop_daemon (self->daemon);
     pthread_key_delete (self->client_key);
+    pthread_key_delete (self->store_key);
     free (self->broker);
+    free (self->redis_url);
     free (self);
     *self_p = NULL;
 }

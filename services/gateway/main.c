@@ -29,6 +29,7 @@ main (int argc, char *argv[])
     const char *address = cpec_config_get (config, "CPEC_HTTP_ADDR");
     gw_server_t *server =
         gw_server_new (address, cpec_config_get (config, "CPEC_BROKER"),
+                       cpec_config_get (config, "CPEC_REDIS_URL"),
                        (int)cpec_config_int (config, "CPEC_HTTP_TIMEOUT_MS"), metrics);
     cpec_admin_t *admin = NULL;
     const char *admin_addr = cpec_config_get (config, "CPEC_ADMIN_ADDR");

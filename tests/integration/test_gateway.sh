@@ -20,12 +20,28 @@ stack_up --services registry:1,milestones:1,matchmaking:1
 assert_ok "$CTL" seed
 assert_ok "$CTL" seed enterprises --count 100 --seed 5
 
-# get PATH [curl options]: the body in BODY, the status in STATUS, headers in HEADERS
+note "tokens"
+expect_rc 0 token create --role viewer --subject it-viewer
+TOKEN=$OUT
+assert_contains "$TOKEN" "cpec_" "a token is printed"
+expect_rc 0 token create --role enterprise --enterprise syn-5-1
+FIRM_TOKEN=$OUT
+firm_id=$(grep -o 'token [0-9a-f]\{16\}' <<<"$ERR" | cut -d' ' -f2)
+assert_ne "" "$firm_id" "its id is said on stderr"
+expect_rc 2 token create --role province
+assert_contains "$ERR" "province" "a PROVINCE token needs its province"
+expect_rc 2 token create --role wizard
+assert_contains "$ERR" "--role" "an unknown role is refused"
+
+# get PATH [curl options]: the body in BODY, the status in STATUS, headers in
+# HEADERS; with the viewer's token unless AUTH says otherwise
 get() {
     local path=$1
     shift
-    STATUS=$(curl -s -o "$TEST_TMP/body" -D "$TEST_TMP/headers" -w '%{http_code}' "$@" \
-        "$CPEC_HTTP_URL$path") || STATUS=000
+    local -a auth=(-H "Authorization: Bearer ${AUTH-$TOKEN}")
+    [[ "${AUTH-x}" == "" ]] && auth=()
+    STATUS=$(curl -s -o "$TEST_TMP/body" -D "$TEST_TMP/headers" -w '%{http_code}' \
+        "${auth[@]+"${auth[@]}"}" "$@" "$CPEC_HTTP_URL$path") || STATUS=000
     BODY=$(cat "$TEST_TMP/body")
     HEADERS=$(tr -d '\r' <"$TEST_TMP/headers")
 }
@@ -95,6 +111,28 @@ get /v1/nothing
 assert_eq 404 "$STATUS" "no route"
 get /v1/sezs/rashakai -X DELETE
 assert_eq 405 "$STATUS" "a method the path does not serve"
+
+note "authentication: every /v1 route needs a valid token"
+AUTH="" get /v1/sezs/rashakai
+assert_eq 401 "$STATUS" "no token"
+assert_eq UNAUTHENTICATED "$(jq -r .error.code <<<"$BODY")" "UNAUTHENTICATED"
+assert_contains "$HEADERS" "WWW-Authenticate: Bearer" "a challenge"
+AUTH="cpec_0123" get /v1/sezs/rashakai
+assert_eq 401 "$STATUS" "a malformed token"
+AUTH="cpec_$(printf '%064d' 7)" get /v1/sezs/rashakai
+assert_eq 401 "$STATUS" "an unknown token"
+AUTH=$FIRM_TOKEN get "/v1/enterprises/syn-5-1/matches?k=2"
+assert_eq 200 "$STATUS" "an enterprise reads its own matches"
+AUTH=$FIRM_TOKEN get "/v1/enterprises/syn-5-2/matches?k=2"
+assert_eq 403 "$STATUS" "and not another's"
+assert_eq PERMISSION_DENIED "$(jq -r .error.code <<<"$BODY")" "PERMISSION_DENIED"
+expect_rc 0 token revoke "$firm_id"
+AUTH=$FIRM_TOKEN get "/v1/enterprises/syn-5-1/matches?k=2"
+assert_eq 401 "$STATUS" "a revoked token, at once"
+expect_rc 1 token revoke "$firm_id"
+assert_contains "$ERR" "NOT_FOUND" "revoking twice says so"
+if grep -rq "$FIRM_TOKEN" "$STACK_DIR/logs"; then fail "a token appears in a log"; fi
+pass
 
 note "metrics count the routes"
 metrics=$(curl -fsS "$CPEC_HTTP_URL/metrics")

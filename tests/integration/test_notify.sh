@@ -260,9 +260,21 @@ sub_add "{\"id\":\"stall-hook\",\"channel\":\"WEBHOOK\",\"url\":\"$SINK_URL/stal
 ms_add ntf-stall-1 mohmand
 wait_until "$WAIT" count_at_least /stall 1
 bad_id=$(lines /stall | sed -n 1p | jq -r .delivery)
+# Both notifiers stopped (cleanly) while the record is spoiled, so that no
+# replica still holds the good copy it read before: they read it afresh
+notifiers_down() {
+    local running
+    running=$("$STACK_SCRIPT" ps --dir "$STACK_DIR")
+    [[ "$running" != *notify-* ]]
+}
+stack kill notify-1 TERM
+stack kill notify-2 TERM
+wait_until 20 notifiers_down
 redis-cli -u "$CPEC_REDIS_URL" HSET "cpec:ntf:dlv:$bad_id" pb "not a protobuf" >/dev/null
 ms_add ntf-stall-2 mohmand
 sink_mode /stall ok
+stack start notify-1 >/dev/null
+stack start notify-2 >/dev/null
 stall_ok() { [[ "$(lines /stall | jq -r 'select(.status == 200) | .body | fromjson | .milestone_created.milestone_id')" == ntf-stall-2 ]]; }
 wait_until "$WAIT" stall_ok
 run_ctl notify dlq list --sub stall-hook --json

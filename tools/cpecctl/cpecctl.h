@@ -355,4 +355,8 @@ char *cpecctl_match_funnel_table (const Cpec__V1__FunnelReportResponse *report);
 extern const char cpec_data_sezs[];
 extern const char cpec_data_milestones[];
 
+//  token.c: the HTTP API's bearer tokens
+int cpecctl_token_create (cpecctl_t *self, int argc, char *argv[]);
+int cpecctl_token_revoke (cpecctl_t *self, int argc, char *argv[]);
+
 #endif

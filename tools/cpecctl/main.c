@@ -10,11 +10,14 @@
 #include <stdio.h>
 #include <string.h>
 
-//  cpecctl's own variables (a client needs no Redis, no admin address).
+//  cpecctl's own variables (a client needs no admin address; Redis only to
+//  issue and revoke the HTTP API's tokens).
 static const cpec_config_var_t s_vars[] = {
     {"CPEC_BROKER", CPEC_CONFIG_STRING, "tcp://127.0.0.1:17100", "broker ROUTER endpoint"},
     {"CPEC_BUS_SUB", CPEC_CONFIG_STRING, "tcp://127.0.0.1:17102",
      "event bus output (XPUB), for events tail"},
+    {"CPEC_REDIS_URL", CPEC_CONFIG_STRING, "redis://127.0.0.1:17103/0",
+     "Redis, for token create and token revoke only"},
     {"CPEC_TIMEOUT_MS", CPEC_CONFIG_INT, "10000",
      "deadline of one call, in milliseconds (retries included)"},
     {"CPEC_PRINCIPAL", CPEC_CONFIG_STRING, "cpecctl", "who is calling (recorded in audits)"},
@@ -92,6 +95,10 @@ static const s_command_t s_commands[] = {
     {"notify", "live", cpecctl_notify_live, "ID [--after POS] [--count N] [--json]",
      "read a LIVE subscription's feed after POS (N entries: default 100, at most 1000):\n"
      "      POSITION DELIVERY EVENT-TYPE ZONE, then the next position"},
+    {"token", "create", cpecctl_token_create,
+     "--role admin|province|enterprise|viewer [--province CODE] [--enterprise ID] [--subject WHO]",
+     "issue a bearer token of the HTTP API (printed once; its id on stderr)"},
+    {"token", "revoke", cpecctl_token_revoke, "ID", "revoke a token by its id, at once"},
     {"ent", "add", cpecctl_ent_add, "--file F.json [--json]",
      "create an enterprise profile from a cpec.v1.Enterprise in JSON; prints its id"},
     {"ent", "get", cpecctl_ent_get, "ID [--json]", "print one profile, every field"},
