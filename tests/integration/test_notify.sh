@@ -49,12 +49,10 @@ count_at_least() { (($(sink_count "$1") >= $2)); }
 # lines PREFIX: the sink's HTTP records of paths under PREFIX.
 lines() { jq -c --arg p "$1" 'select(.kind == "http" and (.path | startswith($p)))' "$SINK_LOG"; }
 
-# sub_add JSON: creates a subscription from JSON; its id in SUB (and the
-# whole answer in OUT).
+# sub_add JSON: creates a subscription from JSON (the answer in OUT).
 sub_add() {
     printf '%s\n' "$1" >"$TEST_TMP/sub.json"
     expect_rc 0 notify sub add --file "$TEST_TMP/sub.json" --json
-    SUB=$(jq -r .id <<<"$OUT")
 }
 
 # ms_add ID ZONE: a milestone (a MilestoneCreated event of the zone's province).
