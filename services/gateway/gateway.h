@@ -59,6 +59,10 @@ typedef struct
 //  The routes served, terminated by {NULL}.
 extern const gw_route_t gw_routes[];
 
+//  The OpenAPI 3 document of the API (services/gateway/openapi.json, kept in
+//  the repo and embedded), served at /openapi.json.
+extern const char gw_openapi[];
+
 //  Matches path against pattern; on a match fills up to max (name, value)
 //  pairs of its {parameters} (values point into buf, a copy of path) and
 //  returns their number; -1 when it does not match.

@@ -387,6 +387,9 @@ s_handle (void *cls, struct MHD_Connection *connection, const char *url, const c
     if (strcmp (url, "/readyz") == 0)
         return s_respond (connection, MHD_HTTP_OK, cpec_strdup ("ready\n"), "text/plain",
                           request_id, NULL);
+    if (strcmp (url, "/openapi.json") == 0)
+        return s_respond (connection, MHD_HTTP_OK, cpec_strdup (gw_openapi), "application/json",
+                          request_id, NULL);
     if (strcmp (url, "/metrics") == 0 && self->metrics) {
         char *text = cpec_metrics_render (self->metrics);
         return s_respond (connection, MHD_HTTP_OK, text ? text : cpec_strdup (""),

@@ -134,6 +134,12 @@ assert_contains "$ERR" "NOT_FOUND" "revoking twice says so"
 if grep -rq "$FIRM_TOKEN" "$STACK_DIR/logs"; then fail "a token appears in a log"; fi
 pass
 
+note "the OpenAPI document, without a token"
+AUTH="" get /openapi.json
+assert_eq 200 "$STATUS" "GET /openapi.json"
+assert_eq 3 "$(jq -r '.openapi | split(".")[0]' <<<"$BODY")" "OpenAPI 3"
+assert_eq true "$(jq '.paths | has("/v1/sezs/{id}")' <<<"$BODY")" "it describes the routes"
+
 note "metrics count the routes"
 metrics=$(curl -fsS "$CPEC_HTTP_URL/metrics")
 assert_contains "$metrics" 'method="GET /v1/sezs/{id}"' "per route"

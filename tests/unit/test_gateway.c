@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <ctype.h>
+#include <jansson.h>
 #include <string.h>
 
 #include "gateway.h"
@@ -81,12 +83,72 @@ test_table (void **state)
     }
 }
 
+//  The OpenAPI document kept in the repo describes exactly the routes
+//  served: each route is there with its method and path parameters, each of
+//  its query parameters is a field of the method's input, and it lists no
+//  route the gateway does not serve.
+static void
+test_openapi_matches_routes (void **state)
+{
+    (void)state;
+    json_error_t error;
+    json_t *doc = json_loads (gw_openapi, 0, &error);
+    if (!doc)
+        fail_msg ("openapi.json line %d: %s", error.line, error.text);
+    assert_true (strncmp (json_string_value (json_object_get (doc, "openapi")), "3.", 2) == 0);
+    json_t *paths = json_object_get (doc, "paths");
+    assert_non_null (paths);
+    size_t served = 0;
+    for (const gw_route_t *route = gw_routes; route->method; route++, served++) {
+        char method[16];
+        size_t i = 0;
+        for (; route->method[i] && i < sizeof (method) - 1; i++)
+            method[i] = (char)tolower ((unsigned char)route->method[i]);
+        method[i] = '\0';
+        json_t *operation = json_object_get (json_object_get (paths, route->pattern), method);
+        if (!operation)
+            fail_msg ("openapi.json lacks %s %s", route->method, route->pattern);
+        const ProtobufCMethodDescriptor *call =
+            protobuf_c_service_descriptor_get_method_by_name (route->service, route->call);
+        size_t index;
+        json_t *parameter;
+        json_array_foreach (json_object_get (operation, "parameters"), index, parameter)
+        {
+            const char *name = json_string_value (json_object_get (parameter, "name"));
+            const char *in = json_string_value (json_object_get (parameter, "in"));
+            char braced[64];
+            snprintf (braced, sizeof (braced), "{%s}", name);
+            if (strcmp (in, "path") == 0 && !strstr (route->pattern, braced))
+                fail_msg ("%s: path parameter %s is not in the route", route->pattern, name);
+            if (!protobuf_c_message_descriptor_get_field_by_name (call->input, name))
+                fail_msg ("%s: parameter %s is not a field of %s", route->pattern, name,
+                          call->input->name);
+        }
+    }
+    //  every documented /v1 path is served
+    const char *path;
+    json_t *item;
+    json_object_foreach (paths, path, item)
+    {
+        if (strncmp (path, "/v1/", 4) != 0)
+            continue;
+        bool found = false;
+        for (const gw_route_t *route = gw_routes; route->method && !found; route++)
+            found = strcmp (route->pattern, path) == 0;
+        if (!found)
+            fail_msg ("openapi.json documents %s, which is not served", path);
+    }
+    assert_true (served > 0);
+    json_decref (doc);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_match),
         cmocka_unit_test (test_table),
+        cmocka_unit_test (test_openapi_matches_routes),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
