@@ -20,7 +20,7 @@
     own permission checks apply; without a valid token, 401.
 
     This first slice serves the read routes; writes, the audit chain, the
-    event stream, the CSV import, the OpenAPI document and the dashboard
+    event stream, the CSV import and the dashboard
     come next (issue 6).
 */
 #ifndef GATEWAY_H_INCLUDED
