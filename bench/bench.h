@@ -2,6 +2,7 @@
 #ifndef CPEC_BENCH_H_INCLUDED
 #define CPEC_BENCH_H_INCLUDED
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,31 @@ s_cmp_i64 (const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return (x > y) - (x < y);
+}
+
+//  p50, p99 and max of samples (sorts them); -1 each when there are none.
+static inline void
+bench_percentiles (int64_t *samples, size_t count, int64_t out[3])
+{
+    if (count == 0) {
+        out[0] = out[1] = out[2] = -1;
+        return;
+    }
+    qsort (samples, count, sizeof (int64_t), s_cmp_i64);
+    size_t p99 = (count * 99) / 100;
+    out[0] = samples[count / 2];
+    out[1] = samples[p99 < count ? p99 : count - 1];
+    out[2] = samples[count - 1];
+}
+
+//  splitmix64: a small, fast pseudo-random sequence, the same for a seed.
+static inline uint64_t
+bench_splitmix (uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
 }
 
 //  Prints one machine-readable line: NAME RPS P50_US P99_US.

@@ -39,15 +39,6 @@ static struct
     unsigned long long seed;
 } s_opt = {.count = 0, .queries = 200, .k = 10, .seed = 7};
 
-static uint64_t
-s_splitmix (uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 //  One TopMatches; *response gets the answer (NULL on failure, reported).
 static int
 s_top (cpec_client_t *client, const char *id, bool brute, int timeout_ms,
@@ -95,22 +86,6 @@ s_agree (const char *id, const Cpec__V1__TopMatchesResponse *top,
         }
     }
     return true;
-}
-
-static void
-s_percentiles (int64_t *samples, size_t count, long long out[3])
-{
-    if (count == 0) {
-        out[0] = out[1] = out[2] = -1;
-        return;
-    }
-    qsort (samples, count, sizeof (int64_t), s_cmp_i64);
-    size_t p99 = (count * 99) / 100;
-    if (p99 >= count)
-        p99 = count - 1;
-    out[0] = (long long)samples[count / 2];
-    out[1] = (long long)samples[p99];
-    out[2] = (long long)samples[count - 1];
 }
 
 int
@@ -179,7 +154,7 @@ main (int argc, char *argv[])
     assert (ids && tops && top_us && brute_us);
     for (size_t i = 0; i < q; i++)
         snprintf (ids[i], 64, "syn-%llu-%llu", s_opt.seed,
-                  (unsigned long long)(s_splitmix (&state) % s_opt.count));
+                  (unsigned long long)(bench_splitmix (&state) % s_opt.count));
     for (size_t i = 0; i < q; i++) {
         int64_t t0 = bench_now_us ();
         int rc_top = s_top (client, ids[i], false, S_TIMEOUT_MS, &tops[i]);
@@ -207,11 +182,12 @@ main (int argc, char *argv[])
     }
     free (ids);
     free (tops);
-    long long t[3], b[3];
-    s_percentiles (top_us, n_top, t);
-    s_percentiles (brute_us, n_brute, b);
+    int64_t t[3], b[3];
+    bench_percentiles (top_us, n_top, t);
+    bench_percentiles (brute_us, n_brute, b);
     printf ("mm-svc %zu %zu %lld %lld %lld %lld %lld %lld %.1f %.1f %zu %zu\n", s_opt.count, q,
-            t[0], t[1], t[2], b[0], b[1], b[2], n_top ? top_scored / (double)n_top : 0,
+            (long long)t[0], (long long)t[1], (long long)t[2], (long long)b[0], (long long)b[1],
+            (long long)b[2], n_top ? top_scored / (double)n_top : 0,
             n_brute ? brute_scored / (double)n_brute : 0, disagreements, failed);
     fflush (stdout);
     if (disagreements)

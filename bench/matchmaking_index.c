@@ -61,15 +61,6 @@ typedef struct
     size_t disagreements;
 } s_result_t;
 
-static uint64_t
-s_splitmix (uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 //  This process's resident set in bytes (0 when /proc cannot be read).
 static size_t
 s_rss_bytes (void)
@@ -86,15 +77,12 @@ s_rss_bytes (void)
 
 //  p50, p99 and max in us of samples in ns (sorts them).
 static void
-s_percentiles (int64_t *samples, size_t count, double out[3])
+s_percentiles_us (int64_t *samples, size_t count, double out[3])
 {
-    qsort (samples, count, sizeof (int64_t), s_cmp_i64);
-    size_t p99 = (count * 99) / 100;
-    if (p99 >= count)
-        p99 = count - 1;
-    out[0] = (double)samples[count / 2] / 1000.0;
-    out[1] = (double)samples[p99] / 1000.0;
-    out[2] = (double)samples[count - 1] / 1000.0;
+    int64_t ns[3];
+    bench_percentiles (samples, count, ns);
+    for (int i = 0; i < 3; i++)
+        out[i] = (double)ns[i] / 1000.0;
 }
 
 //  Builds an index of profiles 0..n-1 into *index_p. 0, or -1 after
@@ -197,7 +185,7 @@ s_query (mm_index_t *index, size_t n, s_result_t *result)
     }
     for (size_t i = 0; i < q; i++) {
         char id[SYNTH_ID_SIZE];
-        synth_enterprise_id (s_opt.seed, s_splitmix (&state) % n, id, sizeof (id));
+        synth_enterprise_id (s_opt.seed, bench_splitmix (&state) % n, id, sizeof (id));
         const mm_profile_t *a = mm_index_get (index, id);
         assert (a);
         size_t scored_top = 0, scored_brute = 0;
@@ -215,13 +203,13 @@ s_query (mm_index_t *index, size_t n, s_result_t *result)
         disagreements += s_compare (index, n, i, id, top, n_top, brute, n_brute) ? 1 : 0;
     }
     result->queries = q;
-    s_percentiles (top_ns, q, result->top);
-    s_percentiles (brute_ns, q, result->brute);
+    s_percentiles_us (top_ns, q, result->top);
+    s_percentiles_us (brute_ns, q, result->brute);
     result->top_scored = top_scored / (double)q;
     result->brute_scored = brute_scored / (double)q;
     result->disagreements = disagreements;
     double spread[3];
-    s_percentiles (scored, q, spread);
+    s_percentiles_us (scored, q, spread);
     fprintf (stderr,
              "bench_mm_index: %zu profiles: the index scored %.0f profiles at the median, %.0f at "
              "p99, %.0f at most (the scan: %.0f)\n",

@@ -179,3 +179,58 @@ cpec_handler_write (cpec_store_t *store, cpec_bus_t *bus, cpec_metrics_t *metric
     cpec_handler_publish (bus, metrics, call->request_id, write->events, write->event_count);
     return CPEC_OK;
 }
+
+//  --------------------------------------------------------------------------
+//  List pages
+
+#define S_LIST_PAGE_BYTES (512 * 1024)
+
+int
+cpec_handler_list_page (cpec_store_t *store, cpec_call_t *call, char **ids, const char *prefix,
+                        size_t page_bytes, const ProtobufCMessageDescriptor *descriptor,
+                        ProtobufCMessage ***items, size_t *item_count, bool *more)
+{
+    size_t count = 0;
+    while (ids[count])
+        count++;
+    *items = NULL;
+    *item_count = 0;
+    if (count == 0)
+        return CPEC_OK;
+    char **keys = (char **)cpec_realloc (NULL, count * sizeof (char *));
+    for (size_t i = 0; i < count; i++) {
+        char key[S_KEY_MAX];
+        snprintf (key, sizeof (key), "%s%s", prefix, ids[i]);
+        keys[i] = cpec_strdup (key);
+    }
+    ProtobufCMessage **found = (ProtobufCMessage **)cpec_realloc (NULL, count * sizeof (void *));
+    int rc =
+        cpec_store_get_many (store, (const char **)keys, count, descriptor, found, call->status);
+    if (rc == CPEC_OK) {
+        size_t bytes = 0;
+        for (size_t i = 0; i < count; i++) {
+            if (!found[i]) {
+                cpec_log_warn (call->request_id, "%s: index lists %s, which is absent",
+                               call->method, keys[i]);
+                continue;
+            }
+            bytes += protobuf_c_message_get_packed_size (found[i]) + 8;
+            if (bytes > (page_bytes ? page_bytes : S_LIST_PAGE_BYTES) && *item_count > 0) {
+                for (size_t j = i; j < count; j++) {
+                    cpec_pb_destroy (&found[j]);
+                    free (ids[j]);
+                    ids[j] = NULL;
+                }
+                *more = true;
+                break;
+            }
+            found[(*item_count)++] = found[i];
+        }
+        *items = found;
+    } else
+        free (found);
+    for (size_t i = 0; i < count; i++)
+        free (keys[i]);
+    free (keys);
+    return rc;
+}

@@ -82,6 +82,16 @@ int cpec_handler_write (cpec_store_t *store, cpec_bus_t *bus, cpec_metrics_t *me
                         cpec_call_t *call, const cpec_store_write_t *write,
                         const ProtobufCMessageDescriptor *answer, ProtobufCMessage **replayed);
 
+//  Fills a list page from ids (NULL-terminated; those past the page are
+//  freed and set to NULL) of entities at "<prefix><id>": *items gets the
+//  decoded entities in order (entities gone missing are skipped and
+//  logged), stopping short of page_bytes (0: 512 KiB; always at least one)
+//  with *more set, so that no reply outgrows the message limit. OK,
+//  UNAVAILABLE or DATA_LOSS.
+int cpec_handler_list_page (cpec_store_t *store, cpec_call_t *call, char **ids, const char *prefix,
+                            size_t page_bytes, const ProtobufCMessageDescriptor *descriptor,
+                            ProtobufCMessage ***items, size_t *item_count, bool *more);
+
 //  Publishes events on bus (NULL: nothing), counting failures in metrics.
 void cpec_handler_publish (cpec_bus_t *bus, cpec_metrics_t *metrics, const char *request_id,
                            const Cpec__V1__Event *const *events, size_t count);

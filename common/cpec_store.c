@@ -1484,3 +1484,40 @@ cpec_store_events_destroy (Cpec__V1__Event ***events_p)
         *events_p = NULL;
     }
 }
+
+extern const char cpec_lua_claim[];
+
+int
+cpec_store_claim (cpec_store_t *self, char sha[41], const char *timers, const char *leases,
+                  int64_t now, size_t limit, int lease_ms, char ***members_p, int64_t *next,
+                  cpec_status_t *status)
+{
+    assert (self && timers && leases && members_p && next);
+    *members_p = NULL;
+    *next = -1;
+    char now_text[32], limit_text[32], lease[16], token[37];
+    snprintf (now_text, sizeof (now_text), "%lld", (long long)now);
+    snprintf (limit_text, sizeof (limit_text), "%zu", limit);
+    snprintf (lease, sizeof (lease), "%d", lease_ms);
+    cpec_uuid (token);
+    const char *argv[] = {"2", timers, leases, now_text, limit_text, lease, token};
+    redisReply *reply = cpec_store_script (self, cpec_lua_claim, sha, 7, argv, NULL, status);
+    if (!reply)
+        return status->code;
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[0]->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject (reply);
+        return cpec_status_set (status, CPEC_INTERNAL, "claim.lua: unexpected reply");
+    }
+    redisReply *taken = reply->element[0];
+    char **members = (char **)cpec_realloc (NULL, (taken->elements + 1) * sizeof (char *));
+    size_t count = 0;
+    for (size_t i = 0; i < taken->elements; i++)
+        if (taken->element[i]->str)
+            members[count++] = cpec_strdup (taken->element[i]->str);
+    members[count] = NULL;
+    *next = reply->element[1]->str ? atoll (reply->element[1]->str) : -1;
+    freeReplyObject (reply);
+    *members_p = members;
+    return CPEC_OK;
+}

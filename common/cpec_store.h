@@ -173,6 +173,18 @@ redisReply *cpec_store_command (cpec_store_t *self, int argc, const char **argv,
 redisReply *cpec_store_script (cpec_store_t *self, const char *script, char sha[41], int argc,
                                const char **argv, const size_t *lengths, cpec_status_t *status);
 
+//  Claims due timers (common/lua/claim.lua): the members of the sorted set
+//  `timers` due before now, and those of `leases` whose lease ended (their
+//  replica died or stalled), at most limit, each moved to `leases` until
+//  now + lease_ms as "member|token" with a token of this claim. OK with
+//  *members (NULL-terminated, free with cpec_store_strings_destroy; remove
+//  each lease, whole, when its work is done) and *next (Unix ms of the next
+//  due time or lease end, -1 when none); else the error. `sha` caches the
+//  script's hash ("" at first).
+int cpec_store_claim (cpec_store_t *self, char sha[41], const char *timers, const char *leases,
+                      int64_t now, size_t limit, int lease_ms, char ***members, int64_t *next,
+                      cpec_status_t *status);
+
 //  Reads events from the stream after `after_id` ("0" or "$"-free: "0-0" for
 //  the start), at most `count`, blocking up to block_ms (0: no block).
 //  events is a NULL-terminated malloc'd array; ids (parallel) the stream ids.

@@ -369,13 +369,6 @@ int mm_read_enterprise (mm_t *self, cpec_call_t *call, const char *id,
 //  ENTERPRISE itself.
 bool mm_may_act_for (const cpec_call_t *call, const char *id);
 
-//  Fills a list page from ids (NULL-terminated) of entities at
-//  "<prefix><id>"; entities gone missing are skipped; a page stops short of
-//  page_bytes (*more then set).
-int mm_list_page (mm_t *self, cpec_call_t *call, char **ids, const char *prefix,
-                  const ProtobufCMessageDescriptor *descriptor, ProtobufCMessage ***items,
-                  size_t *item_count, bool *more);
-
 //  Ids of the sorted set key (score 0, by id) after cursor, up to limit,
 //  those accepted by keep (NULL: all), looking at no more than
 //  MM_LIST_SCAN_MAX; *next gets the cursor to go on from ("" at the end).

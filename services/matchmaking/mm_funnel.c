@@ -41,8 +41,6 @@
 
 #define S_STATE(name) CPEC__V1__MATCH__STATE__##name
 
-extern const char cpec_lua_claim[];
-
 static const char *s_event_types[] = {"",
                                       "MatchProposed",
                                       "MatchInterest",
@@ -435,8 +433,9 @@ mm_list_matches (void *state, cpec_call_t *call, const ProtobufCMessage *input,
     Cpec__V1__Match **matches = NULL;
     size_t count = 0;
     if (rc == CPEC_OK)
-        rc = mm_list_page (self, call, ids, S_MATCH_PREFIX, &cpec__v1__match__descriptor,
-                           (ProtobufCMessage ***)&matches, &count, &more);
+        rc = cpec_handler_list_page (self->store, call, ids, S_MATCH_PREFIX, self->page_bytes,
+                                     &cpec__v1__match__descriptor, (ProtobufCMessage ***)&matches,
+                                     &count, &more);
     if (rc == CPEC_OK) {
         if (more) {
             //  cut short by size: go on after the last one read
@@ -726,31 +725,19 @@ s_timer (mm_t *self, const char *member, int64_t now, cpec_status_t *status)
 int64_t
 mm_timers_run (mm_t *self, int64_t now)
 {
-    char now_text[32], limit[16], lease[16], token[37];
-    snprintf (now_text, sizeof (now_text), "%lld", (long long)now);
-    snprintf (limit, sizeof (limit), "%d", MM_CLAIM_BATCH);
-    snprintf (lease, sizeof (lease), "%d", MM_LEASE_MS);
-    cpec_uuid (token);
-    const char *argv[] = {"2", MM_TIMERS_KEY, MM_LEASES_KEY, now_text, limit, lease, token};
+    char **members = NULL;
+    int64_t next = -1;
     cpec_status_t status;
-    redisReply *reply =
-        cpec_store_script (self->store, cpec_lua_claim, self->claim_sha, 7, argv, NULL, &status);
-    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
-        reply->element[0]->type != REDIS_REPLY_ARRAY) {
-        if (reply)
-            freeReplyObject (reply);
+    if (cpec_store_claim (self->store, self->claim_sha, MM_TIMERS_KEY, MM_LEASES_KEY, now,
+                          MM_CLAIM_BATCH, MM_LEASE_MS, &members, &next, &status) != CPEC_OK)
         return now + MM_POLL_MS;
-    }
-    redisReply *members = reply->element[0];
-    long long next = reply->element[1]->str ? atoll (reply->element[1]->str) : -1;
-    for (size_t i = 0; i < members->elements; i++)
-        if (members->element[i]->str &&
-            s_timer (self, members->element[i]->str, now, &status) != CPEC_OK)
+    size_t count = 0;
+    for (; members[count]; count++)
+        if (s_timer (self, members[count], now, &status) != CPEC_OK)
             cpec_log_warn (NULL, "timer %s: %s (its lease will lapse and it is taken again)",
-                           members->element[i]->str, status.message);
-    bool full = members->elements == MM_CLAIM_BATCH;
-    freeReplyObject (reply);
-    if (full)
+                           members[count], status.message);
+    cpec_store_strings_destroy (&members);
+    if (count == MM_CLAIM_BATCH)
         return now;
     int64_t wake = now + MM_POLL_MS;
     return next >= 0 && next < wake ? next : wake;

@@ -29,7 +29,6 @@
 #include "mm.h"
 
 #define S_KEY_MAX       200
-#define S_PAGE_BYTES    (512 * 1024)
 #define S_ENT_PREFIX    "cpec:mm:ent:"
 #define S_ZONE_CACHE_MS 10000
 #define S_ZONES_MAX     64
@@ -131,6 +130,43 @@ s_profile_event (const char *type, const Cpec__V1__Enterprise *e, uint32_t versi
     event->payload_case = CPEC__V1__EVENT__PAYLOAD_PROFILE_CHANGED;
     event->profile_changed = changed;
     return event;
+}
+
+//  The outbox write of one profile change from `before` to `after` (either
+//  may be NULL: created, deleted): the entity, its index entries and the
+//  change log, the event `type`, the answer; the replica's index follows at
+//  once. The write's code (ABORTED, ALREADY_EXISTS, ...) with *replayed set
+//  on a retry.
+static int
+s_write_profile (mm_t *self, cpec_call_t *call, const Cpec__V1__Enterprise *before,
+                 const Cpec__V1__Enterprise *after, const char *type, int64_t now,
+                 const ProtobufCMessage *answer, ProtobufCMessage **replayed)
+{
+    const Cpec__V1__Enterprise *e = after ? after : before;
+    char key[S_KEY_MAX];
+    s_ent_key (key, e->id);
+    cpec_indexes_t indexes = {0};
+    s_profile_indexes (&indexes, before, after);
+    Cpec__V1__Event *event = s_profile_event (type, e, e->version, call, now);
+    cpec_store_put_t put = {.key = key,
+                            .expected_version = before ? before->version : 0,
+                            .message = after ? &after->base : NULL};
+    const Cpec__V1__Event *events[] = {event};
+    cpec_store_write_t write = {.request_id = call->request_id,
+                                .puts = &put,
+                                .put_count = 1,
+                                .indexes = indexes.items,
+                                .index_count = indexes.count,
+                                .events = events,
+                                .event_count = 1,
+                                .answer = answer};
+    int rc = cpec_handler_write (self->store, self->bus, self->metrics, call, &write,
+                                 answer->descriptor, replayed);
+    if (rc == CPEC_OK && !*replayed)
+        mm_sync (self, &(cpec_status_t){0});
+    cpec_indexes_fini (&indexes);
+    cpec_pb_destroy ((ProtobufCMessage **)&event);
+    return rc;
 }
 
 //  A fresh profile id: "ent-" and 16 hex digits.
@@ -330,53 +366,6 @@ mm_tick (mm_t *self, int64_t now)
 //  Lists
 
 int
-mm_list_page (mm_t *self, cpec_call_t *call, char **ids, const char *prefix,
-              const ProtobufCMessageDescriptor *descriptor, ProtobufCMessage ***items,
-              size_t *item_count, bool *more)
-{
-    size_t count = 0;
-    while (ids[count])
-        count++;
-    *items = NULL;
-    *item_count = 0;
-    if (count == 0)
-        return CPEC_OK;
-    char **keys = (char **)cpec_realloc (NULL, count * sizeof (char *));
-    for (size_t i = 0; i < count; i++) {
-        char key[S_KEY_MAX];
-        snprintf (key, sizeof (key), "%s%s", prefix, ids[i]);
-        keys[i] = cpec_strdup (key);
-    }
-    ProtobufCMessage **found = (ProtobufCMessage **)cpec_realloc (NULL, count * sizeof (void *));
-    int rc = cpec_store_get_many (self->store, (const char **)keys, count, descriptor, found,
-                                  call->status);
-    if (rc == CPEC_OK) {
-        size_t bytes = 0;
-        for (size_t i = 0; i < count; i++) {
-            if (!found[i])
-                continue;
-            bytes += protobuf_c_message_get_packed_size (found[i]) + 8;
-            if (bytes > (self->page_bytes ? self->page_bytes : S_PAGE_BYTES) && *item_count > 0) {
-                for (size_t j = i; j < count; j++) {
-                    cpec_pb_destroy (&found[j]);
-                    free (ids[j]);
-                    ids[j] = NULL;
-                }
-                *more = true;
-                break;
-            }
-            found[(*item_count)++] = found[i];
-        }
-        *items = found;
-    } else
-        free (found);
-    for (size_t i = 0; i < count; i++)
-        free (keys[i]);
-    free (keys);
-    return rc;
-}
-
-int
 mm_list_ids (mm_t *self, cpec_call_t *call, const char *key, const char *cursor, size_t limit,
              bool (*keep) (void *arg, const char *id), void *arg, char ***ids_p, char **next)
 {
@@ -477,33 +466,13 @@ mm_create_enterprise (void *state, cpec_call_t *call, const ProtobufCMessage *in
         cpec_pb_destroy ((ProtobufCMessage **)&e);
         return rc;
     }
-    char key[S_KEY_MAX];
-    s_ent_key (key, e->id);
-    cpec_indexes_t indexes = {0};
-    s_profile_indexes (&indexes, NULL, e);
-    Cpec__V1__Event *event = s_profile_event ("ProfileCreated", e, 1, call, now);
-    cpec_store_put_t put = {.key = key, .expected_version = 0, .message = &e->base};
-    const Cpec__V1__Event *events[] = {event};
-    cpec_store_write_t write = {.request_id = call->request_id,
-                                .puts = &put,
-                                .put_count = 1,
-                                .indexes = indexes.items,
-                                .index_count = indexes.count,
-                                .events = events,
-                                .event_count = 1,
-                                .answer = &e->base};
     ProtobufCMessage *replayed = NULL;
-    rc = cpec_handler_write (self->store, self->bus, self->metrics, call, &write,
-                             &cpec__v1__enterprise__descriptor, &replayed);
+    rc = s_write_profile (self, call, NULL, e, "ProfileCreated", now, &e->base, &replayed);
     if (rc == CPEC_ALREADY_EXISTS)
         cpec_status_set (call->status, rc, "enterprise %s already exists", e->id);
-    else if (rc == CPEC_OK && !replayed) {
-        mm_sync (self, &(cpec_status_t){0});
+    else if (rc == CPEC_OK && !replayed)
         cpec_log_info (call->request_id, "enterprise %s created by %s", e->id,
                        cpec_handler_subject (call));
-    }
-    cpec_indexes_fini (&indexes);
-    cpec_pb_destroy ((ProtobufCMessage **)&event);
     if (rc == CPEC_OK)
         cpec_pb_move (output, replayed ? &replayed : (ProtobufCMessage **)&e);
     cpec_pb_destroy ((ProtobufCMessage **)&e);
@@ -662,9 +631,10 @@ mm_list_enterprises (void *state, cpec_call_t *call, const ProtobufCMessage *inp
                       &filter, &ids, &next);
     bool more = false;
     if (rc == CPEC_OK)
-        rc = mm_list_page (self, call, ids, S_ENT_PREFIX, &cpec__v1__enterprise__descriptor,
-                           (ProtobufCMessage ***)&response->enterprises, &response->n_enterprises,
-                           &more);
+        rc = cpec_handler_list_page (self->store, call, ids, S_ENT_PREFIX, self->page_bytes,
+                                     &cpec__v1__enterprise__descriptor,
+                                     (ProtobufCMessage ***)&response->enterprises,
+                                     &response->n_enterprises, &more);
     if (rc == CPEC_OK) {
         if (more) {
             //  cut short by size: go on after the last one kept
@@ -745,36 +715,16 @@ mm_update_enterprise (void *state, cpec_call_t *call, const ProtobufCMessage *in
     cpec_handler_audit_set (&next->updated, now, cpec_handler_subject (call));
     rc = mm_validate_enterprise (next, call->status);
     if (rc == CPEC_OK) {
-        char key[S_KEY_MAX];
-        s_ent_key (key, next->id);
-        cpec_indexes_t indexes = {0};
-        s_profile_indexes (&indexes, stored, next);
-        Cpec__V1__Event *event = s_profile_event ("ProfileUpdated", next, next->version, call, now);
-        cpec_store_put_t put = {
-            .key = key, .expected_version = stored->version, .message = &next->base};
-        const Cpec__V1__Event *events[] = {event};
-        cpec_store_write_t write = {.request_id = call->request_id,
-                                    .puts = &put,
-                                    .put_count = 1,
-                                    .indexes = indexes.items,
-                                    .index_count = indexes.count,
-                                    .events = events,
-                                    .event_count = 1,
-                                    .answer = &next->base};
         ProtobufCMessage *replayed = NULL;
-        rc = cpec_handler_write (self->store, self->bus, self->metrics, call, &write,
-                                 &cpec__v1__enterprise__descriptor, &replayed);
+        rc = s_write_profile (self, call, stored, next, "ProfileUpdated", now, &next->base,
+                              &replayed);
         if (rc == CPEC_ABORTED)
             cpec_status_set (call->status, rc,
                              "enterprise %s changed while version %u was being updated; read it "
                              "again",
                              next->id, stored->version);
-        else if (rc == CPEC_OK && !replayed)
-            mm_sync (self, &(cpec_status_t){0});
         if (rc == CPEC_OK)
             cpec_pb_move (output, replayed ? &replayed : (ProtobufCMessage **)&next);
-        cpec_indexes_fini (&indexes);
-        cpec_pb_destroy ((ProtobufCMessage **)&event);
     }
     cpec_pb_destroy ((ProtobufCMessage **)&next);
     cpec_pb_destroy ((ProtobufCMessage **)&stored);
@@ -813,37 +763,18 @@ mm_delete_enterprise (void *state, cpec_call_t *call, const ProtobufCMessage *in
         return rc;
     }
     int64_t now = cpec_now_ms ();
-    char key[S_KEY_MAX];
-    s_ent_key (key, stored->id);
-    cpec_indexes_t indexes = {0};
-    s_profile_indexes (&indexes, stored, NULL);
-    Cpec__V1__Event *event = s_profile_event ("ProfileDeleted", stored, stored->version, call, now);
     response->id = cpec_strdup (stored->id);
-    cpec_store_put_t put = {.key = key, .expected_version = stored->version, .message = NULL};
-    const Cpec__V1__Event *events[] = {event};
-    cpec_store_write_t write = {.request_id = call->request_id,
-                                .puts = &put,
-                                .put_count = 1,
-                                .indexes = indexes.items,
-                                .index_count = indexes.count,
-                                .events = events,
-                                .event_count = 1,
-                                .answer = &response->base};
     ProtobufCMessage *replayed = NULL;
-    rc = cpec_handler_write (self->store, self->bus, self->metrics, call, &write,
-                             &cpec__v1__delete_enterprise_response__descriptor, &replayed);
+    rc = s_write_profile (self, call, stored, NULL, "ProfileDeleted", now, &response->base,
+                          &replayed);
     if (rc == CPEC_ABORTED)
         cpec_status_set (call->status, rc, "enterprise %s changed meanwhile; read it again",
                          stored->id);
-    else if (rc == CPEC_OK && !replayed) {
-        mm_sync (self, &(cpec_status_t){0});
+    else if (rc == CPEC_OK && !replayed)
         cpec_log_info (call->request_id, "enterprise %s deleted by %s", stored->id,
                        cpec_handler_subject (call));
-    }
     if (replayed)
         cpec_pb_move (output, &replayed);
-    cpec_indexes_fini (&indexes);
-    cpec_pb_destroy ((ProtobufCMessage **)&event);
     cpec_pb_destroy ((ProtobufCMessage **)&stored);
     return rc;
 }

@@ -31,8 +31,6 @@
 #define S_GRAPH_MAX  200000 //  milestones one propagation may touch
 #define S_DOWNSTREAM 100    //  ids a MilestoneDelayed lists at most
 
-extern const char cpec_lua_claim[];
-
 void
 ms_key (char *buffer, size_t size, const char *id)
 {
@@ -712,27 +710,17 @@ int64_t
 ms_timers_run (ms_t *self, int64_t now)
 {
     assert (self);
-    char now_text[32], limit[16], lease[16];
-    snprintf (now_text, sizeof (now_text), "%lld", (long long)now);
-    snprintf (limit, sizeof (limit), "%d", MS_CLAIM_BATCH);
-    snprintf (lease, sizeof (lease), "%d", MS_LEASE_MS);
-    char token[37];
-    cpec_uuid (token);
-    const char *argv[] = {"2", MS_TIMERS_KEY, MS_LEASES_KEY, now_text, limit, lease, token};
+    char **members = NULL;
+    int64_t next = -1;
     cpec_status_t status;
-    redisReply *reply =
-        cpec_store_script (self->store, cpec_lua_claim, self->claim_sha, 7, argv, NULL, &status);
-    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
-        reply->element[0]->type != REDIS_REPLY_ARRAY) {
-        if (reply)
-            freeReplyObject (reply);
-        else
-            cpec_log_debug (NULL, "timers: %s", status.message);
+    if (cpec_store_claim (self->store, self->claim_sha, MS_TIMERS_KEY, MS_LEASES_KEY, now,
+                          MS_CLAIM_BATCH, MS_LEASE_MS, &members, &next, &status) != CPEC_OK) {
+        cpec_log_debug (NULL, "timers: %s", status.message);
         return now + MS_POLL_MS;
     }
-    redisReply *members = reply->element[0];
-    long long next = reply->element[1]->str ? atoll (reply->element[1]->str) : -1;
-    size_t count = members->elements;
+    size_t count = 0;
+    while (members[count])
+        count++;
     const char **due_ids = (const char **)calloc (count + 1, sizeof (char *));
     const char **due_members = (const char **)calloc (count + 1, sizeof (char *));
     const char **roots = (const char **)calloc (count + 1, sizeof (char *));
@@ -743,9 +731,7 @@ ms_timers_run (ms_t *self, int64_t now)
     for (size_t i = 0; i < count; i++) {
         //  "kind:...|token": the lease to remove is the whole, the work is
         //  named by the part before the token
-        const char *member = members->element[i]->str;
-        if (!member)
-            continue;
+        const char *member = members[i];
         owned[i] = cpec_strdup (member);
         char *bar = strrchr (owned[i], '|');
         if (bar)
@@ -790,7 +776,7 @@ ms_timers_run (ms_t *self, int64_t now)
     free (due_members);
     free (roots);
     free (root_members);
-    freeReplyObject (reply);
+    cpec_store_strings_destroy (&members);
     if (count == MS_CLAIM_BATCH && rc == CPEC_OK)
         return now; //  more are due: at once
     int64_t wake = now + MS_POLL_MS;

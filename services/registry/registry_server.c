@@ -30,8 +30,7 @@
 #include "cpec_log.h"
 #include "cpec_pb.h"
 
-#define S_KEY_MAX    200          //  every key: a prefix and at most two slugs or a code
-#define S_PAGE_BYTES (512 * 1024) //  a list page's default limit (half the default message limit)
+#define S_KEY_MAX 200 //  every key: a prefix and at most two slugs or a code
 
 //  The principal roles, shorter
 #define S_ADMIN    CPEC__V1__PRINCIPAL__ROLE__ADMIN
@@ -110,64 +109,6 @@ s_write_or_fail (registry_t *self, cpec_call_t *call, const cpec_store_write_t *
 {
     return cpec_handler_write (self->store, self->bus, self->metrics, call, write, answer,
                                replayed);
-}
-
-//  Fills a list response from a page of member ids whose entities live at
-//  key_format (with zone, then the id). Entities gone missing are skipped.
-static int
-s_list_page_or_fail (registry_t *self, cpec_call_t *call, char **ids,
-                     const ProtobufCMessageDescriptor *descriptor, const char *zone,
-                     ProtobufCMessage ***items, size_t *item_count, bool *more)
-{
-    size_t count = 0;
-    while (ids[count])
-        count++;
-    *items = NULL;
-    *item_count = 0;
-    if (count == 0)
-        return CPEC_OK;
-    char **keys = (char **)cpec_realloc (NULL, count * sizeof (char *));
-    for (size_t i = 0; i < count; i++) {
-        char key[S_KEY_MAX];
-        if (zone)
-            s_enterprise_key (key, zone, ids[i]);
-        else
-            s_zone_key (key, ids[i]);
-        keys[i] = cpec_strdup (key);
-    }
-    ProtobufCMessage **found = (ProtobufCMessage **)cpec_realloc (NULL, count * sizeof (void *));
-    int rc = cpec_store_get_many (self->store, (const char **)keys, count, descriptor, found,
-                                  call->status);
-    if (rc == CPEC_OK) {
-        //  A page stops short of page_bytes (always at least one item), so
-        //  that no reply outgrows the message limit; the cursor goes on from
-        //  the last item kept.
-        size_t bytes = 0;
-        for (size_t i = 0; i < count; i++) {
-            if (!found[i]) {
-                cpec_log_warn (call->request_id, "%s: index lists %s, which is absent",
-                               call->method, keys[i]);
-                continue;
-            }
-            bytes += protobuf_c_message_get_packed_size (found[i]) + 8;
-            if (bytes > (self->page_bytes ? self->page_bytes : S_PAGE_BYTES) && *item_count > 0) {
-                for (size_t j = i; j < count; j++) {
-                    cpec_pb_destroy (&found[j]);
-                    free (ids[j]);
-                    ids[j] = NULL;
-                }
-                *more = true;
-                break;
-            }
-            found[(*item_count)++] = found[i];
-        }
-        *items = found;
-    } else
-        free (found);
-    for (size_t i = 0; i < count; i++)
-        free (keys[i]);
-    free (keys);
-    return rc;
 }
 
 //  The last id of a page, as the next cursor, when more follow.
@@ -322,8 +263,9 @@ registry_list_sezs (void *state, cpec_call_t *call, const ProtobufCMessage *inpu
     rc = cpec_store_members (self->store, (const char **)filters.keys, filters.count,
                              request->cursor, page, &ids, &more, call->status);
     if (rc == CPEC_OK)
-        rc = s_list_page_or_fail (self, call, ids, &cpec__v1__sez__descriptor, NULL,
-                                  (ProtobufCMessage ***)&response->sezs, &response->n_sezs, &more);
+        rc = cpec_handler_list_page (
+            self->store, call, ids, "cpec:sez:", self->page_bytes, &cpec__v1__sez__descriptor,
+            (ProtobufCMessage ***)&response->sezs, &response->n_sezs, &more);
     if (rc == CPEC_OK)
         response->next_cursor = s_next_cursor (ids, more);
     cpec_store_strings_destroy (&ids);
@@ -776,10 +718,14 @@ registry_list_zone_enterprises (void *state, cpec_call_t *call, const ProtobufCM
     bool more = false;
     rc =
         cpec_store_members (self->store, keys, 1, request->cursor, page, &ids, &more, call->status);
-    if (rc == CPEC_OK)
-        rc = s_list_page_or_fail (self, call, ids, &cpec__v1__zone_enterprise__descriptor,
-                                  request->zone_id, (ProtobufCMessage ***)&response->enterprises,
-                                  &response->n_enterprises, &more);
+    if (rc == CPEC_OK) {
+        char prefix[S_KEY_MAX];
+        s_enterprise_key (prefix, request->zone_id, ""); //  "cpec:ent:{zone}:"
+        rc = cpec_handler_list_page (self->store, call, ids, prefix, self->page_bytes,
+                                     &cpec__v1__zone_enterprise__descriptor,
+                                     (ProtobufCMessage ***)&response->enterprises,
+                                     &response->n_enterprises, &more);
+    }
     if (rc == CPEC_OK)
         response->next_cursor = s_next_cursor (ids, more);
     cpec_store_strings_destroy (&ids);

@@ -23,6 +23,7 @@
 #include "cpec_pb.h"
 #include "handlers_test.h"
 #include "mm.h"
+#include "mm_test.h"
 
 #define S_ADMIN      CPEC__V1__PRINCIPAL__ROLE__ADMIN
 #define S_VIEWER     CPEC__V1__PRINCIPAL__ROLE__VIEWER
@@ -123,20 +124,12 @@ static Cpec__V1__Enterprise *
 s_firm (const char *id, const char *country, const char *sector)
 {
     Cpec__V1__Enterprise *e =
-        (Cpec__V1__Enterprise *)cpec_pb_new (&cpec__v1__enterprise__descriptor);
-    e->id = cpec_strdup (id);
-    e->name = cpec_strdup (id);
-    e->country = cpec_strdup (country);
-    e->province = cpec_strdup (strcmp (country, "CN") == 0 ? "CN-JS" : "PK-PB");
-    e->sectors = (char **)cpec_realloc (NULL, sizeof (char *));
-    e->sectors[0] = cpec_strdup (sector);
-    e->n_sectors = 1;
+        mm_test_firm (id, country, strcmp (country, "CN") == 0 ? "CN-JS" : "PK-PB", sector);
     e->languages = (char **)cpec_realloc (NULL, sizeof (char *));
     e->languages[0] = cpec_strdup ("en");
     e->n_languages = 1;
     return e;
 }
-
 //  Creates a profile through replica r; the stored profile (destroy it).
 static Cpec__V1__Enterprise *
 s_create (mm_t *r, Cpec__V1__Enterprise **e_p)

@@ -24,6 +24,7 @@
 #include "cpec_codes.h"
 #include "cpec_pb.h"
 #include "mm.h"
+#include "mm_test.h"
 
 #define S_OFFER(x) CPEC__V1__OFFER__KIND__##x
 #define S_NEED(x)  CPEC__V1__NEED__KIND__##x
@@ -32,18 +33,8 @@
 static Cpec__V1__Enterprise *
 s_firm (const char *id, const char *country, const char *sector)
 {
-    Cpec__V1__Enterprise *e =
-        (Cpec__V1__Enterprise *)cpec_pb_new (&cpec__v1__enterprise__descriptor);
-    e->id = cpec_strdup (id);
-    e->name = cpec_strdup (id);
-    e->country = cpec_strdup (country);
-    e->province = cpec_strdup (strcmp (country, "CN") == 0 ? "CN-GD" : "PK-PB");
-    e->sectors = (char **)cpec_realloc (NULL, sizeof (char *));
-    e->sectors[0] = cpec_strdup (sector);
-    e->n_sectors = 1;
-    return e;
+    return mm_test_firm (id, country, strcmp (country, "CN") == 0 ? "CN-GD" : "PK-PB", sector);
 }
-
 static void
 s_offers (Cpec__V1__Enterprise *e, int count, ...)
 {

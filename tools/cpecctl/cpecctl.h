@@ -17,6 +17,7 @@
 #include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cpec/v1/events.pb-c.h"
 #include "cpec/v1/matchmaking.pb-c.h"
@@ -358,5 +359,56 @@ extern const char cpec_data_milestones[];
 //  token.c: the HTTP API's bearer tokens
 int cpecctl_token_create (cpecctl_t *self, int argc, char *argv[]);
 int cpecctl_token_revoke (cpecctl_t *self, int argc, char *argv[]);
+
+//  ---------------------------------------------------------------------------
+//  Texts and aligned columns (text.c), for the renderers
+
+//  A text being written into memory (open_memstream).
+typedef struct
+{
+    FILE *out;   //  where the renderers write
+    char *data;  //  the text, once closed
+    size_t size; //  its length
+} cpecctl_text_t;
+
+//  Opens the stream of a text (aborts when out of memory, as cpec_realloc).
+FILE *cpecctl_text_begin (cpecctl_text_t *self);
+
+//  Closes the stream; the text is the caller's to free.
+char *cpecctl_text_end (cpecctl_text_t *self);
+
+//  Prints a rendered text on stdout and frees it.
+void cpecctl_put (char *text);
+
+//  The terminal columns a UTF-8 text takes: none for a combining or
+//  invisible mark, two for an East Asian wide character, else one (a byte
+//  that is not part of a valid sequence counts as one).
+size_t cpecctl_text_width (const char *text);
+
+#define CPECCTL_GRID_COLUMNS_MAX 16
+
+//  Rows of cells written with each column as wide as its widest cell, two
+//  spaces apart; a left-aligned last column is not padded. A row may carry
+//  lines printed under it as they are (they do not count for the widths).
+typedef struct
+{
+    size_t columns; //  cells per row (at most CPECCTL_GRID_COLUMNS_MAX)
+    unsigned right; //  bit i set: column i is right-aligned (numbers)
+    char **cells;   //  the cells so far, row by row (owned)
+    size_t count;   //  cells held
+    char **under;   //  per row: the lines under it, or NULL (owned)
+} cpecctl_grid_t;
+
+//  Appends the next cell, printf-formatted. A control character (a newline
+//  in an error, say) becomes a space: one row stays one line.
+void cpecctl_grid_cell (cpecctl_grid_t *self, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+//  Sets the lines under the last row (text, each line ending in newline;
+//  taken over).
+void cpecctl_grid_under (cpecctl_grid_t *self, char *text);
+
+//  Writes the rows to out and frees the cells.
+void cpecctl_grid_write (cpecctl_grid_t *self, FILE *out);
 
 #endif

@@ -23,173 +23,11 @@
 
 #define S_SERVICE (&cpec__v1__matchmaking__descriptor)
 
-#define S_TOP_K_MAX        100 //  the most results TopMatches answers
-#define S_GRID_MAX_COLUMNS 16
-#define S_REASON_INDENT    "    - " //  before each reason, under its row
+#define S_TOP_K_MAX     100      //  the most results TopMatches answers
+#define S_REASON_INDENT "    - " //  before each reason, under its row
 
 //  ---------------------------------------------------------------------------
 //  Texts and aligned columns
-
-//  A text being written into memory (open_memstream).
-typedef struct
-{
-    FILE *out;   //  where the renderers write
-    char *data;  //  the text, once closed
-    size_t size; //  its length
-} s_text_t;
-
-static FILE *
-s_text_begin (s_text_t *self)
-{
-    self->data = NULL;
-    self->size = 0;
-    self->out = open_memstream (&self->data, &self->size);
-    if (self->out == NULL)
-        abort (); //  out of memory, as cpec_realloc
-    return self->out;
-}
-
-//  Closes the stream; the text is the caller's to free.
-static char *
-s_text_end (s_text_t *self)
-{
-    fclose (self->out);
-    return self->data;
-}
-
-//  Prints a rendered text on stdout and frees it.
-static void
-s_put (char *text)
-{
-    fputs (text, stdout);
-    free (text);
-}
-
-//  The terminal columns of one character: none for a combining or invisible
-//  mark, two for an East Asian wide character, else one.
-static size_t
-s_code_width (uint32_t code)
-{
-    static const uint32_t none[][2] = {{0x0300, 0x036F}, {0x0610, 0x061A}, {0x064B, 0x065F},
-                                       {0x0670, 0x0670}, {0x06D6, 0x06DC}, {0x06DF, 0x06E4},
-                                       {0x06E7, 0x06E8}, {0x06EA, 0x06ED}, {0x200B, 0x200F},
-                                       {0x202A, 0x202E}, {0x2060, 0x2069}, {0xFE00, 0xFE0F}};
-    static const uint32_t two[][2] = {{0x1100, 0x115F}, {0x2E80, 0x303E}, {0x3041, 0x33FF},
-                                      {0x3400, 0x4DBF}, {0x4E00, 0x9FFF}, {0xA000, 0xA4CF},
-                                      {0xAC00, 0xD7A3}, {0xF900, 0xFAFF}, {0xFE30, 0xFE4F},
-                                      {0xFF00, 0xFF60}, {0xFFE0, 0xFFE6}, {0x20000, 0x3FFFD}};
-    for (size_t index = 0; index < sizeof (none) / sizeof (none[0]); index++)
-        if (code >= none[index][0] && code <= none[index][1])
-            return 0;
-    for (size_t index = 0; index < sizeof (two) / sizeof (two[0]); index++)
-        if (code >= two[index][0] && code <= two[index][1])
-            return 2;
-    return 1;
-}
-
-//  The terminal columns a UTF-8 text takes; a byte that is not part of a
-//  valid sequence counts as one column.
-static size_t
-s_text_width (const char *text)
-{
-    size_t width = 0;
-    const unsigned char *at = (const unsigned char *)text;
-    while (*at) {
-        uint32_t code = *at++;
-        int extra = code >= 0xF0 && code < 0xF8   ? 3
-                    : code >= 0xE0 && code < 0xF0 ? 2
-                    : code >= 0xC0 && code < 0xE0 ? 1
-                                                  : 0;
-        if (extra)
-            code &= 0x3Fu >> extra;
-        for (; extra > 0 && (*at & 0xC0) == 0x80; extra--)
-            code = code << 6 | (*at++ & 0x3Fu);
-        width += s_code_width (code);
-    }
-    return width;
-}
-
-//  Rows of cells written with each column as wide as its widest cell, two
-//  spaces apart; a left-aligned last column is not padded. A row may carry
-//  lines printed under it as they are (they do not count for the widths).
-typedef struct
-{
-    size_t columns; //  cells per row (at most S_GRID_MAX_COLUMNS)
-    unsigned right; //  bit i set: column i is right-aligned (numbers)
-    char **cells;   //  the cells so far, row by row (owned)
-    size_t count;   //  cells held
-    char **under;   //  per row: the lines under it, or NULL (owned)
-} s_grid_t;
-
-//  Appends the next cell, printf-formatted. A control character becomes a
-//  space: one row stays one line.
-static void s_grid_cell (s_grid_t *self, const char *format, ...)
-    __attribute__ ((format (printf, 2, 3)));
-
-static void
-s_grid_cell (s_grid_t *self, const char *format, ...)
-{
-    char *cell = NULL;
-    va_list args;
-    va_start (args, format);
-    int length = vasprintf (&cell, format, args);
-    va_end (args);
-    if (length < 0)
-        abort ();
-    for (char *at = cell; *at; at++)
-        if ((unsigned char)*at < 0x20 || *at == 0x7F)
-            *at = ' ';
-    if (self->count % self->columns == 0) { //  a new row
-        size_t rows = self->count / self->columns + 1;
-        self->under = cpec_realloc (self->under, rows * sizeof (char *));
-        self->under[rows - 1] = NULL;
-    }
-    self->cells = cpec_realloc (self->cells, (self->count + 1) * sizeof (char *));
-    self->cells[self->count++] = cell;
-}
-
-//  Sets the lines under the last row (text, each line ending in newline;
-//  taken over).
-static void
-s_grid_under (s_grid_t *self, char *text)
-{
-    assert (self->count > 0 && self->count % self->columns == 0);
-    size_t row = self->count / self->columns - 1;
-    free (self->under[row]);
-    self->under[row] = text;
-}
-
-//  Writes the rows to out and frees the grid.
-static void
-s_grid_write (s_grid_t *self, FILE *out)
-{
-    assert (self->columns <= S_GRID_MAX_COLUMNS && self->count % self->columns == 0);
-    size_t widths[S_GRID_MAX_COLUMNS] = {0};
-    for (size_t index = 0; index < self->count; index++) {
-        size_t width = s_text_width (self->cells[index]);
-        if (width > widths[index % self->columns])
-            widths[index % self->columns] = width;
-    }
-    for (size_t index = 0; index < self->count; index++) {
-        size_t column = index % self->columns;
-        bool last = column + 1 == self->columns;
-        bool right = (self->right >> column) & 1;
-        int pad = (int)(widths[column] - s_text_width (self->cells[index]));
-        fprintf (out, "%*s%s%*s%s", right ? pad : 0, "", self->cells[index],
-                 right || last ? 0 : pad, "", last ? "\n" : "  ");
-        free (self->cells[index]);
-        if (last) {
-            char **under = &self->under[index / self->columns];
-            if (*under)
-                fputs (*under, out);
-            free (*under);
-        }
-    }
-    free (self->cells);
-    free (self->under);
-    self->cells = self->under = NULL;
-    self->count = 0;
-}
 
 //  The reasons as lines under a row, or NULL when there are none.
 static char *
@@ -197,11 +35,11 @@ s_reasons (char **reasons, size_t count)
 {
     if (count == 0)
         return NULL;
-    s_text_t text;
-    FILE *out = s_text_begin (&text);
+    cpecctl_text_t text;
+    FILE *out = cpecctl_text_begin (&text);
     for (size_t index = 0; index < count; index++)
         fprintf (out, S_REASON_INDENT "%s\n", reasons[index]);
-    return s_text_end (&text);
+    return cpecctl_text_end (&text);
 }
 
 //  Writes "name: a, b" (or "name: -" when there are none) and a newline.
@@ -259,8 +97,8 @@ cpecctl_ent_text (const Cpec__V1__Enterprise *enterprise)
 {
     assert (enterprise);
     const Cpec__V1__Enterprise *self = enterprise;
-    s_text_t text;
-    FILE *out = s_text_begin (&text);
+    cpecctl_text_t text;
+    FILE *out = cpecctl_text_begin (&text);
     char number[64];
     fprintf (out, "id: %s\n", cpecctl_text (self->id));
     fprintf (out, "name: %s\n", cpecctl_text (self->name));
@@ -308,18 +146,18 @@ cpecctl_ent_text (const Cpec__V1__Enterprise *enterprise)
     fprintf (out, "version: %u\n", self->version);
     s_write_audit (out, "created", self->created);
     s_write_audit (out, "updated", self->updated);
-    return s_text_end (&text);
+    return cpecctl_text_end (&text);
 }
 
 char *
 cpecctl_ent_table (ProtobufCMessage **rows, size_t count)
 {
-    s_text_t text;
-    FILE *out = s_text_begin (&text);
-    s_grid_t grid = {6, 1u << 3, NULL, 0, NULL};
+    cpecctl_text_t text;
+    FILE *out = cpecctl_text_begin (&text);
+    cpecctl_grid_t grid = {6, 1u << 3, NULL, 0, NULL};
     const char *header[] = {"ID", "COUNTRY", "PROVINCE", "EMPLOYEES", "SECTORS", "NAME"};
     for (size_t column = 0; column < grid.columns; column++)
-        s_grid_cell (&grid, "%s", header[column]);
+        cpecctl_grid_cell (&grid, "%s", header[column]);
     for (size_t index = 0; index < count; index++) {
         const Cpec__V1__Enterprise *row = (const Cpec__V1__Enterprise *)rows[index];
         char sectors[256] = "";
@@ -329,15 +167,15 @@ cpecctl_ent_table (ProtobufCMessage **rows, size_t count)
                                     each ? "," : "", row->sectors[each]);
             length += written > 0 ? (size_t)written : 0;
         }
-        s_grid_cell (&grid, "%s", cpecctl_text (row->id));
-        s_grid_cell (&grid, "%s", cpecctl_text (row->country));
-        s_grid_cell (&grid, "%s", cpecctl_text (row->province));
-        s_grid_cell (&grid, "%u", row->employees);
-        s_grid_cell (&grid, "%s", cpecctl_text (sectors));
-        s_grid_cell (&grid, "%s", cpecctl_text (row->name));
+        cpecctl_grid_cell (&grid, "%s", cpecctl_text (row->id));
+        cpecctl_grid_cell (&grid, "%s", cpecctl_text (row->country));
+        cpecctl_grid_cell (&grid, "%s", cpecctl_text (row->province));
+        cpecctl_grid_cell (&grid, "%u", row->employees);
+        cpecctl_grid_cell (&grid, "%s", cpecctl_text (sectors));
+        cpecctl_grid_cell (&grid, "%s", cpecctl_text (row->name));
     }
-    s_grid_write (&grid, out);
-    return s_text_end (&text);
+    cpecctl_grid_write (&grid, out);
+    return cpecctl_text_end (&text);
 }
 
 //  ---------------------------------------------------------------------------
@@ -347,66 +185,66 @@ char *
 cpecctl_match_top_table (const Cpec__V1__TopMatchesResponse *answer)
 {
     assert (answer);
-    s_text_t text;
-    FILE *out = s_text_begin (&text);
+    cpecctl_text_t text;
+    FILE *out = cpecctl_text_begin (&text);
     if (answer->n_results == 0)
         fprintf (out, "no matches\n");
     else {
-        s_grid_t grid = {6, 0x3u, NULL, 0, NULL};
+        cpecctl_grid_t grid = {6, 0x3u, NULL, 0, NULL};
         const char *header[] = {"#", "SCORE", "ID", "NAME", "COUNTRY", "PROVINCE"};
         for (size_t column = 0; column < grid.columns; column++)
-            s_grid_cell (&grid, "%s", header[column]);
+            cpecctl_grid_cell (&grid, "%s", header[column]);
         for (size_t index = 0; index < answer->n_results; index++) {
             const Cpec__V1__MatchResult *result = answer->results[index];
             char score[32];
-            s_grid_cell (&grid, "%zu", index + 1);
-            s_grid_cell (&grid, "%s", s_score (result->score, score, sizeof (score)));
-            s_grid_cell (&grid, "%s", cpecctl_text (result->enterprise_id));
-            s_grid_cell (&grid, "%s", cpecctl_text (result->name));
-            s_grid_cell (&grid, "%s", cpecctl_text (result->country));
-            s_grid_cell (&grid, "%s", cpecctl_text (result->province));
-            s_grid_under (&grid, s_reasons (result->reasons, result->n_reasons));
+            cpecctl_grid_cell (&grid, "%zu", index + 1);
+            cpecctl_grid_cell (&grid, "%s", s_score (result->score, score, sizeof (score)));
+            cpecctl_grid_cell (&grid, "%s", cpecctl_text (result->enterprise_id));
+            cpecctl_grid_cell (&grid, "%s", cpecctl_text (result->name));
+            cpecctl_grid_cell (&grid, "%s", cpecctl_text (result->country));
+            cpecctl_grid_cell (&grid, "%s", cpecctl_text (result->province));
+            cpecctl_grid_under (&grid, s_reasons (result->reasons, result->n_reasons));
         }
-        s_grid_write (&grid, out);
+        cpecctl_grid_write (&grid, out);
     }
     fprintf (out, "scored %u profile%s\n", answer->scored, answer->scored == 1 ? "" : "s");
-    return s_text_end (&text);
+    return cpecctl_text_end (&text);
 }
 
 char *
 cpecctl_match_zones_table (const Cpec__V1__RecommendZonesResponse *answer)
 {
     assert (answer);
-    s_text_t text;
-    FILE *out = s_text_begin (&text);
+    cpecctl_text_t text;
+    FILE *out = cpecctl_text_begin (&text);
     if (answer->n_zones == 0)
         fprintf (out, "no zone can hold the firm\n");
     else {
-        s_grid_t grid = {6, 0x3u, NULL, 0, NULL};
+        cpecctl_grid_t grid = {6, 0x3u, NULL, 0, NULL};
         const char *header[] = {"#", "SCORE", "ZONE", "PROVINCE", "OPERATION", "NAME"};
         for (size_t column = 0; column < grid.columns; column++)
-            s_grid_cell (&grid, "%s", header[column]);
+            cpecctl_grid_cell (&grid, "%s", header[column]);
         for (size_t index = 0; index < answer->n_zones; index++) {
             const Cpec__V1__ZoneRecommendation *zone = answer->zones[index];
             char score[32], operation[32];
-            s_grid_cell (&grid, "%zu", index + 1);
-            s_grid_cell (&grid, "%s", s_score (zone->score, score, sizeof (score)));
-            s_grid_cell (&grid, "%s", cpecctl_text (zone->zone_id));
-            s_grid_cell (&grid, "%s", cpecctl_text (zone->province));
-            s_grid_cell (
+            cpecctl_grid_cell (&grid, "%zu", index + 1);
+            cpecctl_grid_cell (&grid, "%s", s_score (zone->score, score, sizeof (score)));
+            cpecctl_grid_cell (&grid, "%s", cpecctl_text (zone->zone_id));
+            cpecctl_grid_cell (&grid, "%s", cpecctl_text (zone->province));
+            cpecctl_grid_cell (
                 &grid, "%s",
                 cpecctl_format_date (zone->commercial_operation, operation, sizeof (operation)));
-            s_grid_cell (&grid, "%s", cpecctl_text (zone->name));
-            s_grid_under (&grid, s_reasons (zone->reasons, zone->n_reasons));
+            cpecctl_grid_cell (&grid, "%s", cpecctl_text (zone->name));
+            cpecctl_grid_under (&grid, s_reasons (zone->reasons, zone->n_reasons));
         }
-        s_grid_write (&grid, out);
+        cpecctl_grid_write (&grid, out);
     }
     if (answer->n_excluded) {
         fprintf (out, "excluded:\n");
         for (size_t index = 0; index < answer->n_excluded; index++)
             fprintf (out, "  %s\n", answer->excluded[index]);
     }
-    return s_text_end (&text);
+    return cpecctl_text_end (&text);
 }
 
 //  ---------------------------------------------------------------------------
@@ -417,8 +255,8 @@ cpecctl_match_text (const Cpec__V1__Match *match)
 {
     assert (match);
     const Cpec__V1__Match *self = match;
-    s_text_t text;
-    FILE *out = s_text_begin (&text);
+    cpecctl_text_t text;
+    FILE *out = cpecctl_text_begin (&text);
     char at[40], score[32];
     fprintf (out, "id: %s\n", cpecctl_text (self->id));
     fprintf (out, "enterprise_a: %s\n", cpecctl_text (self->enterprise_a));
@@ -458,33 +296,33 @@ cpecctl_match_text (const Cpec__V1__Match *match)
     fprintf (out, "version: %u\n", self->version);
     s_write_audit (out, "created", self->created);
     s_write_audit (out, "updated", self->updated);
-    return s_text_end (&text);
+    return cpecctl_text_end (&text);
 }
 
 char *
 cpecctl_match_table (ProtobufCMessage **rows, size_t count)
 {
-    s_text_t text;
-    FILE *out = s_text_begin (&text);
-    s_grid_t grid = {8, 1u << 2, NULL, 0, NULL};
+    cpecctl_text_t text;
+    FILE *out = cpecctl_text_begin (&text);
+    cpecctl_grid_t grid = {8, 1u << 2, NULL, 0, NULL};
     const char *header[] = {"ID",           "STATE", "SCORE",    "ENTERPRISE-A",
                             "ENTERPRISE-B", "ZONE",  "PROVINCE", "SECTOR"};
     for (size_t column = 0; column < grid.columns; column++)
-        s_grid_cell (&grid, "%s", header[column]);
+        cpecctl_grid_cell (&grid, "%s", header[column]);
     for (size_t index = 0; index < count; index++) {
         const Cpec__V1__Match *row = (const Cpec__V1__Match *)rows[index];
         char score[32];
-        s_grid_cell (&grid, "%s", cpecctl_text (row->id));
-        s_grid_cell (&grid, "%s", s_state_name (row->state));
-        s_grid_cell (&grid, "%s", s_score (row->score, score, sizeof (score)));
-        s_grid_cell (&grid, "%s", cpecctl_text (row->enterprise_a));
-        s_grid_cell (&grid, "%s", cpecctl_text (row->enterprise_b));
-        s_grid_cell (&grid, "%s", cpecctl_text (row->zone_id));
-        s_grid_cell (&grid, "%s", cpecctl_text (row->province));
-        s_grid_cell (&grid, "%s", cpecctl_text (row->sector));
+        cpecctl_grid_cell (&grid, "%s", cpecctl_text (row->id));
+        cpecctl_grid_cell (&grid, "%s", s_state_name (row->state));
+        cpecctl_grid_cell (&grid, "%s", s_score (row->score, score, sizeof (score)));
+        cpecctl_grid_cell (&grid, "%s", cpecctl_text (row->enterprise_a));
+        cpecctl_grid_cell (&grid, "%s", cpecctl_text (row->enterprise_b));
+        cpecctl_grid_cell (&grid, "%s", cpecctl_text (row->zone_id));
+        cpecctl_grid_cell (&grid, "%s", cpecctl_text (row->province));
+        cpecctl_grid_cell (&grid, "%s", cpecctl_text (row->sector));
     }
-    s_grid_write (&grid, out);
-    return s_text_end (&text);
+    cpecctl_grid_write (&grid, out);
+    return cpecctl_text_end (&text);
 }
 
 //  The states of the funnel's columns: every Match.State but the zero
@@ -502,42 +340,43 @@ s_funnel_states (const ProtobufCEnumValue **states, size_t size)
 
 //  A header line of the funnel: the key's name, the states, TOTAL.
 static void
-s_funnel_header (s_grid_t *grid, const char *key, const ProtobufCEnumValue **states, size_t count)
+s_funnel_header (cpecctl_grid_t *grid, const char *key, const ProtobufCEnumValue **states,
+                 size_t count)
 {
-    s_grid_cell (grid, "%s", key);
+    cpecctl_grid_cell (grid, "%s", key);
     for (size_t index = 0; index < count; index++)
-        s_grid_cell (grid, "%s", states[index]->name);
-    s_grid_cell (grid, "TOTAL");
+        cpecctl_grid_cell (grid, "%s", states[index]->name);
+    cpecctl_grid_cell (grid, "TOTAL");
 }
 
 //  A row of the funnel: its key, its count in each state (0 when the row
 //  does not list it), its total.
 static void
-s_funnel_row (s_grid_t *grid, const char *key, const Cpec__V1__FunnelRow *row,
+s_funnel_row (cpecctl_grid_t *grid, const char *key, const Cpec__V1__FunnelRow *row,
               const ProtobufCEnumValue **states, size_t count)
 {
-    s_grid_cell (grid, "%s", key);
+    cpecctl_grid_cell (grid, "%s", key);
     for (size_t index = 0; index < count; index++) {
         uint32_t matches = 0;
         for (size_t each = 0; row && each < row->n_states; each++)
             if ((int)row->states[each]->state == states[index]->value)
                 matches += row->states[each]->matches;
-        s_grid_cell (grid, "%u", matches);
+        cpecctl_grid_cell (grid, "%u", matches);
     }
-    s_grid_cell (grid, "%u", row ? row->total : 0);
+    cpecctl_grid_cell (grid, "%u", row ? row->total : 0);
 }
 
 char *
 cpecctl_match_funnel_table (const Cpec__V1__FunnelReportResponse *report)
 {
     assert (report);
-    const ProtobufCEnumValue *states[S_GRID_MAX_COLUMNS - 2];
-    size_t count = s_funnel_states (states, S_GRID_MAX_COLUMNS - 2);
-    s_text_t text;
-    FILE *out = s_text_begin (&text);
+    const ProtobufCEnumValue *states[CPECCTL_GRID_COLUMNS_MAX - 2];
+    size_t count = s_funnel_states (states, CPECCTL_GRID_COLUMNS_MAX - 2);
+    cpecctl_text_t text;
+    FILE *out = cpecctl_text_begin (&text);
     //  One grid, so that the three parts and the total line up; every
     //  column but the key is a number.
-    s_grid_t grid = {count + 2, ~1u, NULL, 0, NULL};
+    cpecctl_grid_t grid = {count + 2, ~1u, NULL, 0, NULL};
     const struct
     {
         const char *key;
@@ -552,11 +391,11 @@ cpecctl_match_funnel_table (const Cpec__V1__FunnelReportResponse *report)
             const Cpec__V1__FunnelRow *row = parts[part].rows[index];
             s_funnel_row (&grid, cpecctl_text (row->key), row, states, count);
         }
-        s_grid_under (&grid, cpec_strdup ("\n")); //  a blank line after each part
+        cpecctl_grid_under (&grid, cpec_strdup ("\n")); //  a blank line after each part
     }
     s_funnel_row (&grid, "total", report->all, states, count);
-    s_grid_write (&grid, out);
-    return s_text_end (&text);
+    cpecctl_grid_write (&grid, out);
+    return cpecctl_text_end (&text);
 }
 
 //  ---------------------------------------------------------------------------
@@ -600,7 +439,7 @@ s_list (cpecctl_t *self, const char *method, ProtobufCMessage *request, const ch
     if (json)
         cpecctl_print_json_array (listing.rows, listing.n_rows);
     else
-        s_put (table (listing.rows, listing.n_rows));
+        cpecctl_put (table (listing.rows, listing.n_rows));
     cpecctl_listing_destroy (&listing);
     return CPECCTL_EXIT_OK;
 }
@@ -623,7 +462,7 @@ s_parse_two (const char *command, int argc, char *argv[], const cpecctl_option_t
 static void
 s_print_enterprise (const ProtobufCMessage *answer)
 {
-    s_put (cpecctl_ent_text ((const Cpec__V1__Enterprise *)answer));
+    cpecctl_put (cpecctl_ent_text ((const Cpec__V1__Enterprise *)answer));
 }
 
 static void
@@ -713,7 +552,7 @@ cpecctl_ent_rm (cpecctl_t *self, int argc, char *argv[])
 static void
 s_print_top (const ProtobufCMessage *answer)
 {
-    s_put (cpecctl_match_top_table ((const Cpec__V1__TopMatchesResponse *)answer));
+    cpecctl_put (cpecctl_match_top_table ((const Cpec__V1__TopMatchesResponse *)answer));
 }
 
 int
@@ -736,7 +575,7 @@ cpecctl_match_top (cpecctl_t *self, int argc, char *argv[])
 static void
 s_print_zones (const ProtobufCMessage *answer)
 {
-    s_put (cpecctl_match_zones_table ((const Cpec__V1__RecommendZonesResponse *)answer));
+    cpecctl_put (cpecctl_match_zones_table ((const Cpec__V1__RecommendZonesResponse *)answer));
 }
 
 int
@@ -759,7 +598,7 @@ cpecctl_match_zones (cpecctl_t *self, int argc, char *argv[])
 static void
 s_print_match (const ProtobufCMessage *answer)
 {
-    s_put (cpecctl_match_text ((const Cpec__V1__Match *)answer));
+    cpecctl_put (cpecctl_match_text ((const Cpec__V1__Match *)answer));
 }
 
 static void
@@ -888,7 +727,7 @@ cpecctl_match_move (cpecctl_t *self, int argc, char *argv[])
 static void
 s_print_funnel (const ProtobufCMessage *answer)
 {
-    s_put (cpecctl_match_funnel_table ((const Cpec__V1__FunnelReportResponse *)answer));
+    cpecctl_put (cpecctl_match_funnel_table ((const Cpec__V1__FunnelReportResponse *)answer));
 }
 
 int

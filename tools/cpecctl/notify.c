@@ -23,150 +23,12 @@
 
 #define S_SERVICE (&cpec__v1__notify__descriptor)
 
-#define S_LIMIT_DEFAULT    100  //  deliveries shown without --limit
-#define S_PAGE_SIZE_MAX    500  //  the largest page the service answers
-#define S_LIVE_COUNT_MAX   1000 //  the most entries ReadLive answers
-#define S_GRID_MAX_COLUMNS 8
+#define S_LIMIT_DEFAULT  100  //  deliveries shown without --limit
+#define S_PAGE_SIZE_MAX  500  //  the largest page the service answers
+#define S_LIVE_COUNT_MAX 1000 //  the most entries ReadLive answers
 
 //  ---------------------------------------------------------------------------
 //  Texts and aligned columns
-
-//  A text being written into memory (open_memstream).
-typedef struct
-{
-    FILE *out;   //  where the renderers write
-    char *data;  //  the text, once closed
-    size_t size; //  its length
-} s_text_t;
-
-static FILE *
-s_text_begin (s_text_t *self)
-{
-    self->data = NULL;
-    self->size = 0;
-    self->out = open_memstream (&self->data, &self->size);
-    if (self->out == NULL)
-        abort (); //  out of memory, as cpec_realloc
-    return self->out;
-}
-
-//  Closes the stream; the text is the caller's to free.
-static char *
-s_text_end (s_text_t *self)
-{
-    fclose (self->out);
-    return self->data;
-}
-
-//  Prints a rendered text on stdout and frees it.
-static void
-s_put (char *text)
-{
-    fputs (text, stdout);
-    free (text);
-}
-
-//  The terminal columns of one character: none for a combining mark (Arabic
-//  script vowel signs included) or an invisible mark (zero width, bidi
-//  controls), two for an East Asian wide character, else one.
-static size_t
-s_code_width (uint32_t code)
-{
-    static const uint32_t none[][2] = {{0x0300, 0x036F}, {0x0610, 0x061A}, {0x064B, 0x065F},
-                                       {0x0670, 0x0670}, {0x06D6, 0x06DC}, {0x06DF, 0x06E4},
-                                       {0x06E7, 0x06E8}, {0x06EA, 0x06ED}, {0x200B, 0x200F},
-                                       {0x202A, 0x202E}, {0x2060, 0x2069}, {0xFE00, 0xFE0F}};
-    static const uint32_t two[][2] = {{0x1100, 0x115F}, {0x2E80, 0x303E}, {0x3041, 0x33FF},
-                                      {0x3400, 0x4DBF}, {0x4E00, 0x9FFF}, {0xA000, 0xA4CF},
-                                      {0xAC00, 0xD7A3}, {0xF900, 0xFAFF}, {0xFE30, 0xFE4F},
-                                      {0xFF00, 0xFF60}, {0xFFE0, 0xFFE6}, {0x20000, 0x3FFFD}};
-    for (size_t index = 0; index < sizeof (none) / sizeof (none[0]); index++)
-        if (code >= none[index][0] && code <= none[index][1])
-            return 0;
-    for (size_t index = 0; index < sizeof (two) / sizeof (two[0]); index++)
-        if (code >= two[index][0] && code <= two[index][1])
-            return 2;
-    return 1;
-}
-
-//  The terminal columns a UTF-8 text takes; a byte that is not part of a
-//  valid sequence counts as one column.
-static size_t
-s_text_width (const char *text)
-{
-    size_t width = 0;
-    const unsigned char *at = (const unsigned char *)text;
-    while (*at) {
-        uint32_t code = *at++;
-        int extra = code >= 0xF0 && code < 0xF8   ? 3
-                    : code >= 0xE0 && code < 0xF0 ? 2
-                    : code >= 0xC0 && code < 0xE0 ? 1
-                                                  : 0;
-        if (extra)
-            code &= 0x3Fu >> extra;
-        for (; extra > 0 && (*at & 0xC0) == 0x80; extra--)
-            code = code << 6 | (*at++ & 0x3Fu);
-        width += s_code_width (code);
-    }
-    return width;
-}
-
-//  Rows of cells written with each column as wide as its widest cell, two
-//  spaces apart; a left-aligned last column is not padded.
-typedef struct
-{
-    size_t columns; //  cells per row (at most S_GRID_MAX_COLUMNS)
-    unsigned right; //  bit i set: column i is right-aligned (numbers)
-    char **cells;   //  the cells so far, row by row (owned)
-    size_t count;   //  cells held
-} s_grid_t;
-
-//  Appends the next cell, printf-formatted. A control character (a newline
-//  in an error, say) becomes a space: one row stays one line.
-static void s_grid_cell (s_grid_t *self, const char *format, ...)
-    __attribute__ ((format (printf, 2, 3)));
-
-static void
-s_grid_cell (s_grid_t *self, const char *format, ...)
-{
-    char *cell = NULL;
-    va_list args;
-    va_start (args, format);
-    int length = vasprintf (&cell, format, args);
-    va_end (args);
-    if (length < 0)
-        abort ();
-    for (char *at = cell; *at; at++)
-        if ((unsigned char)*at < 0x20 || *at == 0x7F)
-            *at = ' ';
-    self->cells = cpec_realloc (self->cells, (self->count + 1) * sizeof (char *));
-    self->cells[self->count++] = cell;
-}
-
-//  Writes the rows to out and frees the cells.
-static void
-s_grid_write (s_grid_t *self, FILE *out)
-{
-    assert (self->columns <= S_GRID_MAX_COLUMNS && self->count % self->columns == 0);
-    size_t widths[S_GRID_MAX_COLUMNS] = {0};
-    for (size_t index = 0; index < self->count; index++) {
-        size_t width = s_text_width (self->cells[index]);
-        if (width > widths[index % self->columns])
-            widths[index % self->columns] = width;
-    }
-    for (size_t index = 0; index < self->count; index++) {
-        size_t column = index % self->columns;
-        bool last = column + 1 == self->columns;
-        bool right = (self->right >> column) & 1;
-        int pad = (int)(widths[column] - s_text_width (self->cells[index]));
-        fprintf (out, "%*s%s%*s%s", right ? pad : 0, "", self->cells[index],
-                 right || last ? 0 : pad, "", last ? "\n" : "  ");
-        free (self->cells[index]);
-    }
-    free (self->cells);
-    self->cells = NULL;
-    self->count = 0;
-}
 
 //  Writes the strings joined by ", " (or `empty` when there are none).
 static void
@@ -221,8 +83,8 @@ char *
 cpecctl_notify_subscription_text (const Cpec__V1__Subscription *subscription)
 {
     assert (subscription);
-    s_text_t text;
-    FILE *out = s_text_begin (&text);
+    cpecctl_text_t text;
+    FILE *out = cpecctl_text_begin (&text);
     const Cpec__V1__Subscription *self = subscription;
     fprintf (out, "id: %s\n", cpecctl_text (self->id));
     fprintf (out, "owner: %s\n", cpecctl_text (self->owner));
@@ -256,7 +118,7 @@ cpecctl_notify_subscription_text (const Cpec__V1__Subscription *subscription)
             out, "%s: %s%s%s\n", index ? "updated" : "created",
             cpecctl_format_timestamp (audits[index] ? audits[index]->at : NULL, at, sizeof (at)),
             audits[index] ? " by " : "", audits[index] ? cpecctl_text (audits[index]->by) : "");
-    return s_text_end (&text);
+    return cpecctl_text_end (&text);
 }
 
 //  Writes `name=a,b` (after a space unless first) when there are values.
@@ -277,8 +139,8 @@ s_write_filter (FILE *out, const char *name, char **values, size_t count, bool *
 static char *
 s_filters (const Cpec__V1__Subscription *subscription)
 {
-    s_text_t text;
-    FILE *out = s_text_begin (&text);
+    cpecctl_text_t text;
+    FILE *out = cpecctl_text_begin (&text);
     bool first = true;
     s_write_filter (out, "types", subscription->event_types, subscription->n_event_types, &first);
     s_write_filter (out, "provinces", subscription->provinces, subscription->n_provinces, &first);
@@ -292,78 +154,78 @@ s_filters (const Cpec__V1__Subscription *subscription)
     }
     if (first)
         fputs ("all", out);
-    return s_text_end (&text);
+    return cpecctl_text_end (&text);
 }
 
 char *
 cpecctl_notify_subscriptions_table (ProtobufCMessage **rows, size_t count)
 {
-    s_text_t text;
-    FILE *out = s_text_begin (&text);
-    s_grid_t grid = {7, 0, NULL, 0};
+    cpecctl_text_t text;
+    FILE *out = cpecctl_text_begin (&text);
+    cpecctl_grid_t grid = {7, 0, NULL, 0};
     const char *header[] = {"ID", "CHANNEL", "TARGET", "LANG", "DIGEST", "ACTIVE", "FILTERS"};
     for (size_t column = 0; column < grid.columns; column++)
-        s_grid_cell (&grid, "%s", header[column]);
+        cpecctl_grid_cell (&grid, "%s", header[column]);
     for (size_t index = 0; index < count; index++) {
         const Cpec__V1__Subscription *row = (const Cpec__V1__Subscription *)rows[index];
         //  The target: the webhook's url, the recipient, none for LIVE.
         const char *target = row->url && *row->url ? row->url : row->email;
         char *filters = s_filters (row);
-        s_grid_cell (&grid, "%s", cpecctl_text (row->id));
-        s_grid_cell (&grid, "%s", s_channel_name (row->channel));
-        s_grid_cell (&grid, "%s", cpecctl_text (target));
-        s_grid_cell (&grid, "%s", cpecctl_text (row->language));
-        s_grid_cell (&grid, "%s", row->digest ? "yes" : "no");
-        s_grid_cell (&grid, "%s", row->active ? "yes" : "no");
-        s_grid_cell (&grid, "%s", filters);
+        cpecctl_grid_cell (&grid, "%s", cpecctl_text (row->id));
+        cpecctl_grid_cell (&grid, "%s", s_channel_name (row->channel));
+        cpecctl_grid_cell (&grid, "%s", cpecctl_text (target));
+        cpecctl_grid_cell (&grid, "%s", cpecctl_text (row->language));
+        cpecctl_grid_cell (&grid, "%s", row->digest ? "yes" : "no");
+        cpecctl_grid_cell (&grid, "%s", row->active ? "yes" : "no");
+        cpecctl_grid_cell (&grid, "%s", filters);
         free (filters);
     }
-    s_grid_write (&grid, out);
-    return s_text_end (&text);
+    cpecctl_grid_write (&grid, out);
+    return cpecctl_text_end (&text);
 }
 
 char *
 cpecctl_notify_deliveries_table (ProtobufCMessage **rows, size_t count, bool with_subscription)
 {
-    s_text_t text;
-    FILE *out = s_text_begin (&text);
+    cpecctl_text_t text;
+    FILE *out = cpecctl_text_begin (&text);
     //  Without the subscription column, the numbers are columns 3 to 5.
-    s_grid_t grid = {with_subscription ? 8 : 7, with_subscription ? 0x70u : 0x38u, NULL, 0};
+    cpecctl_grid_t grid = {with_subscription ? 8 : 7, with_subscription ? 0x70u : 0x38u, NULL, 0};
     const char *header[] = {"ID",       "SUBSCRIPTION", "EVENT-TYPE", "STATUS",
                             "ATTEMPTS", "CODE",         "LATENCY",    "LAST-ERROR"};
     for (size_t column = 0; column < 8; column++)
         if (column != 1 || with_subscription)
-            s_grid_cell (&grid, "%s", header[column]);
+            cpecctl_grid_cell (&grid, "%s", header[column]);
     for (size_t index = 0; index < count; index++) {
         const Cpec__V1__Delivery *row = (const Cpec__V1__Delivery *)rows[index];
         const Cpec__V1__DeliveryAttempt *attempt = s_last_attempt (row);
-        s_grid_cell (&grid, "%s", cpecctl_text (row->id));
+        cpecctl_grid_cell (&grid, "%s", cpecctl_text (row->id));
         if (with_subscription)
-            s_grid_cell (&grid, "%s", cpecctl_text (row->subscription_id));
-        s_grid_cell (&grid, "%s", cpecctl_text (row->event_type));
-        s_grid_cell (&grid, "%s", s_delivery_status_name (row->status));
-        s_grid_cell (&grid, "%u", row->attempts);
+            cpecctl_grid_cell (&grid, "%s", cpecctl_text (row->subscription_id));
+        cpecctl_grid_cell (&grid, "%s", cpecctl_text (row->event_type));
+        cpecctl_grid_cell (&grid, "%s", s_delivery_status_name (row->status));
+        cpecctl_grid_cell (&grid, "%u", row->attempts);
         //  Code 0 is no answer (a timeout, a refused connection).
         if (attempt && attempt->status_code)
-            s_grid_cell (&grid, "%d", attempt->status_code);
+            cpecctl_grid_cell (&grid, "%d", attempt->status_code);
         else
-            s_grid_cell (&grid, "-");
+            cpecctl_grid_cell (&grid, "-");
         if (attempt)
-            s_grid_cell (&grid, "%ums", attempt->latency_ms);
+            cpecctl_grid_cell (&grid, "%ums", attempt->latency_ms);
         else
-            s_grid_cell (&grid, "-");
-        s_grid_cell (&grid, "%s", s_delivery_error (row));
+            cpecctl_grid_cell (&grid, "-");
+        cpecctl_grid_cell (&grid, "%s", s_delivery_error (row));
     }
-    s_grid_write (&grid, out);
-    return s_text_end (&text);
+    cpecctl_grid_write (&grid, out);
+    return cpecctl_text_end (&text);
 }
 
 char *
 cpecctl_notify_test_text (const Cpec__V1__TestSubscriptionResponse *answer)
 {
     assert (answer);
-    s_text_t text;
-    FILE *out = s_text_begin (&text);
+    cpecctl_text_t text;
+    FILE *out = cpecctl_text_begin (&text);
     const Cpec__V1__DeliveryAttempt *attempt = s_last_attempt (answer->delivery);
     fprintf (out, "delivered: %s\n", answer->delivered ? "true" : "false");
     fprintf (out, "delivery_id: %s\n",
@@ -377,33 +239,33 @@ cpecctl_notify_test_text (const Cpec__V1__TestSubscriptionResponse *answer)
     else
         fprintf (out, "latency_ms: -\n");
     fprintf (out, "error: %s\n", s_delivery_error (answer->delivery));
-    return s_text_end (&text);
+    return cpecctl_text_end (&text);
 }
 
 char *
 cpecctl_notify_live_text (const Cpec__V1__ReadLiveResponse *answer)
 {
     assert (answer);
-    s_text_t text;
-    FILE *out = s_text_begin (&text);
+    cpecctl_text_t text;
+    FILE *out = cpecctl_text_begin (&text);
     if (answer->n_entries) {
-        s_grid_t grid = {4, 0, NULL, 0};
-        s_grid_cell (&grid, "POSITION");
-        s_grid_cell (&grid, "DELIVERY");
-        s_grid_cell (&grid, "EVENT-TYPE");
-        s_grid_cell (&grid, "ZONE");
+        cpecctl_grid_t grid = {4, 0, NULL, 0};
+        cpecctl_grid_cell (&grid, "POSITION");
+        cpecctl_grid_cell (&grid, "DELIVERY");
+        cpecctl_grid_cell (&grid, "EVENT-TYPE");
+        cpecctl_grid_cell (&grid, "ZONE");
         for (size_t index = 0; index < answer->n_entries; index++) {
             const Cpec__V1__LiveEntry *entry = answer->entries[index];
             const Cpec__V1__Event *event = entry->event;
-            s_grid_cell (&grid, "%s", cpecctl_text (entry->position));
-            s_grid_cell (&grid, "%s", cpecctl_text (entry->delivery_id));
-            s_grid_cell (&grid, "%s", cpecctl_text (event ? event->type : NULL));
-            s_grid_cell (&grid, "%s", cpecctl_text (event ? event->zone_id : NULL));
+            cpecctl_grid_cell (&grid, "%s", cpecctl_text (entry->position));
+            cpecctl_grid_cell (&grid, "%s", cpecctl_text (entry->delivery_id));
+            cpecctl_grid_cell (&grid, "%s", cpecctl_text (event ? event->type : NULL));
+            cpecctl_grid_cell (&grid, "%s", cpecctl_text (event ? event->zone_id : NULL));
         }
-        s_grid_write (&grid, out);
+        cpecctl_grid_write (&grid, out);
     }
     fprintf (out, "next: %s\n", cpecctl_text (answer->next));
-    return s_text_end (&text);
+    return cpecctl_text_end (&text);
 }
 
 //  ---------------------------------------------------------------------------
@@ -580,7 +442,7 @@ s_print_rows (ProtobufCMessage **rows, size_t count, bool json,
     if (json)
         cpecctl_print_json_array (rows, count);
     else
-        s_put (table (rows, count));
+        cpecctl_put (table (rows, count));
 }
 
 //  Every page of a List method, printed by s_print_rows.
@@ -601,7 +463,7 @@ s_list (cpecctl_t *self, const char *method, ProtobufCMessage *request, const ch
 static void
 s_print_subscription (const ProtobufCMessage *answer)
 {
-    s_put (cpecctl_notify_subscription_text ((const Cpec__V1__Subscription *)answer));
+    cpecctl_put (cpecctl_notify_subscription_text ((const Cpec__V1__Subscription *)answer));
 }
 
 static char *
@@ -683,7 +545,7 @@ cpecctl_notify_sub_rm (cpecctl_t *self, int argc, char *argv[])
 static void
 s_print_test (const ProtobufCMessage *answer)
 {
-    s_put (cpecctl_notify_test_text ((const Cpec__V1__TestSubscriptionResponse *)answer));
+    cpecctl_put (cpecctl_notify_test_text ((const Cpec__V1__TestSubscriptionResponse *)answer));
 }
 
 int
@@ -777,7 +639,7 @@ cpecctl_notify_dlq_replay (cpecctl_t *self, int argc, char *argv[])
 static void
 s_print_live (const ProtobufCMessage *answer)
 {
-    s_put (cpecctl_notify_live_text ((const Cpec__V1__ReadLiveResponse *)answer));
+    cpecctl_put (cpecctl_notify_live_text ((const Cpec__V1__ReadLiveResponse *)answer));
 }
 
 int
