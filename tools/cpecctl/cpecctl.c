@@ -466,3 +466,26 @@ cpecctl_print_answer (ProtobufCMessage **answer_p, bool json,
     cpec_pb_destroy (answer_p);
     return CPECCTL_EXIT_OK;
 }
+
+int
+cpecctl_call_or_report (cpecctl_t *self, const ProtobufCServiceDescriptor *service,
+                        const char *method, const ProtobufCMessage *request,
+                        ProtobufCMessage **answer)
+{
+    if (cpecctl_client_or_report (self) == NULL)
+        return CPECCTL_EXIT_USAGE;
+    cpec_status_t status;
+    if (cpecctl_call (self, service, method, NULL, request, answer, &status) != CPEC_OK)
+        return cpecctl_report_status (&status);
+    return CPECCTL_EXIT_OK;
+}
+
+int
+cpecctl_call_print (cpecctl_t *self, const ProtobufCServiceDescriptor *service, const char *method,
+                    const ProtobufCMessage *request, bool json,
+                    void (*text) (const ProtobufCMessage *answer))
+{
+    ProtobufCMessage *answer = NULL;
+    int rc = cpecctl_call_or_report (self, service, method, request, &answer);
+    return rc ? rc : cpecctl_print_answer (&answer, json, text);
+}

@@ -91,6 +91,18 @@ int cpecctl_call (cpecctl_t *self, const ProtobufCServiceDescriptor *service, co
                   const char *request_id, const ProtobufCMessage *input, ProtobufCMessage **output,
                   cpec_status_t *status);
 
+//  cpecctl_call with a new request id, the client made first: CPECCTL_EXIT_OK
+//  with *answer set (the caller destroys it), or the exit code after
+//  reporting.
+int cpecctl_call_or_report (cpecctl_t *self, const ProtobufCServiceDescriptor *service,
+                            const char *method, const ProtobufCMessage *request,
+                            ProtobufCMessage **answer);
+
+//  cpecctl_call_or_report, then prints the answer as JSON or with text.
+int cpecctl_call_print (cpecctl_t *self, const ProtobufCServiceDescriptor *service,
+                        const char *method, const ProtobufCMessage *request, bool json,
+                        void (*text) (const ProtobufCMessage *answer));
+
 //  The rows of a listing, gathered over every page. The rows point into the
 //  pages, which are kept until the listing is destroyed.
 typedef struct

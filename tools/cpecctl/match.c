@@ -401,30 +401,6 @@ cpecctl_match_funnel_table (const Cpec__V1__FunnelReportResponse *report)
 //  ---------------------------------------------------------------------------
 //  Calls
 
-//  Calls a method of the Matchmaking service: CPECCTL_EXIT_OK with *answer
-//  set (the caller destroys it), or the exit code after reporting.
-static int
-s_call (cpecctl_t *self, const char *method, const ProtobufCMessage *request,
-        ProtobufCMessage **answer)
-{
-    if (cpecctl_client_or_report (self) == NULL)
-        return CPECCTL_EXIT_USAGE;
-    cpec_status_t status;
-    if (cpecctl_call (self, S_SERVICE, method, NULL, request, answer, &status) != CPEC_OK)
-        return cpecctl_report_status (&status);
-    return CPECCTL_EXIT_OK;
-}
-
-//  s_call, then prints the answer as JSON or with text.
-static int
-s_call_print (cpecctl_t *self, const char *method, const ProtobufCMessage *request, bool json,
-              void (*text) (const ProtobufCMessage *answer))
-{
-    ProtobufCMessage *answer = NULL;
-    int rc = s_call (self, method, request, &answer);
-    return rc ? rc : cpecctl_print_answer (&answer, json, text);
-}
-
 //  Every page of a List method, as one JSON array or the table `table`
 //  renders.
 static int
@@ -483,7 +459,8 @@ cpecctl_ent_add (cpecctl_t *self, int argc, char *argv[])
         return CPECCTL_EXIT_USAGE;
     Cpec__V1__CreateEnterpriseRequest request = CPEC__V1__CREATE_ENTERPRISE_REQUEST__INIT;
     request.enterprise = (Cpec__V1__Enterprise *)message;
-    int rc = s_call_print (self, "CreateEnterprise", &request.base, json, s_print_enterprise_id);
+    int rc = cpecctl_call_print (self, S_SERVICE, "CreateEnterprise", &request.base, json,
+                                 s_print_enterprise_id);
     cpec_pb_destroy (&message);
     return rc;
 }
@@ -498,7 +475,8 @@ cpecctl_ent_get (cpecctl_t *self, int argc, char *argv[])
         return CPECCTL_EXIT_USAGE;
     Cpec__V1__GetEnterpriseRequest request = CPEC__V1__GET_ENTERPRISE_REQUEST__INIT;
     request.id = (char *)id;
-    return s_call_print (self, "GetEnterprise", &request.base, json, s_print_enterprise);
+    return cpecctl_call_print (self, S_SERVICE, "GetEnterprise", &request.base, json,
+                               s_print_enterprise);
 }
 
 int
@@ -537,7 +515,7 @@ cpecctl_ent_rm (cpecctl_t *self, int argc, char *argv[])
     request.id = (char *)id;
     request.expected_version = 0; //  whatever its version
     ProtobufCMessage *answer = NULL;
-    int rc = s_call (self, "DeleteEnterprise", &request.base, &answer);
+    int rc = cpecctl_call_or_report (self, S_SERVICE, "DeleteEnterprise", &request.base, &answer);
     if (rc)
         return rc;
     printf ("deleted %s\n",
@@ -569,7 +547,7 @@ cpecctl_match_top (cpecctl_t *self, int argc, char *argv[])
     if (k && (cpecctl_parse_uint32 (k, 1, &request.k) || request.k > S_TOP_K_MAX))
         return cpecctl_usage_error (command, "--k must be a whole number from 1 to %d, not '%s'",
                                     S_TOP_K_MAX, k);
-    return s_call_print (self, "TopMatches", &request.base, json, s_print_top);
+    return cpecctl_call_print (self, S_SERVICE, "TopMatches", &request.base, json, s_print_top);
 }
 
 static void
@@ -589,7 +567,8 @@ cpecctl_match_zones (cpecctl_t *self, int argc, char *argv[])
     Cpec__V1__RecommendZonesRequest request = CPEC__V1__RECOMMEND_ZONES_REQUEST__INIT;
     request.enterprise_id = (char *)id;
     request.k = 0; //  every zone that can hold the firm
-    return s_call_print (self, "RecommendZones", &request.base, json, s_print_zones);
+    return cpecctl_call_print (self, S_SERVICE, "RecommendZones", &request.base, json,
+                               s_print_zones);
 }
 
 //  ---------------------------------------------------------------------------
@@ -618,7 +597,8 @@ cpecctl_match_propose (cpecctl_t *self, int argc, char *argv[])
     Cpec__V1__ProposeMatchRequest request = CPEC__V1__PROPOSE_MATCH_REQUEST__INIT;
     request.enterprise_a = (char *)ids[0];
     request.enterprise_b = (char *)ids[1];
-    return s_call_print (self, "ProposeMatch", &request.base, json, s_print_match_id);
+    return cpecctl_call_print (self, S_SERVICE, "ProposeMatch", &request.base, json,
+                               s_print_match_id);
 }
 
 int
@@ -631,7 +611,7 @@ cpecctl_match_get (cpecctl_t *self, int argc, char *argv[])
         return CPECCTL_EXIT_USAGE;
     Cpec__V1__GetMatchRequest request = CPEC__V1__GET_MATCH_REQUEST__INIT;
     request.id = (char *)id;
-    return s_call_print (self, "GetMatch", &request.base, json, s_print_match);
+    return cpecctl_call_print (self, S_SERVICE, "GetMatch", &request.base, json, s_print_match);
 }
 
 int
@@ -718,7 +698,7 @@ cpecctl_match_move (cpecctl_t *self, int argc, char *argv[])
         request.zone_id = (char *)zone;
     if (note)
         request.note = (char *)note;
-    return s_call_print (self, "MoveMatch", &request.base, json, s_print_moved);
+    return cpecctl_call_print (self, S_SERVICE, "MoveMatch", &request.base, json, s_print_moved);
 }
 
 //  ---------------------------------------------------------------------------
@@ -738,5 +718,6 @@ cpecctl_match_funnel (cpecctl_t *self, int argc, char *argv[])
     if (cpecctl_parse ("match funnel", argc, argv, options, NULL, 0, NULL))
         return CPECCTL_EXIT_USAGE;
     Cpec__V1__FunnelReportRequest request = CPEC__V1__FUNNEL_REPORT_REQUEST__INIT;
-    return s_call_print (self, "FunnelReport", &request.base, json, s_print_funnel);
+    return cpecctl_call_print (self, S_SERVICE, "FunnelReport", &request.base, json,
+                               s_print_funnel);
 }

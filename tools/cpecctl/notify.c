@@ -410,30 +410,6 @@ cpecctl_notify_load_subscription (const char *command, const char *path)
 //  ---------------------------------------------------------------------------
 //  Calls
 
-//  Calls a method of the Notify service: CPECCTL_EXIT_OK with *answer set
-//  (the caller destroys it), or the exit code after reporting.
-static int
-s_call (cpecctl_t *self, const char *method, const ProtobufCMessage *request,
-        ProtobufCMessage **answer)
-{
-    if (cpecctl_client_or_report (self) == NULL)
-        return CPECCTL_EXIT_USAGE;
-    cpec_status_t status;
-    if (cpecctl_call (self, S_SERVICE, method, NULL, request, answer, &status) != CPEC_OK)
-        return cpecctl_report_status (&status);
-    return CPECCTL_EXIT_OK;
-}
-
-//  s_call, then prints the answer as JSON or with text.
-static int
-s_call_print (cpecctl_t *self, const char *method, const ProtobufCMessage *request, bool json,
-              void (*text) (const ProtobufCMessage *answer))
-{
-    ProtobufCMessage *answer = NULL;
-    int rc = s_call (self, method, request, &answer);
-    return rc ? rc : cpecctl_print_answer (&answer, json, text);
-}
-
 //  Prints rows as one JSON array or as the table `table` renders.
 static void
 s_print_rows (ProtobufCMessage **rows, size_t count, bool json,
@@ -493,7 +469,8 @@ cpecctl_notify_sub_add (cpecctl_t *self, int argc, char *argv[])
         return CPECCTL_EXIT_USAGE;
     Cpec__V1__CreateSubscriptionRequest request = CPEC__V1__CREATE_SUBSCRIPTION_REQUEST__INIT;
     request.subscription = subscription;
-    int rc = s_call_print (self, "Create", &request.base, args.json, s_print_subscription);
+    int rc = cpecctl_call_print (self, S_SERVICE, "Create", &request.base, args.json,
+                                 s_print_subscription);
     ProtobufCMessage *message = &subscription->base;
     cpec_pb_destroy (&message);
     return rc;
@@ -520,7 +497,8 @@ cpecctl_notify_sub_get (cpecctl_t *self, int argc, char *argv[])
         return CPECCTL_EXIT_USAGE;
     Cpec__V1__GetSubscriptionRequest request = CPEC__V1__GET_SUBSCRIPTION_REQUEST__INIT;
     request.id = (char *)args.id;
-    return s_call_print (self, "Get", &request.base, args.json, s_print_subscription);
+    return cpecctl_call_print (self, S_SERVICE, "Get", &request.base, args.json,
+                               s_print_subscription);
 }
 
 static void
@@ -539,7 +517,8 @@ cpecctl_notify_sub_rm (cpecctl_t *self, int argc, char *argv[])
     Cpec__V1__DeleteSubscriptionRequest request = CPEC__V1__DELETE_SUBSCRIPTION_REQUEST__INIT;
     request.id = (char *)args.id;
     request.expected_version = 0; //  whatever its version
-    return s_call_print (self, "Delete", &request.base, args.json, s_print_deleted);
+    return cpecctl_call_print (self, S_SERVICE, "Delete", &request.base, args.json,
+                               s_print_deleted);
 }
 
 static void
@@ -557,7 +536,7 @@ cpecctl_notify_sub_test (cpecctl_t *self, int argc, char *argv[])
     Cpec__V1__TestSubscriptionRequest request = CPEC__V1__TEST_SUBSCRIPTION_REQUEST__INIT;
     request.id = (char *)args.id;
     ProtobufCMessage *answer = NULL;
-    int rc = s_call (self, "Test", &request.base, &answer);
+    int rc = cpecctl_call_or_report (self, S_SERVICE, "Test", &request.base, &answer);
     if (rc)
         return rc;
     bool delivered = ((const Cpec__V1__TestSubscriptionResponse *)answer)->delivered;
@@ -586,7 +565,7 @@ cpecctl_notify_deliveries (cpecctl_t *self, int argc, char *argv[])
     //  The newest `limit`: one page of that size.
     request.page_size = args.limit;
     ProtobufCMessage *answer = NULL;
-    int rc = s_call (self, "ListDeliveries", &request.base, &answer);
+    int rc = cpecctl_call_or_report (self, S_SERVICE, "ListDeliveries", &request.base, &answer);
     if (rc)
         return rc;
     const Cpec__V1__ListDeliveriesResponse *page = (const Cpec__V1__ListDeliveriesResponse *)answer;
@@ -630,7 +609,8 @@ cpecctl_notify_dlq_replay (cpecctl_t *self, int argc, char *argv[])
     Cpec__V1__ReplayDeadLettersRequest request = CPEC__V1__REPLAY_DEAD_LETTERS_REQUEST__INIT;
     if (args.id)
         request.id = (char *)args.id; //  a delivery or a subscription; none: all
-    return s_call_print (self, "ReplayDeadLetters", &request.base, args.json, s_print_replayed);
+    return cpecctl_call_print (self, S_SERVICE, "ReplayDeadLetters", &request.base, args.json,
+                               s_print_replayed);
 }
 
 //  ---------------------------------------------------------------------------
@@ -653,5 +633,5 @@ cpecctl_notify_live (cpecctl_t *self, int argc, char *argv[])
     if (args.after)
         request.after = (char *)args.after;
     request.count = args.count;
-    return s_call_print (self, "ReadLive", &request.base, args.json, s_print_live);
+    return cpecctl_call_print (self, S_SERVICE, "ReadLive", &request.base, args.json, s_print_live);
 }
