@@ -58,6 +58,22 @@ const gw_route_t gw_routes[] = {
     {"GET", "/v1/funnel", &cpec__v1__matchmaking__descriptor, "FunnelReport"},
     {NULL}};
 
+//  The dashboard's files (services/gateway/www/, embedded).
+extern const char gw_www_index_html[];
+extern const char gw_www_app_js[];
+extern const char gw_www_style_css[];
+
+static const struct
+{
+    const char *path;
+    const char *type;
+    const char *body;
+} s_static[] = {{"/", "text/html; charset=utf-8", gw_www_index_html},
+                {"/index.html", "text/html; charset=utf-8", gw_www_index_html},
+                {"/app.js", "text/javascript; charset=utf-8", gw_www_app_js},
+                {"/style.css", "text/css; charset=utf-8", gw_www_style_css},
+                {NULL, NULL, NULL}};
+
 struct _gw_server_t
 {
     struct MHD_Daemon *daemon;
@@ -390,6 +406,10 @@ s_handle (void *cls, struct MHD_Connection *connection, const char *url, const c
     if (strcmp (url, "/openapi.json") == 0)
         return s_respond (connection, MHD_HTTP_OK, cpec_strdup (gw_openapi), "application/json",
                           request_id, NULL);
+    for (int i = 0; s_static[i].path; i++)
+        if (strcmp (url, s_static[i].path) == 0 && strcmp (method, "GET") == 0)
+            return s_respond (connection, MHD_HTTP_OK, cpec_strdup (s_static[i].body),
+                              s_static[i].type, request_id, NULL);
     if (strcmp (url, "/metrics") == 0 && self->metrics) {
         char *text = cpec_metrics_render (self->metrics);
         return s_respond (connection, MHD_HTTP_OK, text ? text : cpec_strdup (""),
