@@ -61,7 +61,7 @@ cpec_code_http (int code)
         case CPEC_ALREADY_EXISTS: return 409;
         case CPEC_PERMISSION_DENIED: return 403;
         case CPEC_RESOURCE_EXHAUSTED: return 429;
-        case CPEC_FAILED_PRECONDITION: return 412;
+        case CPEC_FAILED_PRECONDITION: return 400; //  412 is If-Match's
         case CPEC_ABORTED: return 409;
         case CPEC_OUT_OF_RANGE: return 400;
         case CPEC_UNIMPLEMENTED: return 501;

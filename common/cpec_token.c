@@ -15,16 +15,22 @@
 #define S_RANDOM     32 //  bytes of a token's secret
 #define S_TOKEN_SIZE (sizeof (S_PREFIX) - 1 + 2 * S_RANDOM)
 
+void
+cpec_sha256_hex (const void *data, size_t size, char hex[65])
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_Digest (data, size, digest, &length, EVP_sha256 (), NULL);
+    for (unsigned int i = 0; i < length && i < 32; i++)
+        snprintf (hex + 2 * i, 3, "%02x", digest[i]);
+    hex[64] = '\0';
+}
+
 //  The lowercase hex SHA-256 of text into hex (65 bytes).
 static void
 s_hash (const char *text, char hex[65])
 {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    EVP_Digest (text, strlen (text), digest, &size, EVP_sha256 (), NULL);
-    for (unsigned int i = 0; i < size && i < 32; i++)
-        snprintf (hex + 2 * i, 3, "%02x", digest[i]);
-    hex[64] = '\0';
+    cpec_sha256_hex (text, strlen (text), hex);
 }
 
 static void

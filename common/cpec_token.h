@@ -31,6 +31,10 @@ int cpec_token_create (cpec_store_t *store, int role, const char *province, cons
 int cpec_token_check (cpec_store_t *store, const char *token, Cpec__V1__Principal **principal,
                       cpec_status_t *status);
 
+//  The lowercase hex SHA-256 of size bytes of data into hex (65 bytes): the
+//  tokens' hashes, and the gateway's audit chain and idempotency keys.
+void cpec_sha256_hex (const void *data, size_t size, char hex[65]);
+
 //  Revokes the token of an id: OK, NOT_FOUND, UNAVAILABLE.
 int cpec_token_revoke (cpec_store_t *store, const char *id, cpec_status_t *status);
 

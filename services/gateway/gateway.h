@@ -35,14 +35,24 @@
 
 typedef struct _gw_server_t gw_server_t;
 
-//  CPEC_HTTP_ADDR, CPEC_HTTP_TIMEOUT_MS
+//  CPEC_HTTP_ADDR, CPEC_HTTP_TIMEOUT_MS, CPEC_HTTP_BODY_MAX, CPEC_HTTP_RATE,
+//  CPEC_HTTP_BURST
 extern const cpec_config_var_t gw_config_vars[];
+
+//  What one server allows.
+typedef struct
+{
+    int timeout_ms;  //  the deadline of the service call behind a request
+    size_t body_max; //  the largest request body, in bytes
+    double rate;     //  requests per second per token (0: no limit)
+    double burst;    //  requests a token may make at once
+} gw_limits_t;
 
 //  Serves HTTP on address ("host:port") for the broker at broker, checking
 //  bearer tokens in the Redis at redis_url; metrics borrowed. NULL when the
 //  address is invalid or taken.
 gw_server_t *gw_server_new (const char *address, const char *broker, const char *redis_url,
-                            int timeout_ms, cpec_metrics_t *metrics);
+                            const gw_limits_t *limits, cpec_metrics_t *metrics);
 
 //  Stops serving (answers in flight finish first); idempotent.
 void gw_server_destroy (gw_server_t **self_p);
@@ -52,8 +62,15 @@ typedef struct
 {
     const char *method;                        //  "GET"
     const char *pattern;                       //  "/v1/sezs/{id}"
-    const ProtobufCServiceDescriptor *service; //  called through the broker
-    const char *call;                          //  the proto method, "GetSez"
+    const ProtobufCServiceDescriptor *service; //  called through the broker;
+                                               //  NULL: the gateway's own
+    const char *call;                          //  the proto method, "GetSez"; of the gateway's own:
+                      //  "events", "events/stream", "audit", "import/milestones"
+    const char *body; //  POST, PATCH: the input's field the JSON body fills
+                      //  ("sez"); "*": the body is the input
+    const char *get;  //  the method reading the entity of the path ("GetSez"):
+                      //  PATCH merges into it; writes audit its version
+    bool created;     //  a POST that makes something: 201
 } gw_route_t;
 
 //  The routes served, terminated by {NULL}.

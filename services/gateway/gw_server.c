@@ -1,34 +1,40 @@
 /*  gw_server - the HTTP server of the gateway: libmicrohttpd, one thread per
-    connection, each thread with its own client of the broker; the route
-    table; JSON to and from protobuf; errors.
+    connection, each thread with its own client of the broker and connection
+    to Redis; the route table; reads, writes (JSON bodies, merge patches,
+    If-Match, Idempotency-Key), limits (body size, content type, rate);
+    errors.
 */
-#include "gateway.h"
-
 #include <assert.h>
 #include <ctype.h>
+#include <czmq.h>
 #include <jansson.h>
+#include <math.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cpec/v1/matchmaking.pb-c.h"
 #include "cpec/v1/milestones.pb-c.h"
+#include "cpec/v1/notify.pb-c.h"
 #include "cpec/v1/registry.pb-c.h"
 #include "cpec_admin.h"
-#include "cpec_client.h"
 #include "cpec_json.h"
 #include "cpec_log.h"
 #include "cpec_pb.h"
-#include "cpec_status.h"
-#include "cpec_store.h"
 #include "cpec_token.h"
+#include "gw_audit.h"
+#include "gw_patch.h"
+#include "gw_private.h"
 
-#define S_PARAMS_MAX      8
-#define S_PATH_MAX        1024
 #define S_CONNECTIONS_MAX 1024
-#define S_REQUEST_ID_MAX  64
+#define S_HTTP_TOO_LARGE  413
+#define S_BUCKETS         1024 //  rate limits kept, by token (hashed)
+#define S_IDEM_KEY_MAX    255
+#define S_IDEM_PENDING_S  60    //  how long a request in flight holds its key
+#define S_IDEM_KEEP_S     86400 //  how long an answer is kept for its key
 
 const cpec_config_var_t gw_config_vars[] = {
     CPEC_CONFIG_COMMON,
@@ -36,27 +42,75 @@ const cpec_config_var_t gw_config_vars[] = {
      "the public HTTP address host:port of the JSON API"},
     {"CPEC_HTTP_TIMEOUT_MS", CPEC_CONFIG_INT, "10000",
      "the deadline of the service call behind one HTTP request", 100, 600000},
+    {"CPEC_HTTP_BODY_MAX", CPEC_CONFIG_INT, "1048576",
+     "the largest request body in bytes (413 above, before it is read)", 1024, 67108864},
+    {"CPEC_HTTP_RATE", CPEC_CONFIG_INT, "100",
+     "requests per second one token may make on one gateway (429 above; 0: no limit)", 0, 1000000},
+    {"CPEC_HTTP_BURST", CPEC_CONFIG_INT, "200", "requests one token may make at once", 1, 1000000},
     {NULL, 0, NULL, NULL}};
 
+#define S_REGISTRY    &cpec__v1__registry__descriptor
+#define S_MILESTONES  &cpec__v1__milestones__descriptor
+#define S_NOTIFY      &cpec__v1__notify__descriptor
+#define S_MATCHMAKING &cpec__v1__matchmaking__descriptor
+
 const gw_route_t gw_routes[] = {
-    {"GET", "/v1/sezs", &cpec__v1__registry__descriptor, "ListSezs"},
-    {"GET", "/v1/sezs/{id}", &cpec__v1__registry__descriptor, "GetSez"},
-    {"GET", "/v1/sezs/{zone_id}/enterprises", &cpec__v1__registry__descriptor,
-     "ListZoneEnterprises"},
-    {"GET", "/v1/sezs/{zone_id}/milestones", &cpec__v1__milestones__descriptor, "List"},
-    {"GET", "/v1/sezs/{zone_id}/schedule", &cpec__v1__milestones__descriptor, "ZoneSchedule"},
-    {"GET", "/v1/milestones/{id}", &cpec__v1__milestones__descriptor, "Get"},
-    {"GET", "/v1/portfolio", &cpec__v1__milestones__descriptor, "Portfolio"},
-    {"GET", "/v1/enterprises", &cpec__v1__matchmaking__descriptor, "ListEnterprises"},
-    {"GET", "/v1/enterprises/{id}", &cpec__v1__matchmaking__descriptor, "GetEnterprise"},
-    {"GET", "/v1/enterprises/{enterprise_id}/matches", &cpec__v1__matchmaking__descriptor,
-     "TopMatches"},
-    {"GET", "/v1/enterprises/{enterprise_id}/zones", &cpec__v1__matchmaking__descriptor,
-     "RecommendZones"},
-    {"GET", "/v1/matches", &cpec__v1__matchmaking__descriptor, "ListMatches"},
-    {"GET", "/v1/matches/{id}", &cpec__v1__matchmaking__descriptor, "GetMatch"},
-    {"GET", "/v1/funnel", &cpec__v1__matchmaking__descriptor, "FunnelReport"},
-    {NULL}};
+    //  zones
+    {"GET", "/v1/sezs", S_REGISTRY, "ListSezs", NULL, NULL, false},
+    {"POST", "/v1/sezs", S_REGISTRY, "CreateSez", "sez", NULL, true},
+    {"GET", "/v1/sezs/{id}", S_REGISTRY, "GetSez", NULL, NULL, false},
+    {"PATCH", "/v1/sezs/{id}", S_REGISTRY, "UpdateSez", "sez", "GetSez", false},
+    {"GET", "/v1/sezs/{zone_id}/enterprises", S_REGISTRY, "ListZoneEnterprises", NULL, NULL, false},
+    {"POST", "/v1/sezs/{zone_id}/enterprises", S_REGISTRY, "AdmitEnterprise", "enterprise", NULL,
+     true},
+    //  milestones
+    {"GET", "/v1/sezs/{zone_id}/milestones", S_MILESTONES, "List", NULL, NULL, false},
+    {"GET", "/v1/sezs/{zone_id}/schedule", S_MILESTONES, "ZoneSchedule", NULL, NULL, false},
+    {"POST", "/v1/milestones", S_MILESTONES, "Create", "milestone", NULL, true},
+    {"GET", "/v1/milestones/{id}", S_MILESTONES, "Get", NULL, NULL, false},
+    {"PATCH", "/v1/milestones/{id}", S_MILESTONES, "Update", "milestone", "Get", false},
+    {"POST", "/v1/milestones/{id}/complete", S_MILESTONES, "Complete", "*", "Get", false},
+    {"POST", "/v1/milestones/{id}/replan", S_MILESTONES, "Replan", "*", "Get", false},
+    {"POST", "/v1/milestones/{id}/dependencies", S_MILESTONES, "AddDependency", "*", "Get", false},
+    {"POST", "/v1/milestones/{id}/dependencies/remove", S_MILESTONES, "RemoveDependency", "*",
+     "Get", false},
+    {"GET", "/v1/portfolio", S_MILESTONES, "Portfolio", NULL, NULL, false},
+    {"POST", "/v1/import/milestones", NULL, "import/milestones", NULL, NULL, false},
+    //  subscriptions, deliveries, dead letters
+    {"GET", "/v1/subscriptions", S_NOTIFY, "List", NULL, NULL, false},
+    {"POST", "/v1/subscriptions", S_NOTIFY, "Create", "subscription", NULL, true},
+    {"GET", "/v1/subscriptions/{id}", S_NOTIFY, "Get", NULL, NULL, false},
+    {"PATCH", "/v1/subscriptions/{id}", S_NOTIFY, "Update", "subscription", "Get", false},
+    {"DELETE", "/v1/subscriptions/{id}", S_NOTIFY, "Delete", NULL, "Get", false},
+    {"POST", "/v1/subscriptions/{id}/test", S_NOTIFY, "Test", "*", "Get", false},
+    {"GET", "/v1/subscriptions/{subscription_id}/deliveries", S_NOTIFY, "ListDeliveries", NULL,
+     NULL, false},
+    {"GET", "/v1/subscriptions/{subscription_id}/live", S_NOTIFY, "ReadLive", NULL, NULL, false},
+    {"GET", "/v1/dead-letters", S_NOTIFY, "ListDeadLetters", NULL, NULL, false},
+    {"POST", "/v1/dead-letters/replay", S_NOTIFY, "ReplayDeadLetters", "*", NULL, false},
+    //  enterprises and matches
+    {"GET", "/v1/enterprises", S_MATCHMAKING, "ListEnterprises", NULL, NULL, false},
+    {"POST", "/v1/enterprises", S_MATCHMAKING, "CreateEnterprise", "enterprise", NULL, true},
+    {"POST", "/v1/import/enterprises", S_MATCHMAKING, "ImportEnterprises", "*", NULL, true},
+    {"GET", "/v1/enterprises/{id}", S_MATCHMAKING, "GetEnterprise", NULL, NULL, false},
+    {"PATCH", "/v1/enterprises/{id}", S_MATCHMAKING, "UpdateEnterprise", "enterprise",
+     "GetEnterprise", false},
+    {"DELETE", "/v1/enterprises/{id}", S_MATCHMAKING, "DeleteEnterprise", NULL, "GetEnterprise",
+     false},
+    {"GET", "/v1/enterprises/{enterprise_id}/matches", S_MATCHMAKING, "TopMatches", NULL, NULL,
+     false},
+    {"GET", "/v1/enterprises/{enterprise_id}/zones", S_MATCHMAKING, "RecommendZones", NULL, NULL,
+     false},
+    {"GET", "/v1/matches", S_MATCHMAKING, "ListMatches", NULL, NULL, false},
+    {"POST", "/v1/matches", S_MATCHMAKING, "ProposeMatch", "*", NULL, true},
+    {"GET", "/v1/matches/{id}", S_MATCHMAKING, "GetMatch", NULL, NULL, false},
+    {"POST", "/v1/matches/{id}/move", S_MATCHMAKING, "MoveMatch", "*", "GetMatch", false},
+    {"GET", "/v1/funnel", S_MATCHMAKING, "FunnelReport", NULL, NULL, false},
+    //  the gateway's own
+    {"GET", "/v1/events", NULL, "events", NULL, NULL, false},
+    {"GET", "/v1/events/stream", NULL, "events/stream", NULL, NULL, false},
+    {"GET", "/v1/audit", NULL, "audit", NULL, NULL, false},
+    {NULL, NULL, NULL, NULL, NULL, NULL, false}};
 
 //  The dashboard's files (services/gateway/www/, embedded).
 extern const char gw_www_index_html[];
@@ -74,15 +128,28 @@ static const struct
                 {"/style.css", "text/css; charset=utf-8", gw_www_style_css},
                 {NULL, NULL, NULL}};
 
+//  A token bucket of one token's requests.
+typedef struct
+{
+    char id[17]; //  the token's id ("" when unused)
+    double level;
+    int64_t at_ms;
+} s_bucket_t;
+
 struct _gw_server_t
 {
     struct MHD_Daemon *daemon;
     char *broker;
-    int timeout_ms;
+    char *redis_url;
+    gw_limits_t limits;
     cpec_metrics_t *metrics;
     pthread_key_t client_key; //  each connection thread's client of the broker
-    pthread_key_t store_key;  //  and its connection to Redis (the tokens)
-    char *redis_url;
+    pthread_key_t store_key;  //  and its connection to Redis
+    pthread_mutex_t buckets_lock;
+    s_bucket_t buckets[S_BUCKETS];
+    volatile bool stopping;
+    char audit_sha[41];
+    pthread_mutex_t audit_lock; //  guards audit_sha
 };
 
 //  --------------------------------------------------------------------------
@@ -142,68 +209,207 @@ gw_route_match (const char *pattern, const char *path, char *buf, size_t size, c
 //  --------------------------------------------------------------------------
 //  Answers
 
-//  Queues a response with a malloc'd body (taken), its type and headers;
-//  extra: an entity tag ("\"3\""), or the WWW-Authenticate challenge of a 401.
-static enum MHD_Result
-s_respond (struct MHD_Connection *connection, unsigned int status, char *body,
-           const char *content_type, const char *request_id, const char *extra)
+static int
+s_answer_errorv (gw_answer_t *answer, const char *request_id, int code, unsigned int status,
+                 const char *format, va_list args)
 {
+    char message[512];
+    vsnprintf (message, sizeof (message), format, args);
+    json_t *error = json_pack ("{s:{s:s, s:s, s:s}}", "error", "code", cpec_code_name (code),
+                               "message", message, "request_id", request_id);
+    free (answer->body);
+    answer->body = json_dumps (error, JSON_COMPACT);
+    json_decref (error);
+    answer->type = NULL;
+    answer->etag[0] = answer->location[0] = '\0';
+    answer->status = status ? status : (unsigned int)cpec_code_http (code);
+    return code;
+}
+
+int
+gw_answer_error (gw_answer_t *answer, const gw_request_t *request, int code, const char *format,
+                 ...)
+{
+    va_list args;
+    va_start (args, format);
+    s_answer_errorv (answer, request->request_id, code, 0, format, args);
+    va_end (args);
+    return code;
+}
+
+//  An error whose HTTP status is not its code's (405, 412, 413, 415, 422,
+//  428, 429).
+static int s_answer_status (gw_answer_t *answer, const gw_request_t *request, unsigned int status,
+                            int code, const char *format, ...)
+    __attribute__ ((format (printf, 5, 6)));
+static int
+s_answer_status (gw_answer_t *answer, const gw_request_t *request, unsigned int status, int code,
+                 const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    s_answer_errorv (answer, request->request_id, code, status, format, args);
+    va_end (args);
+    return code;
+}
+
+int
+gw_answer_json (gw_answer_t *answer, unsigned int status, json_t *body)
+{
+    free (answer->body);
+    answer->body = json_dumps (body, JSON_COMPACT);
+    json_decref (body);
+    answer->status = status;
+    answer->type = NULL;
+    return CPEC_OK;
+}
+
+//  Queues an answer (its body taken); extra headers by status: the
+//  WWW-Authenticate challenge of a 401, Retry-After of a 429.
+static enum MHD_Result
+s_send (gw_request_t *request, gw_answer_t *answer)
+{
+    char *body = answer->body ? answer->body : cpec_strdup ("");
+    answer->body = NULL;
     struct MHD_Response *response =
         MHD_create_response_from_buffer (strlen (body), body, MHD_RESPMEM_MUST_FREE);
     if (!response) {
         free (body);
         return MHD_NO;
     }
-    MHD_add_response_header (response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-    MHD_add_response_header (response, "X-Request-Id", request_id);
+    MHD_add_response_header (response, MHD_HTTP_HEADER_CONTENT_TYPE,
+                             answer->type ? answer->type : "application/json");
+    MHD_add_response_header (response, "X-Request-Id", request->request_id);
     MHD_add_response_header (response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    if (extra && *extra == '"')
-        MHD_add_response_header (response, MHD_HTTP_HEADER_ETAG, extra);
-    else if (extra) //  a challenge, for a 401
-        MHD_add_response_header (response, MHD_HTTP_HEADER_WWW_AUTHENTICATE, extra);
-    enum MHD_Result result = MHD_queue_response (connection, status, response);
+    if (answer->etag[0])
+        MHD_add_response_header (response, MHD_HTTP_HEADER_ETAG, answer->etag);
+    if (answer->location[0])
+        MHD_add_response_header (response, MHD_HTTP_HEADER_LOCATION, answer->location);
+    if (answer->status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header (response, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                 "Bearer realm=\"cpec\"");
+    if (answer->status == MHD_HTTP_TOO_MANY_REQUESTS)
+        MHD_add_response_header (response, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    enum MHD_Result result = MHD_queue_response (request->connection, answer->status, response);
     MHD_destroy_response (response);
     return result;
 }
 
-//  {"error": {"code", "message", "request_id"}} with the code's HTTP status.
-static enum MHD_Result
-s_error (struct MHD_Connection *connection, int code, const char *message, const char *request_id)
+//  --------------------------------------------------------------------------
+//  Per thread: the broker and Redis
+
+static void
+s_client_free (void *client)
 {
-    json_t *error = json_pack ("{s:{s:s, s:s, s:s}}", "error", "code", cpec_code_name (code),
-                               "message", message, "request_id", request_id);
-    char *body = json_dumps (error, JSON_COMPACT);
-    json_decref (error);
-    if (!body)
-        return MHD_NO;
-    return s_respond (connection, (unsigned int)cpec_code_http (code), body, "application/json",
-                      request_id, code == CPEC_UNAUTHENTICATED ? "Bearer realm=\"cpec\"" : NULL);
+    cpec_client_destroy ((cpec_client_t **)&client);
 }
 
-//  The request id: the caller's X-Request-Id when it is a sane token, else
-//  a new UUID.
 static void
-s_request_id (struct MHD_Connection *connection, char id[S_REQUEST_ID_MAX + 1])
+s_store_free (void *store)
 {
-    const char *given = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, "X-Request-Id");
-    size_t length = given ? strlen (given) : 0;
-    bool sane = length > 0 && length <= S_REQUEST_ID_MAX;
-    for (size_t i = 0; sane && i < length; i++)
-        sane = isalnum ((unsigned char)given[i]) || strchr ("-_.:", given[i]);
-    if (sane)
-        memcpy (id, given, length + 1);
-    else
-        cpec_uuid (id);
+    cpec_store_destroy ((cpec_store_t **)&store);
+}
+
+cpec_store_t *
+gw_store (gw_server_t *self)
+{
+    cpec_store_t *store = (cpec_store_t *)pthread_getspecific (self->store_key);
+    if (!store && (store = cpec_store_new (self->redis_url)))
+        pthread_setspecific (self->store_key, store);
+    return store;
+}
+
+const char *
+gw_redis_url (gw_server_t *self)
+{
+    return self->redis_url;
+}
+
+bool
+gw_stopping (gw_server_t *self)
+{
+    return self->stopping;
+}
+
+cpec_client_t *
+gw_client (gw_request_t *request)
+{
+    gw_server_t *self = request->server;
+    cpec_client_t *client = (cpec_client_t *)pthread_getspecific (self->client_key);
+    if (!client) {
+        client = cpec_client_new (self->broker);
+        if (!client)
+            return NULL;
+        pthread_setspecific (self->client_key, client);
+    }
+    //  the call goes as the token's principal
+    const Cpec__V1__Principal *who = request->who;
+    cpec_client_set_principal (client, who->subject, who->role, who->province);
+    cpec_client_set_enterprise (client, who->enterprise_id);
+    return client;
 }
 
 //  --------------------------------------------------------------------------
-//  A call
+//  Authentication and rate
+
+//  The caller's principal from "Authorization: Bearer <token>" into
+//  request->who: OK, or UNAUTHENTICATED, RESOURCE_EXHAUSTED (429: past the
+//  token's rate), UNAVAILABLE, answered.
+static int
+s_authenticate (gw_request_t *request, gw_answer_t *answer)
+{
+    gw_server_t *self = request->server;
+    const char *header = MHD_lookup_connection_value (request->connection, MHD_HEADER_KIND,
+                                                      MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!header || strncmp (header, "Bearer ", 7) != 0)
+        return gw_answer_error (answer, request, CPEC_UNAUTHENTICATED,
+                                "Authorization: Bearer <token> is required");
+    cpec_store_t *store = gw_store (self);
+    if (!store)
+        return gw_answer_error (answer, request, CPEC_UNAVAILABLE,
+                                "the token store is not configured");
+    cpec_status_t status;
+    int rc = cpec_token_check (store, header + 7, &request->who, &status);
+    if (rc != CPEC_OK)
+        return gw_answer_error (answer, request, rc, "%s", status.message);
+    if (self->limits.rate <= 0)
+        return CPEC_OK;
+    //  a token bucket per token: `rate` a second, up to `burst`
+    char hash[65];
+    cpec_sha256_hex (header + 7, strlen (header + 7), hash);
+    hash[16] = '\0';
+    unsigned long slot = strtoul (hash + 8, NULL, 16) % S_BUCKETS;
+    int64_t now = cpec_clock_ms ();
+    pthread_mutex_lock (&self->buckets_lock);
+    s_bucket_t *bucket = &self->buckets[slot];
+    if (strcmp (bucket->id, hash) != 0) {
+        memcpy (bucket->id, hash, sizeof (bucket->id));
+        bucket->level = self->limits.burst;
+        bucket->at_ms = now;
+    }
+    bucket->level = fmin (self->limits.burst, bucket->level + (double)(now - bucket->at_ms) *
+                                                                  self->limits.rate / 1000.0);
+    bucket->at_ms = now;
+    bool allowed = bucket->level >= 1.0;
+    if (allowed)
+        bucket->level -= 1.0;
+    pthread_mutex_unlock (&self->buckets_lock);
+    if (!allowed)
+        return s_answer_status (
+            answer, request, MHD_HTTP_TOO_MANY_REQUESTS, CPEC_RESOURCE_EXHAUSTED,
+            "more than %.0f requests a second with this token; retry later", self->limits.rate);
+    return CPEC_OK;
+}
+
+//  --------------------------------------------------------------------------
+//  Inputs
 
 typedef struct
 {
-    json_t *input; //  the method's input as JSON, built from the path and query
-    char *unknown; //  the first query parameter that is not a field
-    const ProtobufCMessageDescriptor *descriptor;
+    json_t *input;
+    char *unknown;
+    const ProtobufCMessageDescriptor *descriptor; //  NULL: names in allowed
+    const char *const *allowed;
 } s_query_t;
 
 //  A JSON value for a query string value: a whole number, true or false as
@@ -227,14 +433,22 @@ s_query_arg (void *arg, enum MHD_ValueKind kind, const char *key, const char *va
 {
     (void)kind;
     s_query_t *query = (s_query_t *)arg;
-    if (!protobuf_c_message_descriptor_get_field_by_name (query->descriptor, key)) {
+    const ProtobufCFieldDescriptor *field = NULL;
+    bool known = false;
+    if (query->descriptor)
+        known = (field = protobuf_c_message_descriptor_get_field_by_name (query->descriptor, key));
+    for (const char *const *name = query->allowed; name && *name && !known; name++)
+        known = strcmp (*name, key) == 0;
+    if (!known) {
         if (!query->unknown)
             query->unknown = cpec_strdup (key);
         return MHD_YES;
     }
+    if (!field) {
+        json_object_set_new (query->input, key, json_string (value ? value : ""));
+        return MHD_YES;
+    }
     //  a repeated field takes every value given
-    const ProtobufCFieldDescriptor *field =
-        protobuf_c_message_descriptor_get_field_by_name (query->descriptor, key);
     json_t *item = s_query_value (value ? value : "");
     if (field->label == PROTOBUF_C_LABEL_REPEATED) {
         json_t *list = json_object_get (query->input, key);
@@ -248,210 +462,852 @@ s_query_arg (void *arg, enum MHD_ValueKind kind, const char *key, const char *va
     return MHD_YES;
 }
 
-//  The version of an answer that has one (top-level uint32 "version"), as an
-//  entity tag, into buf; NULL when none.
-static const char *
-s_etag (const ProtobufCMessage *message, char *buf, size_t size)
+json_t *
+gw_query (gw_request_t *request, const char *const *allowed, char **unknown)
+{
+    s_query_t query = {json_object (), NULL, NULL, allowed};
+    MHD_get_connection_values (request->connection, MHD_GET_ARGUMENT_KIND, s_query_arg, &query);
+    *unknown = query.unknown;
+    return query.input;
+}
+
+//  The version of a message that has one (top-level uint32 "version"); 0
+//  when none.
+static uint32_t
+s_version (const ProtobufCMessage *message)
 {
     const ProtobufCFieldDescriptor *field =
-        protobuf_c_message_descriptor_get_field_by_name (message->descriptor, "version");
+        message ? protobuf_c_message_descriptor_get_field_by_name (message->descriptor, "version")
+                : NULL;
     if (!field || field->type != PROTOBUF_C_TYPE_UINT32 ||
         field->label == PROTOBUF_C_LABEL_REPEATED)
+        return 0;
+    return *(const uint32_t *)((const char *)message + field->offset);
+}
+
+//  The string field `name` of a message, or NULL.
+static const char *
+s_string_field (const ProtobufCMessage *message, const char *name)
+{
+    const ProtobufCFieldDescriptor *field =
+        message ? protobuf_c_message_descriptor_get_field_by_name (message->descriptor, name)
+                : NULL;
+    if (!field || field->type != PROTOBUF_C_TYPE_STRING ||
+        field->label == PROTOBUF_C_LABEL_REPEATED)
         return NULL;
-    uint32_t version = *(const uint32_t *)((const char *)message + field->offset);
-    snprintf (buf, size, "\"%u\"", version);
-    return buf;
+    return *(char *const *)((const char *)message + field->offset);
 }
 
-static void
-s_client_free (void *client)
-{
-    cpec_client_destroy ((cpec_client_t **)&client);
-}
-
-static void
-s_store_free (void *store)
-{
-    cpec_store_destroy ((cpec_store_t **)&store);
-}
-
-//  This thread's connection to Redis (NULL when the URL is bad).
-static cpec_store_t *
-s_store (gw_server_t *self)
-{
-    cpec_store_t *store = (cpec_store_t *)pthread_getspecific (self->store_key);
-    if (!store && (store = cpec_store_new (self->redis_url)))
-        pthread_setspecific (self->store_key, store);
-    return store;
-}
-
-//  The caller's principal from "Authorization: Bearer <token>": OK, or
-//  UNAUTHENTICATED (no token, a malformed, unknown or revoked one), or
-//  UNAVAILABLE.
+//  Sets input[name] = value, refusing a different value already there.
 static int
-s_authenticate (gw_server_t *self, struct MHD_Connection *connection,
-                Cpec__V1__Principal **principal, cpec_status_t *status)
+s_set_param (gw_request_t *request, gw_answer_t *answer, json_t *object, const char *name,
+             const char *value)
 {
-    const char *header =
-        MHD_lookup_connection_value (connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!header || strncmp (header, "Bearer ", 7) != 0)
-        return cpec_status_set (status, CPEC_UNAUTHENTICATED,
-                                "Authorization: Bearer <token> is required");
-    cpec_store_t *store = s_store (self);
-    if (!store)
-        return cpec_status_set (status, CPEC_UNAVAILABLE, "the token store is not configured");
-    return cpec_token_check (store, header + 7, principal, status);
+    json_t *given = json_object_get (object, name);
+    if (given && !(json_is_string (given) && strcmp (json_string_value (given), value) == 0))
+        return gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT,
+                                "%s: the path says \"%.100s\"; the body may not say otherwise",
+                                name, value);
+    json_object_set_new (object, name, json_string (value));
+    return CPEC_OK;
 }
 
-//  This thread's client of the broker.
-static cpec_client_t *
-s_client (gw_server_t *self)
+//  If-Match: -1 when absent, 0 for "*", else the version it names
+//  (*malformed when it names none this API gives).
+static int64_t
+s_if_match (gw_request_t *request, bool *malformed)
 {
-    cpec_client_t *client = (cpec_client_t *)pthread_getspecific (self->client_key);
-    if (!client) {
-        client = cpec_client_new (self->broker);
-        if (!client)
-            return NULL;
-        pthread_setspecific (self->client_key, client);
+    *malformed = false;
+    const char *header = MHD_lookup_connection_value (request->connection, MHD_HEADER_KIND,
+                                                      MHD_HTTP_HEADER_IF_MATCH);
+    if (!header)
+        return -1;
+    while (*header == ' ')
+        header++;
+    if (strcmp (header, "*") == 0)
+        return 0;
+    //  one strong entity tag, "N" (a list of several, or a weak one, never
+    //  matches strongly)
+    unsigned long long version = 0;
+    int used = 0;
+    if (sscanf (header, "\"%llu\"%n", &version, &used) != 1 || header[used] != '\0' ||
+        version == 0 || version > UINT32_MAX) {
+        *malformed = true;
+        return -1;
     }
-    return client;
+    return (int64_t)version;
 }
 
-//  Calls the route's method; *code gets the outcome's canonical code.
-static enum MHD_Result
-s_call (gw_server_t *self, struct MHD_Connection *connection, const gw_route_t *route,
-        const char **names, const char **values, int count, const char *request_id, int *code)
+//  Calls method of the route's service with input (taken, JSON); OK with
+//  *output, else answered.
+static int
+s_call_json (gw_request_t *request, gw_answer_t *answer, const char *method_name, json_t *json,
+             const char *call_id, ProtobufCMessage **output)
 {
-    Cpec__V1__Principal *who = NULL;
-    cpec_status_t denied;
-    if ((*code = s_authenticate (self, connection, &who, &denied)) != CPEC_OK)
-        return s_error (connection, *code, denied.message, request_id);
+    const gw_route_t *route = request->route;
+    *output = NULL;
+    const ProtobufCMethodDescriptor *method =
+        protobuf_c_service_descriptor_get_method_by_name (route->service, method_name);
+    assert (method);
+    char error[256] = "";
+    ProtobufCMessage *input = cpec_json_to_message (method->input, json, error, sizeof (error));
+    json_decref (json);
+    if (!input)
+        return gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT, "%s", error);
+    cpec_client_t *client = gw_client (request);
+    cpec_status_t status;
+    int rc = client ? cpec_client_call (client, route->service, method_name, call_id, input, output,
+                                        request->server->limits.timeout_ms, &status)
+                    : cpec_status_set (&status, CPEC_UNAVAILABLE, "no connection to the broker");
+    cpec_pb_destroy (&input);
+    if (rc != CPEC_OK)
+        return gw_answer_error (answer, request, rc, "%s", status.message);
+    return CPEC_OK;
+}
+
+//  The answer of a call: its JSON, its version as the entity tag.
+static int
+s_answer_output (gw_answer_t *answer, unsigned int status, const ProtobufCMessage *output)
+{
+    uint32_t version = s_version (output);
+    if (version)
+        snprintf (answer->etag, sizeof (answer->etag), "\"%u\"", version);
+    free (answer->body);
+    answer->body = cpec_json_encode (output, CPEC_JSON_DEFAULTS);
+    answer->status = status;
+    answer->type = NULL;
+    return CPEC_OK;
+}
+
+//  --------------------------------------------------------------------------
+//  Reads
+
+static int
+s_read (gw_request_t *request, gw_answer_t *answer)
+{
+    const gw_route_t *route = request->route;
     const ProtobufCMethodDescriptor *method =
         protobuf_c_service_descriptor_get_method_by_name (route->service, route->call);
     assert (method);
-    s_query_t query = {json_object (), NULL, method->input};
-    for (int i = 0; i < count; i++)
-        json_object_set_new (query.input, names[i], json_string (values[i]));
-    MHD_get_connection_values (connection, MHD_GET_ARGUMENT_KIND, s_query_arg, &query);
+    s_query_t query = {json_object (), NULL, method->input, NULL};
+    for (int i = 0; i < request->count; i++)
+        json_object_set_new (query.input, request->names[i], json_string (request->values[i]));
+    MHD_get_connection_values (request->connection, MHD_GET_ARGUMENT_KIND, s_query_arg, &query);
     if (query.unknown) {
-        char message[300];
-        snprintf (message, sizeof (message), "%.100s: not a parameter of %s", query.unknown,
-                  route->pattern);
+        gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT, "%.100s: not a parameter of %s",
+                         query.unknown, route->pattern);
         free (query.unknown);
         json_decref (query.input);
-        cpec_pb_destroy ((ProtobufCMessage **)&who);
-        *code = CPEC_INVALID_ARGUMENT;
-        return s_error (connection, CPEC_INVALID_ARGUMENT, message, request_id);
+        return CPEC_INVALID_ARGUMENT;
     }
-    char error[256] = "";
-    ProtobufCMessage *input =
-        cpec_json_to_message (method->input, query.input, error, sizeof (error));
-    json_decref (query.input);
-    if (!input) {
-        cpec_pb_destroy ((ProtobufCMessage **)&who);
-        *code = CPEC_INVALID_ARGUMENT;
-        return s_error (connection, CPEC_INVALID_ARGUMENT, error, request_id);
-    }
-    cpec_client_t *client = s_client (self);
-    if (client) {
-        //  the call goes as the token's principal
-        cpec_client_set_principal (client, who->subject, who->role, who->province);
-        cpec_client_set_enterprise (client, who->enterprise_id);
-    }
-    cpec_pb_destroy ((ProtobufCMessage **)&who);
     ProtobufCMessage *output = NULL;
-    cpec_status_t status;
-    int rc = client ? cpec_client_call (client, route->service, route->call, request_id, input,
-                                        &output, self->timeout_ms, &status)
-                    : cpec_status_set (&status, CPEC_UNAVAILABLE, "no connection to the broker");
-    cpec_pb_destroy (&input);
-    *code = rc;
-    if (rc != CPEC_OK)
-        return s_error (connection, rc, status.message, request_id);
-    char etag[32];
-    const char *tag = s_etag (output, etag, sizeof (etag));
-    char *body = cpec_json_encode (output, CPEC_JSON_DEFAULTS);
+    int rc = s_call_json (request, answer, route->call, query.input, request->request_id, &output);
+    if (rc == CPEC_OK)
+        s_answer_output (answer, MHD_HTTP_OK, output);
     cpec_pb_destroy (&output);
-    if (!body)
-        return s_error (connection, CPEC_INTERNAL, "the answer could not be encoded", request_id);
-    return s_respond (connection, MHD_HTTP_OK, body, "application/json", request_id, tag);
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  Writes
+
+//  The entity a write names, read first: OK with *entity, else answered.
+static int
+s_read_entity (gw_request_t *request, gw_answer_t *answer, ProtobufCMessage **entity)
+{
+    json_t *input = json_object ();
+    for (int i = 0; i < request->count; i++)
+        json_object_set_new (input, request->names[i], json_string (request->values[i]));
+    return s_call_json (request, answer, request->route->get, input, request->request_id, entity);
+}
+
+//  The name of the field of the route's input that takes the body's message.
+static const ProtobufCMessageDescriptor *
+s_body_descriptor (const gw_route_t *route)
+{
+    const ProtobufCMethodDescriptor *method =
+        protobuf_c_service_descriptor_get_method_by_name (route->service, route->call);
+    const ProtobufCFieldDescriptor *field =
+        protobuf_c_message_descriptor_get_field_by_name (method->input, route->body);
+    assert (field && field->type == PROTOBUF_C_TYPE_MESSAGE);
+    return (const ProtobufCMessageDescriptor *)field->descriptor;
+}
+
+static bool
+s_has_field (const ProtobufCMessageDescriptor *descriptor, const char *name)
+{
+    return protobuf_c_message_descriptor_get_field_by_name (descriptor, name) != NULL;
+}
+
+//  The input of a POST or DELETE: the body (an object, or nothing) in its
+//  place, the path's parameters, expected_version from If-Match. OK with
+//  *input, else answered.
+static int
+s_write_input (gw_request_t *request, gw_answer_t *answer, int64_t if_match, json_t **input)
+{
+    const gw_route_t *route = request->route;
+    const ProtobufCMethodDescriptor *method =
+        protobuf_c_service_descriptor_get_method_by_name (route->service, route->call);
+    json_t *body = NULL;
+    if (request->size > 0) {
+        json_error_t error;
+        body = json_loadb (request->body, request->size, JSON_REJECT_DUPLICATES, &error);
+        if (!body)
+            return gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT,
+                                    "the body is not JSON: %s (line %d, column %d)", error.text,
+                                    error.line, error.column);
+        if (!json_is_object (body)) {
+            json_decref (body);
+            return gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT,
+                                    "the body must be a JSON object");
+        }
+    } else if (route->body && strcmp (route->body, "*") != 0)
+        return gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT,
+                                "the body must be the %s as a JSON object", route->body);
+    json_t *in = NULL;
+    json_t *inner = NULL; //  the body's message, where the path's parameters may go
+    const ProtobufCMessageDescriptor *inner_descriptor = NULL;
+    if (!route->body || strcmp (route->body, "*") == 0)
+        in = body ? body : json_object ();
+    else {
+        in = json_object ();
+        json_object_set_new (in, route->body, body);
+        inner = body;
+        inner_descriptor = s_body_descriptor (route);
+    }
+    for (int i = 0; i < request->count; i++) {
+        json_t *target = inner && s_has_field (inner_descriptor, request->names[i]) ? inner : in;
+        int rc = s_set_param (request, answer, target, request->names[i], request->values[i]);
+        if (rc != CPEC_OK) {
+            json_decref (in);
+            return rc;
+        }
+    }
+    if (if_match > 0 && s_has_field (method->input, "expected_version"))
+        json_object_set_new (in, "expected_version", json_integer (if_match));
+    *input = in;
+    return CPEC_OK;
+}
+
+//  The input of a PATCH: the entity read (*before), the body merged into
+//  its JSON, update_mask the body's top-level names, expected_version
+//  If-Match's (the version read for "*"). OK with *input, else answered.
+static int
+s_patch_input (gw_request_t *request, gw_answer_t *answer, int64_t if_match,
+               const ProtobufCMessage *before, json_t **input)
+{
+    const gw_route_t *route = request->route;
+    json_error_t error;
+    json_t *patch = json_loadb (request->body ? request->body : "", request->size,
+                                JSON_REJECT_DUPLICATES, &error);
+    if (!patch)
+        return gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT,
+                                "the body is not JSON: %s (line %d, column %d)", error.text,
+                                error.line, error.column);
+    if (!json_is_object (patch)) {
+        json_decref (patch);
+        return gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT,
+                                "a merge patch must be a JSON object");
+    }
+    uint32_t version = s_version (before);
+    if (if_match > 0 && (uint32_t)if_match != version) {
+        json_decref (patch);
+        return s_answer_status (answer, request, MHD_HTTP_PRECONDITION_FAILED, CPEC_ABORTED,
+                                "If-Match \"%lld\" is stale: the version is now %u",
+                                (long long)if_match, version);
+    }
+    //  the mask: every name sent (an unknown one is refused by the mapping
+    //  below, a name the service does not change by the service)
+    json_t *mask = json_array ();
+    const char *key;
+    json_t *value;
+    json_object_foreach (patch, key, value)
+    {
+        json_array_append_new (mask, json_string (key));
+    }
+    json_t *current = cpec_json_from_message (before, 0);
+    json_t *merged = gw_json_merge_patch (current, patch);
+    json_decref (current);
+    json_decref (patch);
+    for (int i = 0; i < request->count; i++) {
+        int rc = s_set_param (request, answer, merged, request->names[i], request->values[i]);
+        if (rc != CPEC_OK) {
+            json_decref (merged);
+            json_decref (mask);
+            return rc;
+        }
+    }
+    *input = json_pack ("{s:o, s:I, s:o}", route->body, merged, "expected_version",
+                        (json_int_t)version, "update_mask", mask);
+    return CPEC_OK;
+}
+
+//  The id of what a write touched: the path's, else the answer's.
+static const char *
+s_target (const gw_request_t *request, const ProtobufCMessage *output)
+{
+    for (int i = 0; i < request->count; i++)
+        if (strcmp (request->names[i], "id") == 0)
+            return request->values[i];
+    const char *id = s_string_field (output, "id");
+    if (id && *id)
+        return id;
+    return request->count > 0 ? request->values[0] : NULL;
+}
+
+//  POST, PATCH, DELETE of a service's route: OK, or an error answered.
+//  call_id is the request id of the service call (the idempotency key's).
+static int
+s_write (gw_request_t *request, gw_answer_t *answer, const char *call_id)
+{
+    const gw_route_t *route = request->route;
+    char call[128];
+    snprintf (call, sizeof (call), "%s.%s", route->service->short_name, route->call);
+    bool patch = strcmp (request->method, "PATCH") == 0;
+    bool malformed = false;
+    int64_t if_match = s_if_match (request, &malformed);
+    int rc = CPEC_OK;
+    if (malformed)
+        rc = gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT,
+                              "If-Match: give the entity tag of the version, \"N\", or *");
+    else if (patch && if_match < 0)
+        rc = s_answer_status (answer, request, MHD_HTTP_PRECONDITION_REQUIRED,
+                              CPEC_FAILED_PRECONDITION,
+                              "PATCH needs If-Match: the ETag of the version it changes, or *");
+    if (rc != CPEC_OK) {
+        gw_audit_write (request, call, s_target (request, NULL), 0, 0, answer->status, rc,
+                        "refused before the call");
+        return rc;
+    }
+    //  the entity as it is, when the path names one
+    ProtobufCMessage *before = NULL;
+    if (route->get && (rc = s_read_entity (request, answer, &before)) != CPEC_OK) {
+        gw_audit_write (request, call, s_target (request, NULL), 0, 0, answer->status, rc,
+                        "the entity could not be read");
+        return rc;
+    }
+    uint32_t version_before = s_version (before);
+    json_t *input = NULL;
+    if (patch)
+        rc = s_patch_input (request, answer, if_match, before, &input);
+    else if (if_match > 0 && before && (uint32_t)if_match != version_before)
+        rc = s_answer_status (answer, request, MHD_HTTP_PRECONDITION_FAILED, CPEC_ABORTED,
+                              "If-Match \"%lld\" is stale: the version is now %u",
+                              (long long)if_match, version_before);
+    else
+        rc = s_write_input (request, answer, if_match, &input);
+    cpec_pb_destroy (&before);
+    ProtobufCMessage *output = NULL;
+    if (rc == CPEC_OK)
+        rc = s_call_json (request, answer, route->call, input, call_id, &output);
+    if (rc == CPEC_ABORTED && if_match >= 0 && answer->status == 409)
+        answer->status = MHD_HTTP_PRECONDITION_FAILED; //  changed since it was read
+    if (rc == CPEC_OK) {
+        s_answer_output (answer, route->created ? MHD_HTTP_CREATED : MHD_HTTP_OK, output);
+        const char *id = s_string_field (output, "id");
+        if (route->created && id && *id && !strchr (route->pattern, '{'))
+            snprintf (answer->location, sizeof (answer->location), "%s/%s", route->pattern, id);
+    }
+    gw_audit_write (request, call, s_target (request, output), version_before, s_version (output),
+                    answer->status, rc, rc == CPEC_OK ? "done" : "refused");
+    cpec_pb_destroy (&output);
+    return rc;
+}
+
+void
+gw_audit_write (gw_request_t *request, const char *call, const char *target, uint32_t before,
+                uint32_t after, unsigned int http_status, int code, const char *message)
+{
+    gw_server_t *self = request->server;
+    cpec_store_t *store = gw_store (self);
+    gw_audit_entry_t entry = {request->who,
+                              request->request_id,
+                              request->method,
+                              request->url,
+                              call,
+                              target,
+                              before,
+                              after,
+                              (int)http_status,
+                              code,
+                              message};
+    cpec_status_t status;
+    char sha[41];
+    pthread_mutex_lock (&self->audit_lock);
+    memcpy (sha, self->audit_sha, sizeof (sha));
+    pthread_mutex_unlock (&self->audit_lock);
+    int rc = store ? gw_audit_append (store, sha, &entry, cpec_clock_ms (), &status)
+                   : cpec_status_set (&status, CPEC_UNAVAILABLE, "no Redis");
+    if (rc == CPEC_OK) {
+        pthread_mutex_lock (&self->audit_lock);
+        memcpy (self->audit_sha, sha, sizeof (sha));
+        pthread_mutex_unlock (&self->audit_lock);
+    } else
+        cpec_log_error (request->request_id, "audit of %s %s not recorded: %s", request->method,
+                        request->url, status.message);
+}
+
+//  --------------------------------------------------------------------------
+//  Idempotency-Key
+
+typedef enum
+{
+    S_IDEM_NONE,    //  no key: just do it
+    S_IDEM_OWNED,   //  this request does it, and keeps its answer
+    S_IDEM_ANSWERED //  the answer is set (a replay, a conflict, an error)
+} s_idem_t;
+
+//  With an Idempotency-Key: claims it (then *key is the Redis key and
+//  call_id the request id of the service call, the same for every retry),
+//  or answers with the first request's answer (waiting while it runs), or
+//  422 when the key came with another request.
+static s_idem_t
+s_idem_begin (gw_request_t *request, gw_answer_t *answer, char key[100], char call_id[40])
+{
+    const char *given =
+        MHD_lookup_connection_value (request->connection, MHD_HEADER_KIND, "Idempotency-Key");
+    if (!given)
+        return S_IDEM_NONE;
+    size_t length = strlen (given);
+    bool sane = length > 0 && length <= S_IDEM_KEY_MAX;
+    for (size_t i = 0; sane && i < length; i++)
+        sane = given[i] > 0x20 && given[i] < 0x7f;
+    if (!sane) {
+        gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT,
+                         "Idempotency-Key: 1 to %d visible ASCII characters", S_IDEM_KEY_MAX);
+        return S_IDEM_ANSWERED;
+    }
+    //  keys are the caller's: two callers' keys never meet
+    size_t scope_size = strlen (request->who->subject) + length + 2;
+    char *scope = (char *)malloc (scope_size);
+    assert (scope);
+    snprintf (scope, scope_size, "%s\n%s", request->who->subject, given);
+    char hash[65];
+    cpec_sha256_hex (scope, strlen (scope), hash);
+    free (scope);
+    snprintf (key, 100, "cpec:gw:idem:%s", hash);
+    snprintf (call_id, 40, "idem-%.32s", hash);
+    //  what the request is: method, path, body
+    size_t fp_size = strlen (request->method) + strlen (request->url) + request->size + 3;
+    char *fp_text = (char *)malloc (fp_size);
+    assert (fp_text);
+    int header = snprintf (fp_text, fp_size, "%s %s\n", request->method, request->url);
+    if (request->size)
+        memcpy (fp_text + header, request->body, request->size);
+    char fingerprint[65];
+    cpec_sha256_hex (fp_text, (size_t)header + request->size, fingerprint);
+    free (fp_text);
+
+    cpec_store_t *store = gw_store (request->server);
+    if (!store) {
+        gw_answer_error (answer, request, CPEC_UNAVAILABLE, "Redis is not configured");
+        return S_IDEM_ANSWERED;
+    }
+    json_t *pending = json_pack ("{s:s, s:s}", "fingerprint", fingerprint, "state", "pending");
+    char *pending_text = json_dumps (pending, JSON_COMPACT);
+    json_decref (pending);
+    char ttl[16];
+    snprintf (ttl, sizeof (ttl), "%d", S_IDEM_PENDING_S);
+    int64_t deadline = cpec_clock_ms () + request->server->limits.timeout_ms + 5000;
+    s_idem_t outcome = S_IDEM_ANSWERED;
+    while (true) {
+        cpec_status_t status;
+        const char *set[] = {"SET", key, pending_text, "NX", "EX", ttl};
+        redisReply *reply = cpec_store_command (store, 6, set, NULL, &status);
+        if (!reply) {
+            gw_answer_error (answer, request, status.code, "%s", status.message);
+            break;
+        }
+        bool claimed = reply->type == REDIS_REPLY_STATUS;
+        freeReplyObject (reply);
+        if (claimed) {
+            outcome = S_IDEM_OWNED;
+            break;
+        }
+        const char *get[] = {"GET", key};
+        reply = cpec_store_command (store, 2, get, NULL, &status);
+        if (!reply) {
+            gw_answer_error (answer, request, status.code, "%s", status.message);
+            break;
+        }
+        json_t *first = reply->type == REDIS_REPLY_STRING ? json_loads (reply->str, 0, NULL) : NULL;
+        freeReplyObject (reply);
+        if (!first)
+            continue; //  it ended (an error not kept) between SET and GET: claim again
+        const char *theirs = json_string_value (json_object_get (first, "fingerprint"));
+        const char *state = json_string_value (json_object_get (first, "state"));
+        if (!theirs || strcmp (theirs, fingerprint) != 0) {
+            s_answer_status (answer, request, MHD_HTTP_UNPROCESSABLE_CONTENT,
+                             CPEC_FAILED_PRECONDITION,
+                             "Idempotency-Key %.64s was used with another request", given);
+            json_decref (first);
+            break;
+        }
+        if (state && strcmp (state, "done") == 0) {
+            free (answer->body);
+            answer->body = cpec_strdup (json_string_value (json_object_get (first, "body")));
+            answer->status = (unsigned int)json_integer_value (json_object_get (first, "status"));
+            snprintf (answer->etag, sizeof (answer->etag), "%s",
+                      json_string_value (json_object_get (first, "etag")));
+            snprintf (answer->location, sizeof (answer->location), "%s",
+                      json_string_value (json_object_get (first, "location")));
+            json_decref (first);
+            break;
+        }
+        json_decref (first);
+        if (cpec_clock_ms () > deadline) {
+            gw_answer_error (answer, request, CPEC_UNAVAILABLE,
+                             "the first request with this Idempotency-Key is still running");
+            break;
+        }
+        zclock_sleep (20); //  the first request is running: wait for its answer
+    }
+    free (pending_text);
+    return outcome;
+}
+
+//  Keeps the answer of an owned key for its retries; an answer that may
+//  change on retry (5xx) frees the key instead.
+static void
+s_idem_end (gw_request_t *request, const gw_answer_t *answer, const char *key)
+{
+    cpec_store_t *store = gw_store (request->server);
+    if (!store)
+        return;
+    cpec_status_t status;
+    redisReply *reply = NULL;
+    if (answer->status >= 500) {
+        const char *del[] = {"DEL", key};
+        reply = cpec_store_command (store, 2, del, NULL, &status);
+    } else {
+        const char *get[] = {"GET", key};
+        reply = cpec_store_command (store, 2, get, NULL, &status);
+        json_t *pending =
+            reply && reply->type == REDIS_REPLY_STRING ? json_loads (reply->str, 0, NULL) : NULL;
+        if (reply)
+            freeReplyObject (reply);
+        json_t *done = json_pack (
+            "{s:s, s:s, s:i, s:s, s:s, s:s}", "fingerprint",
+            pending ? json_string_value (json_object_get (pending, "fingerprint")) : "", "state",
+            "done", "status", (int)answer->status, "body", answer->body ? answer->body : "", "etag",
+            answer->etag, "location", answer->location);
+        json_decref (pending);
+        char *text = json_dumps (done, JSON_COMPACT);
+        json_decref (done);
+        char ttl[16];
+        snprintf (ttl, sizeof (ttl), "%d", S_IDEM_KEEP_S);
+        const char *set[] = {"SET", key, text ? text : "", "EX", ttl};
+        reply = cpec_store_command (store, 5, set, NULL, &status);
+        free (text);
+    }
+    if (reply)
+        freeReplyObject (reply);
+    else
+        cpec_log_error (request->request_id, "Idempotency-Key answer not kept: %s", status.message);
+}
+
+//  --------------------------------------------------------------------------
+//  The gateway's own routes
+
+static int
+s_audit_page (gw_request_t *request, gw_answer_t *answer)
+{
+    const Cpec__V1__Principal *who = request->who;
+    if (who->role != CPEC__V1__PRINCIPAL__ROLE__ADMIN &&
+        who->role != CPEC__V1__PRINCIPAL__ROLE__PROVINCE)
+        return gw_answer_error (answer, request, CPEC_PERMISSION_DENIED,
+                                "the audit is read by administrators and provincial authorities");
+    static const char *const allowed[] = {"after", "page_size", NULL};
+    char *unknown = NULL;
+    json_t *query = gw_query (request, allowed, &unknown);
+    if (unknown) {
+        gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT,
+                         "%.100s: not a parameter of /v1/audit", unknown);
+        free (unknown);
+        json_decref (query);
+        return CPEC_INVALID_ARGUMENT;
+    }
+    const char *after_text = json_string_value (json_object_get (query, "after"));
+    const char *size_text = json_string_value (json_object_get (query, "page_size"));
+    char *end = NULL;
+    unsigned long long after = after_text ? strtoull (after_text, &end, 10) : 0;
+    bool bad_after = after_text && (!*after_text || *end || after_text[0] == '-');
+    long size = size_text ? strtol (size_text, &end, 10) : 100;
+    bool bad_size = size_text && (!*size_text || *end || size < 1 || size > 1000);
+    json_decref (query);
+    if (bad_after || bad_size)
+        return gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT,
+                                bad_after ? "after: a sequence number"
+                                          : "page_size: a whole number from 1 to 1000");
+    cpec_store_t *store = gw_store (request->server);
+    json_t *page = NULL;
+    cpec_status_t status;
+    int rc = store ? gw_audit_read (store, after, (size_t)size,
+                                    who->role == CPEC__V1__PRINCIPAL__ROLE__PROVINCE ? who->province
+                                                                                     : NULL,
+                                    &page, &status)
+                   : cpec_status_set (&status, CPEC_UNAVAILABLE, "no Redis");
+    if (rc != CPEC_OK)
+        return gw_answer_error (answer, request, rc, "%s", status.message);
+    return gw_answer_json (answer, MHD_HTTP_OK, page);
 }
 
 //  --------------------------------------------------------------------------
 //  The handler
+
+//  Checks what can be checked from the headers: the body's type and size.
+//  CPEC_OK, else answered.
+static int
+s_check_headers (gw_request_t *request, gw_answer_t *answer)
+{
+    const gw_route_t *route = request->route;
+    struct MHD_Connection *connection = request->connection;
+    const char *length_text =
+        MHD_lookup_connection_value (connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *encoding = MHD_lookup_connection_value (connection, MHD_HEADER_KIND,
+                                                        MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    unsigned long long length = length_text ? strtoull (length_text, NULL, 10) : 0;
+    if (length > request->server->limits.body_max)
+        return s_answer_status (answer, request, S_HTTP_TOO_LARGE, CPEC_RESOURCE_EXHAUSTED,
+                                "the body is over %zu bytes", request->server->limits.body_max);
+    bool body = length > 0 || encoding;
+    bool import = route->service == NULL && strcmp (route->call, "import/milestones") == 0;
+    if (!body)
+        return CPEC_OK;
+    if (strcmp (route->method, "GET") == 0)
+        return gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT, "a GET takes no body");
+    const char *type =
+        MHD_lookup_connection_value (connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    size_t type_length = 0;
+    while (type && type[type_length] && type[type_length] != ';' && type[type_length] != ' ')
+        type_length++;
+    const char *wanted[3] = {"application/json", NULL, NULL};
+    if (import)
+        wanted[0] = "text/csv";
+    else if (strcmp (route->method, "PATCH") == 0)
+        wanted[1] = "application/merge-patch+json";
+    for (int i = 0; type && wanted[i]; i++)
+        if (strlen (wanted[i]) == type_length && strncasecmp (type, wanted[i], type_length) == 0)
+            return CPEC_OK;
+    return s_answer_status (answer, request, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, CPEC_INVALID_ARGUMENT,
+                            "Content-Type: %s %s takes %s%s%s", route->method, route->pattern,
+                            wanted[0], wanted[1] ? " or " : "", wanted[1] ? wanted[1] : "");
+}
+
+//  The request with its body read: authenticate, then the route.
+static int
+s_dispatch (gw_request_t *request, gw_answer_t *answer)
+{
+    const gw_route_t *route = request->route;
+    if (request->too_big)
+        return s_answer_status (answer, request, S_HTTP_TOO_LARGE, CPEC_RESOURCE_EXHAUSTED,
+                                "the body is over %zu bytes", request->server->limits.body_max);
+    int rc = s_authenticate (request, answer);
+    if (rc != CPEC_OK)
+        return rc;
+    bool get = strcmp (request->method, "GET") == 0;
+    if (route->service && get)
+        return s_read (request, answer);
+    if (!route->service && strcmp (route->call, "events") == 0)
+        return gw_events_page (request, answer);
+    if (!route->service && strcmp (route->call, "audit") == 0)
+        return s_audit_page (request, answer);
+    //  a write: no query string
+    char *unknown = NULL;
+    json_t *query = gw_query (request, NULL, &unknown);
+    json_decref (query);
+    if (unknown) {
+        gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT, "%.100s: not a parameter of %s",
+                         unknown, route->pattern);
+        free (unknown);
+        return CPEC_INVALID_ARGUMENT;
+    }
+    char key[100] = "", call_id[40] = "";
+    s_idem_t idem = strcmp (request->method, "POST") == 0
+                        ? s_idem_begin (request, answer, key, call_id)
+                        : S_IDEM_NONE;
+    if (idem == S_IDEM_ANSWERED)
+        return answer->status < 300 ? CPEC_OK : CPEC_ABORTED;
+    const char *id = idem == S_IDEM_OWNED ? call_id : request->request_id;
+    rc =
+        route->service ? s_write (request, answer, id) : gw_import_milestones (request, id, answer);
+    if (idem == S_IDEM_OWNED)
+        s_idem_end (request, answer, key);
+    return rc;
+}
+
+static void
+s_request_id (struct MHD_Connection *connection, char id[GW_REQUEST_ID_MAX + 1])
+{
+    const char *given = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, "X-Request-Id");
+    size_t length = given ? strlen (given) : 0;
+    bool sane = length > 0 && length <= GW_REQUEST_ID_MAX;
+    for (size_t i = 0; sane && i < length; i++)
+        sane = isalnum ((unsigned char)given[i]) || strchr ("-_.:", given[i]);
+    if (sane)
+        memcpy (id, given, length + 1);
+    else
+        cpec_uuid (id);
+}
+
+//  The route of url and method: the route, or NULL with *path_known when
+//  another method is served on the path.
+static const gw_route_t *
+s_route (gw_request_t *request, const char *url, const char *method, bool *path_known)
+{
+    *path_known = false;
+    for (const gw_route_t *route = gw_routes; route->method; route++) {
+        int count =
+            gw_route_match (route->pattern, url, request->params_buf, sizeof (request->params_buf),
+                            request->names, request->values, GW_PARAMS_MAX);
+        if (count < 0)
+            continue;
+        *path_known = true;
+        if (strcmp (route->method, method) == 0) {
+            request->count = count;
+            return route;
+        }
+    }
+    return NULL;
+}
+
+static void
+s_observe (gw_request_t *request, int64_t started)
+{
+    gw_server_t *self = request->server;
+    char name[128];
+    snprintf (name, sizeof (name), "%s %s", request->route->method, request->route->pattern);
+    if (self->metrics)
+        cpec_metrics_observe (self->metrics, name, request->code,
+                              (double)(cpec_clock_ms () - started) / 1000.0);
+    cpec_log_debug (request->request_id, "%s %s: %s", request->method, request->url,
+                    cpec_code_name (request->code));
+}
 
 static enum MHD_Result
 s_handle (void *cls, struct MHD_Connection *connection, const char *url, const char *method,
           const char *version, const char *upload_data, size_t *upload_data_size, void **state)
 {
     (void)version;
-    (void)upload_data;
     gw_server_t *self = (gw_server_t *)cls;
-    if (*state == NULL) {
-        *state = (void *)1; //  headers seen; the body (if any) comes next
+    gw_request_t *request = (gw_request_t *)*state;
+    gw_answer_t answer = {0, NULL, NULL, "", ""};
+    if (!request) {
+        //  the headers: route, and refuse what can be refused before the body
+        request = (gw_request_t *)calloc (1, sizeof (gw_request_t));
+        assert (request);
+        *state = request;
+        request->server = self;
+        request->connection = connection;
+        request->method = method;
+        snprintf (request->url, sizeof (request->url), "%s", url);
+        s_request_id (connection, request->request_id);
+        if (strlen (url) >= sizeof (request->url)) {
+            request->refused = true;
+            gw_answer_error (&answer, request, CPEC_INVALID_ARGUMENT, "the path is too long");
+            return s_send (request, &answer);
+        }
+        bool path_known = false;
+        request->route = s_route (request, url, method, &path_known);
+        if (!request->route) {
+            bool file = false;
+            for (int i = 0; s_static[i].path && !file; i++)
+                file = strcmp (url, s_static[i].path) == 0;
+            bool own = file || strcmp (url, "/healthz") == 0 || strcmp (url, "/readyz") == 0 ||
+                       strcmp (url, "/openapi.json") == 0 || strcmp (url, "/metrics") == 0;
+            if (own && strcmp (method, "GET") != 0 && strcmp (method, "HEAD") != 0)
+                path_known = true;
+            else if (own)
+                return MHD_YES; //  answered when the (empty) body is read
+            request->refused = true;
+            if (path_known)
+                s_answer_status (&answer, request, MHD_HTTP_METHOD_NOT_ALLOWED, CPEC_UNIMPLEMENTED,
+                                 "%s is not served on this path", method);
+            else
+                gw_answer_error (&answer, request, CPEC_NOT_FOUND, "no route %.200s", url);
+            return s_send (request, &answer);
+        }
+        if (s_check_headers (request, &answer) != CPEC_OK) {
+            request->refused = true;
+            return s_send (request, &answer);
+        }
+        return MHD_YES;
+    }
+    if (request->refused) {
+        *upload_data_size = 0;
         return MHD_YES;
     }
     if (*upload_data_size) {
-        *upload_data_size = 0; //  no route takes a body yet: read and drop it
+        size_t size = *upload_data_size;
+        *upload_data_size = 0;
+        if (request->too_big || request->size + size > self->limits.body_max) {
+            request->too_big = true; //  read and dropped: answered 413 at the end
+            return MHD_YES;
+        }
+        if (request->size + size + 1 > request->capacity) {
+            size_t capacity = request->capacity ? request->capacity : 4096;
+            while (capacity < request->size + size + 1)
+                capacity *= 2;
+            char *grown = (char *)realloc (request->body, capacity);
+            assert (grown);
+            request->body = grown;
+            request->capacity = capacity;
+        }
+        memcpy (request->body + request->size, upload_data, size);
+        request->size += size;
+        request->body[request->size] = '\0';
         return MHD_YES;
     }
-    char request_id[S_REQUEST_ID_MAX + 1];
-    s_request_id (connection, request_id);
-    if (strcmp (url, "/healthz") == 0)
-        return s_respond (connection, MHD_HTTP_OK, cpec_strdup ("ok\n"), "text/plain", request_id,
-                          NULL);
-    if (strcmp (url, "/readyz") == 0)
-        return s_respond (connection, MHD_HTTP_OK, cpec_strdup ("ready\n"), "text/plain",
-                          request_id, NULL);
-    if (strcmp (url, "/openapi.json") == 0)
-        return s_respond (connection, MHD_HTTP_OK, cpec_strdup (gw_openapi), "application/json",
-                          request_id, NULL);
-    for (int i = 0; s_static[i].path; i++)
-        if (strcmp (url, s_static[i].path) == 0 && strcmp (method, "GET") == 0)
-            return s_respond (connection, MHD_HTTP_OK, cpec_strdup (s_static[i].body),
-                              s_static[i].type, request_id, NULL);
-    if (strcmp (url, "/metrics") == 0 && self->metrics) {
-        char *text = cpec_metrics_render (self->metrics);
-        return s_respond (connection, MHD_HTTP_OK, text ? text : cpec_strdup (""),
-                          "text/plain; version=0.0.4", request_id, NULL);
+    //  the whole request is in
+    if (!request->route) {
+        if (strcmp (url, "/healthz") == 0 || strcmp (url, "/readyz") == 0) {
+            answer.status = MHD_HTTP_OK;
+            answer.body = cpec_strdup (strcmp (url, "/healthz") == 0 ? "ok\n" : "ready\n");
+            answer.type = "text/plain";
+        } else if (strcmp (url, "/openapi.json") == 0) {
+            answer.status = MHD_HTTP_OK;
+            answer.body = cpec_strdup (gw_openapi);
+        } else if (strcmp (url, "/metrics") == 0) {
+            char *text = self->metrics ? cpec_metrics_render (self->metrics) : NULL;
+            answer.status = MHD_HTTP_OK;
+            answer.body = text ? text : cpec_strdup ("");
+            answer.type = "text/plain; version=0.0.4";
+        } else
+            for (int i = 0; s_static[i].path; i++)
+                if (strcmp (url, s_static[i].path) == 0) {
+                    answer.status = MHD_HTTP_OK;
+                    answer.body = cpec_strdup (s_static[i].body);
+                    answer.type = s_static[i].type;
+                }
+        return s_send (request, &answer);
     }
-    bool path_known = false;
-    for (const gw_route_t *route = gw_routes; route->method; route++) {
-        char buf[2 * S_PATH_MAX];
-        const char *names[S_PARAMS_MAX], *values[S_PARAMS_MAX];
-        int count =
-            gw_route_match (route->pattern, url, buf, sizeof (buf), names, values, S_PARAMS_MAX);
-        if (count < 0)
-            continue;
-        path_known = true;
-        if (strcmp (route->method, method) == 0) {
-            int64_t started = cpec_clock_ms ();
-            int code = CPEC_OK;
-            enum MHD_Result result =
-                s_call (self, connection, route, names, values, count, request_id, &code);
-            char name[128];
-            snprintf (name, sizeof (name), "%s %s", route->method, route->pattern);
-            if (self->metrics)
-                cpec_metrics_observe (self->metrics, name, code,
-                                      (double)(cpec_clock_ms () - started) / 1000.0);
-            cpec_log_debug (request_id, "%s %s: %s", method, url, cpec_code_name (code));
-            return result;
+    int64_t started = cpec_clock_ms ();
+    if (!request->route->service && strcmp (request->route->call, "events/stream") == 0) {
+        if ((request->code = s_authenticate (request, &answer)) != CPEC_OK) {
+            s_observe (request, started);
+            return s_send (request, &answer);
         }
+        return gw_events_stream (request);
     }
-    if (path_known) {
-        char message[200];
-        snprintf (message, sizeof (message), "%s is not served on this path", method);
-        //  405 is not a canonical code's status: answered directly
-        json_t *error = json_pack ("{s:{s:s, s:s, s:s}}", "error", "code", "UNIMPLEMENTED",
-                                   "message", message, "request_id", request_id);
-        char *body = json_dumps (error, JSON_COMPACT);
-        json_decref (error);
-        return s_respond (connection, MHD_HTTP_METHOD_NOT_ALLOWED, body, "application/json",
-                          request_id, NULL);
-    }
-    char message[300];
-    snprintf (message, sizeof (message), "no route %.200s", url);
-    return s_error (connection, CPEC_NOT_FOUND, message, request_id);
+    request->code = s_dispatch (request, &answer);
+    s_observe (request, started);
+    return s_send (request, &answer);
+}
+
+static void
+s_completed (void *cls, struct MHD_Connection *connection, void **state,
+             enum MHD_RequestTerminationCode code)
+{
+    (void)cls;
+    (void)connection;
+    (void)code;
+    gw_request_t *request = (gw_request_t *)*state;
+    if (!request)
+        return;
+    free (request->body);
+    cpec_pb_destroy ((ProtobufCMessage **)&request->who);
+    free (request);
+    *state = NULL;
 }
 
 static void
@@ -464,9 +1320,10 @@ s_log_mhd (void *arg, const char *format, va_list args)
 }
 
 gw_server_t *
-gw_server_new (const char *address, const char *broker, const char *redis_url, int timeout_ms,
-               cpec_metrics_t *metrics)
+gw_server_new (const char *address, const char *broker, const char *redis_url,
+               const gw_limits_t *limits, cpec_metrics_t *metrics)
 {
+    assert (limits);
     struct sockaddr_storage addr;
     if (!address || cpec_admin_resolve (address, &addr) != 0) {
         cpec_log_error (NULL, "CPEC_HTTP_ADDR: '%s' is not host:port", address ? address : "");
@@ -476,19 +1333,21 @@ gw_server_new (const char *address, const char *broker, const char *redis_url, i
     assert (self);
     self->broker = cpec_strdup (broker);
     self->redis_url = cpec_strdup (redis_url);
-    pthread_key_create (&self->store_key, s_store_free);
-    self->timeout_ms = timeout_ms;
+    self->limits = *limits;
     self->metrics = metrics;
+    pthread_key_create (&self->store_key, s_store_free);
     pthread_key_create (&self->client_key, s_client_free);
+    pthread_mutex_init (&self->buckets_lock, NULL);
+    pthread_mutex_init (&self->audit_lock, NULL);
     unsigned int flags =
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    self->daemon =
-        MHD_start_daemon (flags, 0, NULL, NULL, &s_handle, self, MHD_OPTION_EXTERNAL_LOGGER,
-                          &s_log_mhd, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                          MHD_OPTION_CONNECTION_LIMIT, (unsigned int)S_CONNECTIONS_MAX,
-                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60, MHD_OPTION_END);
+    self->daemon = MHD_start_daemon (
+        flags, 0, NULL, NULL, &s_handle, self, MHD_OPTION_EXTERNAL_LOGGER, &s_log_mhd, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)S_CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
+        MHD_OPTION_NOTIFY_COMPLETED, &s_completed, NULL, MHD_OPTION_END);
     if (!self->daemon) {
         cpec_log_error (NULL, "CPEC_HTTP_ADDR: cannot listen on %s", address);
         gw_server_destroy (&self);
@@ -504,10 +1363,13 @@ gw_server_destroy (gw_server_t **self_p)
     gw_server_t *self = *self_p;
     if (!self)
         return;
+    self->stopping = true; //  event streams end
     if (self->daemon)
         MHD_stop_daemon (self->daemon);
     pthread_key_delete (self->client_key);
     pthread_key_delete (self->store_key);
+    pthread_mutex_destroy (&self->buckets_lock);
+    pthread_mutex_destroy (&self->audit_lock);
     free (self->broker);
     free (self->redis_url);
     free (self);

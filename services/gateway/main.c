@@ -27,10 +27,13 @@ main (int argc, char *argv[])
                    cpec_config_get (config, "CPEC_LOG_LEVEL"));
     cpec_metrics_t *metrics = cpec_metrics_new ("gateway");
     const char *address = cpec_config_get (config, "CPEC_HTTP_ADDR");
+    gw_limits_t limits = {(int)cpec_config_int (config, "CPEC_HTTP_TIMEOUT_MS"),
+                          (size_t)cpec_config_int (config, "CPEC_HTTP_BODY_MAX"),
+                          (double)cpec_config_int (config, "CPEC_HTTP_RATE"),
+                          (double)cpec_config_int (config, "CPEC_HTTP_BURST")};
     gw_server_t *server =
         gw_server_new (address, cpec_config_get (config, "CPEC_BROKER"),
-                       cpec_config_get (config, "CPEC_REDIS_URL"),
-                       (int)cpec_config_int (config, "CPEC_HTTP_TIMEOUT_MS"), metrics);
+                       cpec_config_get (config, "CPEC_REDIS_URL"), &limits, metrics);
     cpec_admin_t *admin = NULL;
     const char *admin_addr = cpec_config_get (config, "CPEC_ADMIN_ADDR");
     if (server && *admin_addr && !(admin = cpec_admin_new (admin_addr, metrics)))

@@ -1,7 +1,8 @@
 /*  test_gateway - the gateway's route matching (services/gateway/
     gw_server.c): parameters taken from path segments, literal parts
     compared exactly, no empty segment, no extra segment; every route of the
-    table is reachable and no two routes of one method overlap.
+    table is reachable and no two routes of one method overlap; its fields
+    and methods exist; JSON merge patch (RFC 7386).
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +14,10 @@
 #include <jansson.h>
 #include <string.h>
 
+#include <strings.h>
+
 #include "gateway.h"
+#include "gw_patch.h"
 
 static void
 test_match (void **state)
@@ -77,9 +81,86 @@ test_table (void **state)
             if (other != route && strcmp (other->method, route->method) == 0 &&
                 gw_route_match (other->pattern, path, buf, sizeof (buf), names, values, 4) >= 0)
                 fail_msg ("%s and %s both match %s", route->pattern, other->pattern, path);
-        //  the method exists in its service
-        assert_non_null (
-            protobuf_c_service_descriptor_get_method_by_name (route->service, route->call));
+        if (!route->service) {
+            //  the gateway's own
+            const char *own[] = {"events", "events/stream", "audit", "import/milestones", NULL};
+            bool known = false;
+            for (int i = 0; own[i] && !known; i++)
+                known = strcmp (own[i], route->call) == 0;
+            if (!known)
+                fail_msg ("%s %s: no such route of the gateway's own: %s", route->method,
+                          route->pattern, route->call);
+            continue;
+        }
+        //  the method exists in its service, the body's field in its input
+        //  (a message), the reading method too; a PATCH has both
+        const ProtobufCMethodDescriptor *call =
+            protobuf_c_service_descriptor_get_method_by_name (route->service, route->call);
+        assert_non_null (call);
+        if (route->body && strcmp (route->body, "*") != 0) {
+            const ProtobufCFieldDescriptor *field =
+                protobuf_c_message_descriptor_get_field_by_name (call->input, route->body);
+            if (!field || field->type != PROTOBUF_C_TYPE_MESSAGE)
+                fail_msg ("%s %s: %s is not a message of %s", route->method, route->pattern,
+                          route->body, call->input->name);
+        }
+        if (route->get)
+            assert_non_null (
+                protobuf_c_service_descriptor_get_method_by_name (route->service, route->get));
+        if (strcmp (route->method, "PATCH") == 0) {
+            assert_non_null (route->get);
+            assert_non_null (route->body);
+            assert_non_null (
+                protobuf_c_message_descriptor_get_field_by_name (call->input, "update_mask"));
+            assert_non_null (
+                protobuf_c_message_descriptor_get_field_by_name (call->input, "expected_version"));
+        }
+        if (strcmp (route->method, "GET") == 0)
+            assert_null (route->body);
+    }
+}
+
+//  Merge patch: RFC 7386's own examples.
+static void
+test_merge_patch (void **state)
+{
+    (void)state;
+    const char *cases[][3] = {
+        {"{\"a\":\"b\"}", "{\"a\":\"c\"}", "{\"a\":\"c\"}"},
+        {"{\"a\":\"b\"}", "{\"b\":\"c\"}", "{\"a\":\"b\",\"b\":\"c\"}"},
+        {"{\"a\":\"b\"}", "{\"a\":null}", "{}"},
+        {"{\"a\":\"b\",\"b\":\"c\"}", "{\"a\":null}", "{\"b\":\"c\"}"},
+        {"{\"a\":[\"b\"]}", "{\"a\":\"c\"}", "{\"a\":\"c\"}"},
+        {"{\"a\":\"c\"}", "{\"a\":[\"b\"]}", "{\"a\":[\"b\"]}"},
+        {"{\"a\":{\"b\":\"c\"}}", "{\"a\":{\"b\":\"d\",\"c\":null}}", "{\"a\":{\"b\":\"d\"}}"},
+        {"{\"a\":[{\"b\":\"c\"}]}", "{\"a\":[1]}", "{\"a\":[1]}"},
+        {"[\"a\",\"b\"]", "[\"c\",\"d\"]", "[\"c\",\"d\"]"},
+        {"{\"a\":\"b\"}", "[\"c\"]", "[\"c\"]"},
+        {"{\"a\":\"foo\"}", "null", "null"},
+        {"{\"e\":null}", "{\"a\":1}", "{\"e\":null,\"a\":1}"},
+        {"[1,2]", "{\"a\":\"b\",\"c\":null}", "{\"a\":\"b\"}"},
+        {"{}", "{\"a\":{\"bb\":{\"ccc\":null}}}", "{\"a\":{\"bb\":{}}}"},
+    };
+    for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++) {
+        json_t *target = json_loads (cases[i][0], JSON_DECODE_ANY, NULL);
+        json_t *patch = json_loads (cases[i][1], JSON_DECODE_ANY, NULL);
+        json_t *want = json_loads (cases[i][2], JSON_DECODE_ANY, NULL);
+        assert_non_null (target);
+        assert_non_null (patch);
+        assert_non_null (want);
+        json_t *got = gw_json_merge_patch (target, patch);
+        if (!json_equal (got, want)) {
+            char *text = json_dumps (got, JSON_ENCODE_ANY | JSON_COMPACT);
+            fail_msg ("case %zu: %s + %s gave %s", i, cases[i][0], cases[i][1], text);
+        }
+        //  the target is not changed
+        json_t *again = json_loads (cases[i][0], JSON_DECODE_ANY, NULL);
+        assert_true (json_equal (target, again));
+        json_decref (again);
+        json_decref (got);
+        json_decref (target);
+        json_decref (patch);
+        json_decref (want);
     }
 }
 
@@ -109,7 +190,13 @@ test_openapi_matches_routes (void **state)
         if (!operation)
             fail_msg ("openapi.json lacks %s %s", route->method, route->pattern);
         const ProtobufCMethodDescriptor *call =
-            protobuf_c_service_descriptor_get_method_by_name (route->service, route->call);
+            route->service
+                ? protobuf_c_service_descriptor_get_method_by_name (route->service, route->call)
+                : NULL;
+        //  a route that takes a body describes it
+        bool body = route->body || (!route->service && strcmp (route->method, "POST") == 0);
+        if (body && !json_object_get (operation, "requestBody"))
+            fail_msg ("openapi.json: %s %s lacks its requestBody", route->method, route->pattern);
         size_t index;
         json_t *parameter;
         json_array_foreach (json_object_get (operation, "parameters"), index, parameter)
@@ -120,9 +207,11 @@ test_openapi_matches_routes (void **state)
             snprintf (braced, sizeof (braced), "{%s}", name);
             if (strcmp (in, "path") == 0 && !strstr (route->pattern, braced))
                 fail_msg ("%s: path parameter %s is not in the route", route->pattern, name);
-            if (!protobuf_c_message_descriptor_get_field_by_name (call->input, name))
+            bool own = !call && (strcmp (name, "after") == 0 || strcmp (name, "page_size") == 0);
+            if (strcmp (in, "query") == 0 && !own &&
+                !(call && protobuf_c_message_descriptor_get_field_by_name (call->input, name)))
                 fail_msg ("%s: parameter %s is not a field of %s", route->pattern, name,
-                          call->input->name);
+                          call ? call->input->name : route->call);
         }
     }
     //  every documented /v1 path is served
@@ -132,11 +221,17 @@ test_openapi_matches_routes (void **state)
     {
         if (strncmp (path, "/v1/", 4) != 0)
             continue;
-        bool found = false;
-        for (const gw_route_t *route = gw_routes; route->method && !found; route++)
-            found = strcmp (route->pattern, path) == 0;
-        if (!found)
-            fail_msg ("openapi.json documents %s, which is not served", path);
+        const char *method;
+        json_t *operation;
+        json_object_foreach (item, method, operation)
+        {
+            bool found = false;
+            for (const gw_route_t *route = gw_routes; route->method && !found; route++)
+                found =
+                    strcmp (route->pattern, path) == 0 && strcasecmp (route->method, method) == 0;
+            if (!found)
+                fail_msg ("openapi.json documents %s %s, which is not served", method, path);
+        }
     }
     assert_true (served > 0);
     json_decref (doc);
@@ -149,6 +244,7 @@ main (void)
         cmocka_unit_test (test_match),
         cmocka_unit_test (test_table),
         cmocka_unit_test (test_openapi_matches_routes),
+        cmocka_unit_test (test_merge_patch),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

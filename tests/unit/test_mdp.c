@@ -120,7 +120,7 @@ test_service_name_and_codes (void **state)
     assert_int_equal (cpec_code_http (CPEC_INVALID_ARGUMENT), 400);
     assert_int_equal (cpec_code_http (CPEC_NOT_FOUND), 404);
     assert_int_equal (cpec_code_http (CPEC_ALREADY_EXISTS), 409);
-    assert_int_equal (cpec_code_http (CPEC_FAILED_PRECONDITION), 412);
+    assert_int_equal (cpec_code_http (CPEC_FAILED_PRECONDITION), 400);
     assert_int_equal (cpec_code_http (CPEC_PERMISSION_DENIED), 403);
     assert_int_equal (cpec_code_http (CPEC_UNAUTHENTICATED), 401);
     assert_int_equal (cpec_code_http (CPEC_RESOURCE_EXHAUSTED), 429);
