@@ -17,11 +17,18 @@
     Every /v1 route needs "Authorization: Bearer <token>" (common/cpec_token.h:
     issued by `cpecctl token create`, kept as hashes in Redis): the call goes
     as the token's principal (role, province, enterprise), so the services'
-    own permission checks apply; without a valid token, 401.
+    own permission checks apply; without a valid token, 401; past the
+    token's rate, 429.
 
-    This first slice serves the read routes; writes, the audit chain, the
-    event stream, the CSV import and the dashboard
-    come next (issue 6).
+    Writes: a POST's JSON body fills the route's `body` field of the input
+    (or is the input); a PATCH is a JSON merge patch (gw_patch.h) of the
+    entity the route's `get` method reads, sent as the service's Update with
+    update_mask and expected_version, behind If-Match; an Idempotency-Key
+    keeps a POST's first answer for its retries. Every write is recorded in
+    the audit chain (gw_audit.h). The gateway's own routes (service NULL):
+    the event log and its Server-Sent Events (gw_events.c), the audit, the
+    CSV import of milestones (gw_csv.h, gw_import.c). The dashboard (www/)
+    is embedded and served at /.
 */
 #ifndef GATEWAY_H_INCLUDED
 #define GATEWAY_H_INCLUDED
