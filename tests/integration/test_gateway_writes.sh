@@ -276,8 +276,19 @@ expect 201 "" "create a subscription"
 json PATCH /v1/subscriptions/gw-sub '{"min_severity":"WARNING"}' -H 'If-Match: "1"'
 expect 200 "" "patch it"
 assert_eq "WARNING|PK-KP" "$(jq -r '[.min_severity, .provinces[0]] | join("|")' <<<"$BODY")" "merged"
+req GET /v1/subscriptions
+expect 200 "" "the subscriptions"
+assert_contains "$(jq -r '[.subscriptions[].id] | join(" ")' <<<"$BODY")" gw-sub "listed"
+json POST /v1/subscriptions/gw-sub/test '{}'
+expect 200 "" "a test message"
+assert_eq true "$(jq -r .delivered <<<"$BODY")" "a LIVE test is delivered at once"
+req GET /v1/subscriptions/gw-sub/live
+expect 200 "" "the live feed"
+assert_contains "$BODY" NotifyTest "the test message is in it"
 req GET /v1/subscriptions/gw-sub/deliveries
 expect 200 "" "its deliveries"
+json POST /v1/subscriptions '{"id":"gw-sub-2","channel":"WEBHOOK","url":"ftp://x"}'
+expect 400 INVALID_ARGUMENT "a bad subscription"
 req GET /v1/dead-letters
 expect 200 "" "dead letters"
 json POST /v1/dead-letters/replay '{}'
@@ -306,6 +317,18 @@ ent_version=$(version_of "/v1/enterprises/$pk")
 json PATCH "/v1/enterprises/$pk" '{"employees":321}' -H "If-Match: \"$ent_version\""
 expect 200 "" "patch a profile"
 assert_eq 321 "$(jq -r .employees <<<"$BODY")" "merged"
+AUTH=$ADMIN req GET "/v1/enterprises/$pk"
+jq '{enterprises: [.enterprise // . | del(.version, .created, .updated) | .id = "gw-import-1" | .name = "Gateway Import One"]}' \
+    <<<"$BODY" >"$TEST_TMP/ent-import.json"
+req POST /v1/import/enterprises -H "Content-Type: application/json" --data-binary "@$TEST_TMP/ent-import.json"
+expect 201 "" "import profiles"
+assert_eq '["gw-import-1"]' "$(jq -c .ids <<<"$BODY")" "the imported ids"
+req DELETE /v1/enterprises/gw-import-1 -H 'If-Match: "9"'
+expect 412 ABORTED "delete a profile with a stale If-Match"
+req DELETE /v1/enterprises/gw-import-1 -H 'If-Match: "1"'
+expect 200 "" "delete the profile"
+req GET /v1/enterprises/gw-import-1
+expect 404 NOT_FOUND "it is gone"
 
 note "the audit: every write, who and what, chained"
 AUTH=$VIEWER req GET /v1/audit
