@@ -3,6 +3,7 @@
 #include "gw_audit.h"
 
 #include <assert.h>
+#include <czmq.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "cpec_json.h"
 #include "cpec_pb.h"
 #include "cpec_token.h"
+#include "gw_private.h"
 
 #define S_LOG       "cpec:audit:log"
 #define S_HEAD      "cpec:audit:head"
@@ -38,6 +40,18 @@ gw_audit_hash (json_t *entry, char hex[65])
     assert (text);
     cpec_sha256_hex (text, strlen (text), hex);
     free (text);
+}
+
+//  A JSON string of text made valid UTF-8 (a path or a message may carry
+//  what a caller sent).
+static json_t *
+s_text (const char *text)
+{
+    char *copy = cpec_strdup (text ? text : "");
+    gw_utf8_clean (copy);
+    json_t *string = json_string (copy);
+    free (copy);
+    return string;
 }
 
 static const char *
@@ -75,17 +89,17 @@ gw_audit_append (cpec_store_t *store, char sha[41], const gw_audit_entry_t *entr
     char at[40];
     cpec_json_format_time (now_ms, at, sizeof (at));
     json_t *body = json_pack (
-        "{s:s, s:{s:s, s:s, s:s, s:s}, s:s, s:s, s:s, s:s, s:I, s:I, s:i, s:s, s:s, s:s}", "at", at,
-        "actor", "subject", entry->who->subject ? entry->who->subject : "", "role",
-        s_role_name (entry->who->role), "province",
-        entry->who->province ? entry->who->province : "", "enterprise_id",
-        entry->who->enterprise_id ? entry->who->enterprise_id : "", "method", entry->method, "path",
-        entry->path, "call", entry->call ? entry->call : "", "target",
-        entry->target ? entry->target : "", "version_before", (json_int_t)entry->version_before,
-        "version_after", (json_int_t)entry->version_after, "status", entry->http_status, "code",
-        cpec_code_name (entry->code), "message", entry->message ? entry->message : "", "request_id",
-        entry->request_id ? entry->request_id : "");
-    assert (body);
+        "{s:s, s:{s:o, s:s, s:o, s:o}, s:o, s:o, s:o, s:o, s:I, s:I, s:i, s:s, s:o, s:o}", "at", at,
+        "actor", "subject", s_text (entry->who->subject), "role", s_role_name (entry->who->role),
+        "province", s_text (entry->who->province), "enterprise_id",
+        s_text (entry->who->enterprise_id), "method", s_text (entry->method), "path",
+        s_text (entry->path), "call", s_text (entry->call), "target", s_text (entry->target),
+        "version_before", (json_int_t)entry->version_before, "version_after",
+        (json_int_t)entry->version_after, "status", entry->http_status, "code",
+        cpec_code_name (entry->code), "message", s_text (entry->message), "request_id",
+        s_text (entry->request_id));
+    if (!body)
+        return cpec_status_set (status, CPEC_INTERNAL, "the audit entry could not be made");
     int rc = CPEC_UNAVAILABLE;
     for (int attempt = 0; attempt < S_RETRIES; attempt++) {
         const char *get[] = {"GET", S_HEAD};
@@ -125,6 +139,8 @@ gw_audit_append (cpec_store_t *store, char sha[41], const gw_audit_entry_t *entr
         rc = status->code;
         if (rc != CPEC_ABORTED)
             break;
+        //  another append came first: read the head again after a moment
+        zclock_sleep (1 + (int)(cpec_clock_ms () % 5) + attempt / 10);
     }
     json_decref (body);
     return rc;
@@ -158,6 +174,19 @@ gw_audit_read (cpec_store_t *store, uint64_t after, size_t limit, const char *pr
 {
     assert (store && page);
     *page = NULL;
+    //  the head first: entries appended while this reads are for the next
+    //  page, not a break
+    const char *get[] = {"GET", S_HEAD};
+    redisReply *head_reply = cpec_store_command (store, 2, get, NULL, status);
+    if (!head_reply)
+        return status->code;
+    uint64_t head_seq = 0;
+    char head_hash[65];
+    int head_parsed = s_parse_head (head_reply->type == REDIS_REPLY_STRING ? head_reply->str : "",
+                                    &head_seq, head_hash);
+    freeReplyObject (head_reply);
+    if (head_parsed != 0)
+        return cpec_status_set (status, CPEC_DATA_LOSS, "the audit head is malformed");
     //  the hash the first entry read must link to
     char prev[65];
     memcpy (prev, S_GENESIS, 65);
@@ -180,14 +209,20 @@ gw_audit_read (cpec_store_t *store, uint64_t after, size_t limit, const char *pr
     uint64_t next = after + 1; //  the next sequence number to read
     bool end = false;
     while (json_array_size (entries) < limit && !end) {
-        redisReply *reply = s_range (store, next, S_SCAN_STEP, status);
+        if (next > head_seq) {
+            end = true;
+            break;
+        }
+        size_t step =
+            head_seq - next + 1 < S_SCAN_STEP ? (size_t)(head_seq - next + 1) : S_SCAN_STEP;
+        redisReply *reply = s_range (store, next, step, status);
         if (!reply) {
             json_decref (entries);
             json_decref (chain);
             return status->code;
         }
         size_t got = reply->type == REDIS_REPLY_ARRAY ? reply->elements : 0;
-        end = got < S_SCAN_STEP;
+        end = got < step || next + got > head_seq;
         size_t i = 0;
         for (; i < got && json_array_size (entries) < limit; i++, next++) {
             json_t *entry = json_loads (reply->element[i]->str, 0, NULL);
@@ -214,24 +249,9 @@ gw_audit_read (cpec_store_t *store, uint64_t after, size_t limit, const char *pr
         freeReplyObject (reply);
     }
     json_object_set_new (chain, "checked_to", json_integer ((json_int_t)(next - 1)));
-    if (end) {
-        //  the last entry read must be the head: nothing cut off the end
-        const char *get[] = {"GET", S_HEAD};
-        redisReply *reply = cpec_store_command (store, 2, get, NULL, status);
-        if (!reply) {
-            json_decref (entries);
-            json_decref (chain);
-            return status->code;
-        }
-        uint64_t head_seq = 0;
-        char head_hash[65];
-        int parsed = s_parse_head (reply->type == REDIS_REPLY_STRING ? reply->str : "", &head_seq,
-                                   head_hash);
-        freeReplyObject (reply);
-        if (parsed != 0 || head_seq != next - 1 || (head_seq > 0 && strcmp (head_hash, prev) != 0))
-            s_broken (chain, next - 1 > head_seq ? head_seq + 1 : next,
-                      "the log does not end at the head: entries were removed or added");
-    }
+    if (end && (head_seq != next - 1 || (head_seq > 0 && strcmp (head_hash, prev) != 0)))
+        //  the last entry read must be the head as it was: nothing cut off
+        s_broken (chain, next, "the log does not end at the head: entries were removed");
     char next_after[24] = "";
     if (!end)
         snprintf (next_after, sizeof (next_after), "%" PRIu64, next - 1);

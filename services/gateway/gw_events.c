@@ -9,6 +9,7 @@
     profile and matches.
 */
 #include <assert.h>
+#include <errno.h>
 #include <czmq.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "cpec_json.h"
 #include "cpec_log.h"
 #include "cpec_pb.h"
+#include "cpec_token.h"
 #include "gw_private.h"
 
 #define S_PAGE_DEFAULT 100
@@ -25,6 +27,8 @@
 #define S_BLOCK_MS     1000
 #define S_KEEPALIVE_MS 15000
 #define S_ID_MAX       64
+#define S_SCAN_MAX     10000 //  entries a page reads at most, shown or not
+#define S_RECHECK_MS   10000 //  how often a stream checks its token again
 
 static bool
 s_is (const char *a, const char *b)
@@ -63,21 +67,31 @@ gw_event_visible (const Cpec__V1__Principal *who, const Cpec__V1__Event *event)
     }
 }
 
-//  A stream position: "0", or "MS-SEQ" as Redis gives them.
+//  A stream position: "MS" or "MS-SEQ", each part a 64-bit number, as
+//  Redis gives them.
 static bool
 s_valid_id (const char *text)
 {
     size_t length = strlen (text);
     if (length == 0 || length >= S_ID_MAX)
         return false;
-    int dashes = 0;
-    for (size_t i = 0; i < length; i++) {
-        if (text[i] == '-')
-            dashes++;
-        else if (text[i] < '0' || text[i] > '9')
+    const char *p = text;
+    for (int part = 0; part < 2; part++) {
+        size_t digits = strspn (p, "0123456789");
+        if (digits == 0 || digits > 20)
             return false;
+        errno = 0;
+        strtoull (p, NULL, 10);
+        if (errno == ERANGE)
+            return false;
+        p += digits;
+        if (*p == '\0')
+            return true;
+        if (*p != '-' || part == 1)
+            return false;
+        p++;
     }
-    return dashes == 0 ? true : dashes == 1 && text[0] != '-' && text[length - 1] != '-';
+    return false;
 }
 
 int
@@ -112,7 +126,8 @@ gw_events_page (gw_request_t *request, gw_answer_t *answer)
         return gw_answer_error (answer, request, CPEC_UNAVAILABLE, "Redis is not configured");
     json_t *events = json_array ();
     bool end_reached = false;
-    while (json_array_size (events) < (size_t)size && !end_reached) {
+    size_t scanned = 0; //  a filtered caller's page stops here, its next_after says where
+    while (json_array_size (events) < (size_t)size && !end_reached && scanned < S_SCAN_MAX) {
         Cpec__V1__Event **read = NULL;
         char **ids = NULL;
         cpec_status_t status;
@@ -123,7 +138,7 @@ gw_events_page (gw_request_t *request, gw_answer_t *answer)
             return gw_answer_error (answer, request, rc, "%s", status.message);
         }
         size_t count = 0;
-        for (; read && read[count]; count++) {
+        for (; read && read[count]; count++, scanned++) {
             snprintf (after, sizeof (after), "%s", ids[count]);
             if (gw_event_visible (request->who, read[count]))
                 json_array_append_new (events,
@@ -151,6 +166,8 @@ typedef struct
     char *text;          //  what is ready to send
     size_t size, offset, capacity;
     int64_t sent_at;
+    char *token; //  checked again now and then: a revoked token's stream ends
+    int64_t checked_at;
 } s_stream_t;
 
 static void
@@ -174,8 +191,10 @@ s_append_event (s_stream_t *self, const char *id, const Cpec__V1__Event *event)
 {
     char *json = cpec_json_encode (&event->base, 0);
     char head[256];
-    int length = snprintf (head, sizeof (head), "id: %s\nevent: %s\ndata: ", id,
+    int length = snprintf (head, sizeof (head), "id: %s\nevent: %.100s\ndata: ", id,
                            event->type ? event->type : "");
+    if (length < 0 || (size_t)length >= sizeof (head))
+        length = (int)strlen (head);
     s_append (self, head, (size_t)length);
     s_append (self, json, strlen (json));
     s_append (self, "\n\n", 2);
@@ -191,14 +210,28 @@ s_stream_read (void *cls, uint64_t pos, char *buf, size_t max)
         self->offset = self->size = 0;
         if (gw_stopping (self->server))
             return MHD_CONTENT_READER_END_OF_STREAM;
+        if (cpec_clock_ms () - self->checked_at >= S_RECHECK_MS) {
+            Cpec__V1__Principal *who = NULL;
+            cpec_status_t status;
+            int rc = cpec_token_check (self->store, self->token, &who, &status);
+            cpec_pb_destroy ((ProtobufCMessage **)&who);
+            self->checked_at = cpec_clock_ms ();
+            if (rc == CPEC_UNAUTHENTICATED) {
+                cpec_log_info (self->request_id, "event stream ended: its token was revoked");
+                return MHD_CONTENT_READER_END_OF_STREAM;
+            }
+        }
         Cpec__V1__Event **events = NULL;
         char **ids = NULL;
         cpec_status_t status;
         int rc = cpec_store_read_events (self->store, self->last, 100, S_BLOCK_MS, &events, &ids,
                                          &status);
-        if (rc != CPEC_OK) {
+        if (rc == CPEC_UNAVAILABLE) {
             cpec_log_warn (self->request_id, "event stream: %s", status.message);
             zclock_sleep (S_BLOCK_MS); //  Redis away: the client waits, then resumes
+        } else if (rc != CPEC_OK) {
+            cpec_log_warn (self->request_id, "event stream ended: %s", status.message);
+            return MHD_CONTENT_READER_END_WITH_ERROR;
         }
         for (size_t i = 0; rc == CPEC_OK && events && events[i]; i++) {
             snprintf (self->last, sizeof (self->last), "%s", ids[i]);
@@ -225,6 +258,10 @@ s_stream_free (void *cls)
     s_stream_t *self = (s_stream_t *)cls;
     cpec_store_destroy (&self->store);
     cpec_pb_destroy ((ProtobufCMessage **)&self->who);
+    if (self->token) {
+        memset (self->token, 0, strlen (self->token));
+        free (self->token);
+    }
     free (self->text);
     free (self);
 }
@@ -248,7 +285,7 @@ s_stream_end (cpec_store_t *store, char id[S_ID_MAX], cpec_status_t *status)
 enum MHD_Result
 gw_events_stream (gw_request_t *request)
 {
-    gw_answer_t answer = {0, NULL, NULL, "", ""};
+    gw_answer_t answer = {0, NULL, NULL, "", "", ""};
     static const char *const allowed[] = {"after", NULL};
     char *unknown = NULL;
     json_t *query = gw_query (request, allowed, &unknown);
@@ -269,7 +306,11 @@ gw_events_stream (gw_request_t *request)
         assert (self);
         self->server = request->server;
         self->store = cpec_store_new (gw_redis_url (request->server));
-        self->sent_at = cpec_clock_ms ();
+        self->sent_at = self->checked_at = cpec_clock_ms ();
+        const char *header = MHD_lookup_connection_value (request->connection, MHD_HEADER_KIND,
+                                                          MHD_HTTP_HEADER_AUTHORIZATION);
+        header = header && strlen (header) > 7 ? header + 7 : "";
+        self->token = cpec_strdup (header + strspn (header, " "));
         snprintf (self->request_id, sizeof (self->request_id), "%s", request->request_id);
         cpec_status_t status;
         int rc = self->store ? CPEC_OK
@@ -305,7 +346,7 @@ gw_events_stream (gw_request_t *request)
         }
         MHD_add_response_header (response, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
     } else {
-        char *body = answer.body;
+        char *body = answer.body ? answer.body : cpec_strdup ("");
         response = MHD_create_response_from_buffer (strlen (body), body, MHD_RESPMEM_MUST_FREE);
         if (!response) {
             free (body);

@@ -32,16 +32,18 @@ s_create (gw_request_t *request, const char *call_id, size_t row, json_t *milest
     ProtobufCMessage *message = cpec_json_to_message (
         &cpec__v1__create_milestone_request__descriptor, input, error, sizeof (error));
     json_decref (input);
-    if (!message)
+    if (!message) {
+        gw_utf8_clean (error);
         return json_pack ("{s:s, s:s, s:s}", "result", "invalid", "code", "INVALID_ARGUMENT",
                           "message", error);
+    }
     char row_id[GW_REQUEST_ID_MAX + 24];
     snprintf (row_id, sizeof (row_id), "%s:row%zu", call_id, row + 1);
     cpec_client_t *client = gw_client (request);
     ProtobufCMessage *output = NULL;
     cpec_status_t status;
     int rc = client ? cpec_client_call (client, &cpec__v1__milestones__descriptor, "Create", row_id,
-                                        message, &output, 10000, &status)
+                                        message, &output, gw_timeout_ms (request->server), &status)
                     : cpec_status_set (&status, CPEC_UNAVAILABLE, "no connection to the broker");
     cpec_pb_destroy (&message);
     json_t *report = NULL;
@@ -50,9 +52,11 @@ s_create (gw_request_t *request, const char *call_id, size_t row, json_t *milest
         report = json_pack ("{s:s, s:s, s:i}", "result", "created", "id", made->id, "version",
                             (int)made->version);
         (*created)++;
-    } else
+    } else {
+        gw_utf8_clean (status.message); //  a service may cut a name in a character
         report = json_pack ("{s:s, s:s, s:s}", "result", "refused", "code", cpec_code_name (rc),
                             "message", status.message);
+    }
     const char *target =
         rc == CPEC_OK ? made->id : json_string_value (json_object_get (milestone, "id"));
     gw_audit_write (request, "Milestones.Create", target, 0, rc == CPEC_OK ? made->version : 0,
@@ -82,6 +86,7 @@ gw_import_milestones (gw_request_t *request, const char *call_id, gw_answer_t *a
         json_t *milestone = NULL;
         size_t first = 0;
         if (gw_csv_milestone (csv, row, &milestone, error, sizeof (error)) != 0) {
+            gw_utf8_clean (error);
             report = json_pack ("{s:s, s:s, s:s}", "result", "invalid", "code", "INVALID_ARGUMENT",
                                 "message", error);
         } else if (gw_csv_duplicate (csv, row, &first)) {
@@ -91,6 +96,11 @@ gw_import_milestones (gw_request_t *request, const char *call_id, gw_answer_t *a
         } else
             report = s_create (request, call_id, row, milestone, &created);
         json_decref (milestone);
+        if (!report) //  only when out of memory
+            report = json_pack ("{s:s, s:s, s:s}", "result", "refused", "code", "INTERNAL",
+                                "message", "the row's report could not be made");
+        if (row % 50 == 49)
+            gw_idem_touch (request); //  a long upload keeps its Idempotency-Key
         const char *result = json_string_value (json_object_get (report, "result"));
         if (strcmp (result, "invalid") == 0)
             invalid++;

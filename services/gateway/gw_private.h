@@ -28,6 +28,7 @@ typedef struct
     const char *type; //  NULL: application/json
     char etag[32];
     char location[300];
+    char allow[64]; //  a 405's Allow
 } gw_answer_t;
 
 //  One request, from its headers to its answer.
@@ -49,6 +50,9 @@ typedef struct
     bool too_big;             //  more than the limit came (chunked)
     bool refused;             //  answered before its body was read
     Cpec__V1__Principal *who; //  after authentication
+    char token_id[17];        //  the token's id, after authentication
+    char idem_key[100];       //  the Idempotency-Key's Redis key, when this request owns one
+    char *idem_claim;         //  and the claim it holds there
     int code;                 //  the outcome, for metrics and logs
 } gw_request_t;
 
@@ -56,6 +60,17 @@ typedef struct
 //  the code's HTTP status; returns code.
 int gw_answer_error (gw_answer_t *answer, const gw_request_t *request, int code, const char *format,
                      ...) __attribute__ ((format (printf, 4, 5)));
+
+//  Whether size bytes of text are valid UTF-8 (no NUL); and text made valid,
+//  each byte of an invalid sequence replaced by '?'.
+bool gw_utf8_valid (const char *text, size_t size);
+void gw_utf8_clean (char *text);
+
+//  The deadline of a service call.
+int gw_timeout_ms (gw_server_t *self);
+
+//  Keeps this request's claim on its Idempotency-Key alive (a long import).
+void gw_idem_touch (gw_request_t *request);
 
 //  Sets answer to status with a JSON body (taken); returns CPEC_OK.
 int gw_answer_json (gw_answer_t *answer, unsigned int status, json_t *body);
@@ -86,7 +101,8 @@ bool gw_event_visible (const Cpec__V1__Principal *who, const Cpec__V1__Event *ev
 //  request id the rows' calls derive theirs from.
 int gw_import_milestones (gw_request_t *request, const char *call_id, gw_answer_t *answer);
 
-//  Records one write in the audit chain (errors logged, not answered).
+//  Records one write in the audit chain (errors logged, not answered); the
+//  strings need not be valid UTF-8.
 void gw_audit_write (gw_request_t *request, const char *call, const char *target, uint32_t before,
                      uint32_t after, unsigned int http_status, int code, const char *message);
 

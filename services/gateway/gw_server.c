@@ -31,9 +31,9 @@
 
 #define S_CONNECTIONS_MAX 1024
 #define S_HTTP_TOO_LARGE  413
-#define S_BUCKETS         1024 //  rate limits kept, by token (hashed)
+#define S_BUCKETS         4096 //  rate limits kept, by token (hashed)
+#define S_PROBES          8
 #define S_IDEM_KEY_MAX    255
-#define S_IDEM_PENDING_S  60    //  how long a request in flight holds its key
 #define S_IDEM_KEEP_S     86400 //  how long an answer is kept for its key
 
 const cpec_config_var_t gw_config_vars[] = {
@@ -149,7 +149,8 @@ struct _gw_server_t
     s_bucket_t buckets[S_BUCKETS];
     volatile bool stopping;
     char audit_sha[41];
-    pthread_mutex_t audit_lock; //  guards audit_sha
+    char idem_sha[41];
+    pthread_mutex_t audit_lock; //  guards audit_sha and idem_sha
 };
 
 //  --------------------------------------------------------------------------
@@ -207,6 +208,55 @@ gw_route_match (const char *pattern, const char *path, char *buf, size_t size, c
 }
 
 //  --------------------------------------------------------------------------
+//  UTF-8
+
+bool
+gw_utf8_valid (const char *text, size_t size)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    size_t i = 0;
+    while (i < size) {
+        unsigned char c = p[i];
+        size_t n = c < 0x80             ? 0
+                   : (c & 0xe0) == 0xc0 ? 1
+                   : (c & 0xf0) == 0xe0 ? 2
+                   : (c & 0xf8) == 0xf0 ? 3
+                                        : 9;
+        if (n == 9 || (n == 1 && c < 0xc2) || i + n >= size + (n ? 0 : 1))
+            return false;
+        uint32_t code = n == 0 ? c : n == 1 ? c & 0x1f : n == 2 ? c & 0x0f : c & 0x07;
+        for (size_t k = 1; k <= n; k++) {
+            if ((p[i + k] & 0xc0) != 0x80)
+                return false;
+            code = (code << 6) | (p[i + k] & 0x3f);
+        }
+        if ((n == 2 && (code < 0x800 || (code >= 0xd800 && code <= 0xdfff))) ||
+            (n == 3 && (code < 0x10000 || code > 0x10ffff)) || c == 0)
+            return false;
+        i += n + 1;
+    }
+    return true;
+}
+
+void
+gw_utf8_clean (char *text)
+{
+    size_t length = strlen (text);
+    size_t i = 0;
+    while (i < length) {
+        //  the longest valid prefix from i, one character at a time
+        size_t n = 1;
+        while (n <= 4 && i + n <= length && !gw_utf8_valid (text + i, n))
+            n++;
+        if (n > 4 || i + n > length) {
+            text[i++] = '?';
+            continue;
+        }
+        i += n;
+    }
+}
+
+//  --------------------------------------------------------------------------
 //  Answers
 
 static int
@@ -215,6 +265,7 @@ s_answer_errorv (gw_answer_t *answer, const char *request_id, int code, unsigned
 {
     char message[512];
     vsnprintf (message, sizeof (message), format, args);
+    gw_utf8_clean (message); //  a name or value the caller sent may not be UTF-8
     json_t *error = json_pack ("{s:{s:s, s:s, s:s}}", "error", "code", cpec_code_name (code),
                                "message", message, "request_id", request_id);
     free (answer->body);
@@ -285,6 +336,8 @@ s_send (gw_request_t *request, gw_answer_t *answer)
         MHD_add_response_header (response, MHD_HTTP_HEADER_ETAG, answer->etag);
     if (answer->location[0])
         MHD_add_response_header (response, MHD_HTTP_HEADER_LOCATION, answer->location);
+    if (answer->status == MHD_HTTP_METHOD_NOT_ALLOWED && answer->allow[0])
+        MHD_add_response_header (response, MHD_HTTP_HEADER_ALLOW, answer->allow);
     if (answer->status == MHD_HTTP_UNAUTHORIZED)
         MHD_add_response_header (response, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                                  "Bearer realm=\"cpec\"");
@@ -317,6 +370,12 @@ gw_store (gw_server_t *self)
     if (!store && (store = cpec_store_new (self->redis_url)))
         pthread_setspecific (self->store_key, store);
     return store;
+}
+
+int
+gw_timeout_ms (gw_server_t *self)
+{
+    return self->limits.timeout_ms;
 }
 
 const char *
@@ -361,29 +420,44 @@ s_authenticate (gw_request_t *request, gw_answer_t *answer)
     gw_server_t *self = request->server;
     const char *header = MHD_lookup_connection_value (request->connection, MHD_HEADER_KIND,
                                                       MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!header || strncmp (header, "Bearer ", 7) != 0)
+    if (!header || strncasecmp (header, "Bearer ", 7) != 0)
         return gw_answer_error (answer, request, CPEC_UNAUTHENTICATED,
                                 "Authorization: Bearer <token> is required");
+    const char *token = header + 7;
+    while (*token == ' ')
+        token++;
     cpec_store_t *store = gw_store (self);
     if (!store)
         return gw_answer_error (answer, request, CPEC_UNAVAILABLE,
                                 "the token store is not configured");
     cpec_status_t status;
-    int rc = cpec_token_check (store, header + 7, &request->who, &status);
+    int rc = cpec_token_check (store, token, &request->who, &status);
     if (rc != CPEC_OK)
         return gw_answer_error (answer, request, rc, "%s", status.message);
+    //  the token's id (the first 16 hex digits of its hash): what keys the
+    //  caller's rate, Idempotency-Keys and request ids
+    char hash[65];
+    cpec_sha256_hex (token, strlen (token), hash);
+    memcpy (request->token_id, hash, 16);
+    request->token_id[16] = '\0';
     if (self->limits.rate <= 0)
         return CPEC_OK;
-    //  a token bucket per token: `rate` a second, up to `burst`
-    char hash[65];
-    cpec_sha256_hex (header + 7, strlen (header + 7), hash);
-    hash[16] = '\0';
-    unsigned long slot = strtoul (hash + 8, NULL, 16) % S_BUCKETS;
+    //  a token bucket per token, `rate` a second up to `burst`, in a table
+    //  probed S_PROBES slots from the token's: a new token takes the slot
+    //  least recently used
+    unsigned long home = strtoul (request->token_id + 8, NULL, 16) % S_BUCKETS;
     int64_t now = cpec_clock_ms ();
     pthread_mutex_lock (&self->buckets_lock);
-    s_bucket_t *bucket = &self->buckets[slot];
-    if (strcmp (bucket->id, hash) != 0) {
-        memcpy (bucket->id, hash, sizeof (bucket->id));
+    s_bucket_t *bucket = NULL;
+    for (unsigned long i = 0; i < S_PROBES && !bucket; i++)
+        if (strcmp (self->buckets[(home + i) % S_BUCKETS].id, request->token_id) == 0)
+            bucket = &self->buckets[(home + i) % S_BUCKETS];
+    if (!bucket) {
+        bucket = &self->buckets[home];
+        for (unsigned long i = 1; i < S_PROBES; i++)
+            if (self->buckets[(home + i) % S_BUCKETS].at_ms < bucket->at_ms)
+                bucket = &self->buckets[(home + i) % S_BUCKETS];
+        memcpy (bucket->id, request->token_id, sizeof (bucket->id));
         bucket->level = self->limits.burst;
         bucket->at_ms = now;
     }
@@ -412,20 +486,38 @@ typedef struct
     const char *const *allowed;
 } s_query_t;
 
-//  A JSON value for a query string value: a whole number, true or false as
-//  themselves, anything else as a string (the mapping checks the field's type).
+//  A JSON value for a query string value of a field: a string for a string,
+//  enum or message field (times, wrappers), true or false for a bool, a
+//  number for a number when the text is one; else the text as a string (the
+//  mapping then names the field and its type). NULL for invalid UTF-8.
 static json_t *
-s_query_value (const char *text)
+s_query_value (const ProtobufCFieldDescriptor *field, const char *text)
 {
-    if (strcmp (text, "true") == 0)
-        return json_true ();
-    if (strcmp (text, "false") == 0)
-        return json_false ();
-    size_t length = strlen (text);
-    bool digits = length > 0 && length < 19;
-    for (size_t i = 0; digits && i < length; i++)
-        digits = isdigit ((unsigned char)text[i]);
-    return digits ? json_integer (strtoll (text, NULL, 10)) : json_string (text);
+    if (!gw_utf8_valid (text, strlen (text)))
+        return NULL;
+    switch (field->type) {
+        case PROTOBUF_C_TYPE_STRING:
+        case PROTOBUF_C_TYPE_ENUM:
+        case PROTOBUF_C_TYPE_MESSAGE:
+        case PROTOBUF_C_TYPE_BYTES: return json_string (text);
+        case PROTOBUF_C_TYPE_BOOL:
+            if (strcmp (text, "true") == 0)
+                return json_true ();
+            if (strcmp (text, "false") == 0)
+                return json_false ();
+            return json_string (text);
+        case PROTOBUF_C_TYPE_FLOAT:
+        case PROTOBUF_C_TYPE_DOUBLE: {
+            char *end = NULL;
+            double value = strtod (text, &end);
+            return *text && !*end ? json_real (value) : json_string (text);
+        }
+        default: {
+            //  integers: as strings, which the mapping reads as the proto3 JSON
+            //  mapping allows, and range-checks
+            return json_string (text);
+        }
+    }
 }
 
 static enum MHD_Result
@@ -449,7 +541,12 @@ s_query_arg (void *arg, enum MHD_ValueKind kind, const char *key, const char *va
         return MHD_YES;
     }
     //  a repeated field takes every value given
-    json_t *item = s_query_value (value ? value : "");
+    json_t *item = s_query_value (field, value ? value : "");
+    if (!item) {
+        if (!query->unknown)
+            query->unknown = cpec_strdup (key);
+        return MHD_YES;
+    }
     if (field->label == PROTOBUF_C_LABEL_REPEATED) {
         json_t *list = json_object_get (query->input, key);
         if (!list) {
@@ -512,30 +609,77 @@ s_set_param (gw_request_t *request, gw_answer_t *answer, json_t *object, const c
     return CPEC_OK;
 }
 
-//  If-Match: -1 when absent, 0 for "*", else the version it names
-//  (*malformed when it names none this API gives).
-static int64_t
+#define S_TAGS_MAX 8
+
+//  If-Match (RFC 9110): absent, "*", or a list of entity tags of which the
+//  strong ones ("N") may match (W/"N" never matches strongly).
+typedef struct
+{
+    bool given;
+    bool any; //  "*"
+    uint32_t versions[S_TAGS_MAX];
+    int count;
+} s_if_match_t;
+
+//  The request's If-Match; *malformed when it is none of the above.
+static s_if_match_t
 s_if_match (gw_request_t *request, bool *malformed)
 {
+    s_if_match_t match = {false, false, {0}, 0};
     *malformed = false;
-    const char *header = MHD_lookup_connection_value (request->connection, MHD_HEADER_KIND,
-                                                      MHD_HTTP_HEADER_IF_MATCH);
-    if (!header)
-        return -1;
-    while (*header == ' ')
-        header++;
-    if (strcmp (header, "*") == 0)
-        return 0;
-    //  one strong entity tag, "N" (a list of several, or a weak one, never
-    //  matches strongly)
-    unsigned long long version = 0;
-    int used = 0;
-    if (sscanf (header, "\"%llu\"%n", &version, &used) != 1 || header[used] != '\0' ||
-        version == 0 || version > UINT32_MAX) {
-        *malformed = true;
-        return -1;
+    const char *p = MHD_lookup_connection_value (request->connection, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_IF_MATCH);
+    if (!p)
+        return match;
+    match.given = true;
+    p += strspn (p, " \t");
+    if (p[0] == '*' && strspn (p + 1, " \t") == strlen (p + 1)) {
+        match.any = true;
+        return match;
     }
-    return (int64_t)version;
+    while (*p) {
+        bool weak = strncmp (p, "W/", 2) == 0;
+        if (weak)
+            p += 2;
+        const char *close = *p == '"' ? strchr (p + 1, '"') : NULL;
+        if (!close) {
+            *malformed = true;
+            return match;
+        }
+        //  a tag this API gives is a version, 1 to 2^32 - 1; another tag is
+        //  well formed but matches nothing
+        size_t length = (size_t)(close - p - 1);
+        bool digits = length > 0 && length <= 10 && strspn (p + 1, "0123456789") >= length;
+        unsigned long long version = digits ? strtoull (p + 1, NULL, 10) : 0;
+        if (!weak && version > 0 && version <= UINT32_MAX && match.count < S_TAGS_MAX)
+            match.versions[match.count++] = (uint32_t)version;
+        p = close + 1;
+        p += strspn (p, " \t");
+        if (*p == ',') {
+            p++;
+            p += strspn (p, " \t");
+            if (!*p) {
+                *malformed = true;
+                return match;
+            }
+        } else if (*p) {
+            *malformed = true;
+            return match;
+        }
+    }
+    return match;
+}
+
+//  Whether If-Match lets a write of an entity at version go on.
+static bool
+s_if_match_ok (const s_if_match_t *match, uint32_t version)
+{
+    if (!match->given || match->any)
+        return true;
+    for (int i = 0; i < match->count; i++)
+        if (match->versions[i] == version)
+            return true;
+    return false;
 }
 
 //  Calls method of the route's service with input (taken, JSON); OK with
@@ -640,10 +784,10 @@ s_has_field (const ProtobufCMessageDescriptor *descriptor, const char *name)
 }
 
 //  The input of a POST or DELETE: the body (an object, or nothing) in its
-//  place, the path's parameters, expected_version from If-Match. OK with
+//  place, the path's parameters, expected_version when not 0. OK with
 //  *input, else answered.
 static int
-s_write_input (gw_request_t *request, gw_answer_t *answer, int64_t if_match, json_t **input)
+s_write_input (gw_request_t *request, gw_answer_t *answer, uint32_t expected, json_t **input)
 {
     const gw_route_t *route = request->route;
     const ProtobufCMethodDescriptor *method =
@@ -683,18 +827,19 @@ s_write_input (gw_request_t *request, gw_answer_t *answer, int64_t if_match, jso
             return rc;
         }
     }
-    if (if_match > 0 && s_has_field (method->input, "expected_version"))
-        json_object_set_new (in, "expected_version", json_integer (if_match));
+    if (expected && s_has_field (method->input, "expected_version"))
+        json_object_set_new (in, "expected_version", json_integer (expected));
     *input = in;
     return CPEC_OK;
 }
 
-//  The input of a PATCH: the entity read (*before), the body merged into
-//  its JSON, update_mask the body's top-level names, expected_version
-//  If-Match's (the version read for "*"). OK with *input, else answered.
+//  The input of a PATCH: the entity read (before), the body merged into its
+//  JSON, update_mask the body's top-level names, expected_version the
+//  version read (If-Match was checked against it). OK with *input (NULL for
+//  an empty patch: nothing to change), else answered.
 static int
-s_patch_input (gw_request_t *request, gw_answer_t *answer, int64_t if_match,
-               const ProtobufCMessage *before, json_t **input)
+s_patch_input (gw_request_t *request, gw_answer_t *answer, const ProtobufCMessage *before,
+               json_t **input)
 {
     const gw_route_t *route = request->route;
     json_error_t error;
@@ -710,11 +855,10 @@ s_patch_input (gw_request_t *request, gw_answer_t *answer, int64_t if_match,
                                 "a merge patch must be a JSON object");
     }
     uint32_t version = s_version (before);
-    if (if_match > 0 && (uint32_t)if_match != version) {
-        json_decref (patch);
-        return s_answer_status (answer, request, MHD_HTTP_PRECONDITION_FAILED, CPEC_ABORTED,
-                                "If-Match \"%lld\" is stale: the version is now %u",
-                                (long long)if_match, version);
+    *input = NULL;
+    if (json_object_size (patch) == 0) {
+        json_decref (patch); //  {} changes nothing (an empty mask would mean "all")
+        return CPEC_OK;
     }
     //  the mask: every name sent (an unknown one is refused by the mapping
     //  below, a name the service does not change by the service)
@@ -765,12 +909,12 @@ s_write (gw_request_t *request, gw_answer_t *answer, const char *call_id)
     snprintf (call, sizeof (call), "%s.%s", route->service->short_name, route->call);
     bool patch = strcmp (request->method, "PATCH") == 0;
     bool malformed = false;
-    int64_t if_match = s_if_match (request, &malformed);
+    s_if_match_t match = s_if_match (request, &malformed);
     int rc = CPEC_OK;
     if (malformed)
         rc = gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT,
-                              "If-Match: give the entity tag of the version, \"N\", or *");
-    else if (patch && if_match < 0)
+                              "If-Match: entity tags (\"N\", W/\"N\") separated by commas, or *");
+    else if (patch && !match.given)
         rc = s_answer_status (answer, request, MHD_HTTP_PRECONDITION_REQUIRED,
                               CPEC_FAILED_PRECONDITION,
                               "PATCH needs If-Match: the ETag of the version it changes, or *");
@@ -788,19 +932,23 @@ s_write (gw_request_t *request, gw_answer_t *answer, const char *call_id)
     }
     uint32_t version_before = s_version (before);
     json_t *input = NULL;
-    if (patch)
-        rc = s_patch_input (request, answer, if_match, before, &input);
-    else if (if_match > 0 && before && (uint32_t)if_match != version_before)
+    if (before && !s_if_match_ok (&match, version_before))
         rc = s_answer_status (answer, request, MHD_HTTP_PRECONDITION_FAILED, CPEC_ABORTED,
-                              "If-Match \"%lld\" is stale: the version is now %u",
-                              (long long)if_match, version_before);
+                              "If-Match names no current version: the version is now %u",
+                              version_before);
+    else if (patch)
+        rc = s_patch_input (request, answer, before, &input);
     else
-        rc = s_write_input (request, answer, if_match, &input);
-    cpec_pb_destroy (&before);
+        rc = s_write_input (request, answer, match.given && before ? version_before : 0, &input);
     ProtobufCMessage *output = NULL;
-    if (rc == CPEC_OK)
+    if (rc == CPEC_OK && !input) {
+        //  an empty patch: the entity as it is
+        output = before;
+        before = NULL;
+    } else if (rc == CPEC_OK)
         rc = s_call_json (request, answer, route->call, input, call_id, &output);
-    if (rc == CPEC_ABORTED && if_match >= 0 && answer->status == 409)
+    cpec_pb_destroy (&before);
+    if (rc == CPEC_ABORTED && match.given && answer->status == 409)
         answer->status = MHD_HTTP_PRECONDITION_FAILED; //  changed since it was read
     if (rc == CPEC_OK) {
         s_answer_output (answer, route->created ? MHD_HTTP_CREATED : MHD_HTTP_OK, output);
@@ -836,7 +984,7 @@ gw_audit_write (gw_request_t *request, const char *call, const char *target, uin
     pthread_mutex_lock (&self->audit_lock);
     memcpy (sha, self->audit_sha, sizeof (sha));
     pthread_mutex_unlock (&self->audit_lock);
-    int rc = store ? gw_audit_append (store, sha, &entry, cpec_clock_ms (), &status)
+    int rc = store ? gw_audit_append (store, sha, &entry, cpec_now_ms (), &status)
                    : cpec_status_set (&status, CPEC_UNAVAILABLE, "no Redis");
     if (rc == CPEC_OK) {
         pthread_mutex_lock (&self->audit_lock);
@@ -857,12 +1005,61 @@ typedef enum
     S_IDEM_ANSWERED //  the answer is set (a replay, a conflict, an error)
 } s_idem_t;
 
-//  With an Idempotency-Key: claims it (then *key is the Redis key and
-//  call_id the request id of the service call, the same for every retry),
-//  or answers with the first request's answer (waiting while it runs), or
-//  422 when the key came with another request.
+//  KEYS: the key. ARGV: the claim this request holds, the answer, its TTL
+//  (the answer "": free the key). Only the request holding the claim (or,
+//  its claim expired, nobody) writes: a request that outlived its claim
+//  does not overwrite another's.
+static const char s_idem_end_script[] =
+    "local now = redis.call('GET', KEYS[1])\n"
+    "if now and now ~= ARGV[1] then return 0 end\n"
+    "if ARGV[2] == '' then redis.call('DEL', KEYS[1]) return 1 end\n"
+    "redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])\n"
+    "return 1\n";
+
+//  How long a request in flight holds its key: twice the call's deadline;
+//  a long import touches it as it goes.
+static int
+s_idem_pending_s (const gw_request_t *request)
+{
+    return 2 * request->server->limits.timeout_ms / 1000 + 10;
+}
+
+//  The SHA-256 of "token id, method, path, body" (a request as a retry
+//  repeats it) and of "token id, what" into hex.
+static void
+s_scoped_hash (const gw_request_t *request, const char *what, bool with_body, char hex[65])
+{
+    size_t size = strlen (request->token_id) + strlen (request->method) + strlen (request->url) +
+                  strlen (what) + (with_body ? request->size : 0) + 5;
+    char *text = (char *)malloc (size);
+    assert (text);
+    int used = snprintf (text, size, "%s\n%s\n%s\n%s\n", request->token_id, what,
+                         with_body ? request->method : "", with_body ? request->url : "");
+    if (with_body && request->size)
+        memcpy (text + used, request->body, request->size);
+    cpec_sha256_hex (text, (size_t)used + (with_body ? request->size : 0), hex);
+    free (text);
+}
+
+//  The request id of a write's service calls: the services answer a request
+//  id they saw with its first answer, so it is scoped to the caller and the
+//  request (a caller's X-Request-Id can never fetch another's answer): the
+//  Idempotency-Key's, else the X-Request-Id's with the request itself.
+static void
+s_call_id (const gw_request_t *request, char call_id[40])
+{
+    char hex[65];
+    s_scoped_hash (request, request->request_id, true, hex);
+    snprintf (call_id, 40, "rq-%.32s", hex);
+}
+
+//  With an Idempotency-Key: claims it (then request->idem_key and
+//  request->idem_claim are set, and call_id is the request id of the
+//  service calls, the same for every retry), or answers with the first
+//  request's answer (waiting while it runs), or 422 when the key came with
+//  another request.
 static s_idem_t
-s_idem_begin (gw_request_t *request, gw_answer_t *answer, char key[100], char call_id[40])
+s_idem_begin (gw_request_t *request, gw_answer_t *answer, char call_id[40])
 {
     const char *given =
         MHD_lookup_connection_value (request->connection, MHD_HEADER_KIND, "Idempotency-Key");
@@ -877,37 +1074,28 @@ s_idem_begin (gw_request_t *request, gw_answer_t *answer, char key[100], char ca
                          "Idempotency-Key: 1 to %d visible ASCII characters", S_IDEM_KEY_MAX);
         return S_IDEM_ANSWERED;
     }
-    //  keys are the caller's: two callers' keys never meet
-    size_t scope_size = strlen (request->who->subject) + length + 2;
-    char *scope = (char *)malloc (scope_size);
-    assert (scope);
-    snprintf (scope, scope_size, "%s\n%s", request->who->subject, given);
+    //  keys are the token's: two callers' keys never meet
     char hash[65];
-    cpec_sha256_hex (scope, strlen (scope), hash);
-    free (scope);
-    snprintf (key, 100, "cpec:gw:idem:%s", hash);
+    s_scoped_hash (request, given, false, hash);
+    char key[100];
+    snprintf (key, sizeof (key), "cpec:gw:idem:%s", hash);
     snprintf (call_id, 40, "idem-%.32s", hash);
     //  what the request is: method, path, body
-    size_t fp_size = strlen (request->method) + strlen (request->url) + request->size + 3;
-    char *fp_text = (char *)malloc (fp_size);
-    assert (fp_text);
-    int header = snprintf (fp_text, fp_size, "%s %s\n", request->method, request->url);
-    if (request->size)
-        memcpy (fp_text + header, request->body, request->size);
     char fingerprint[65];
-    cpec_sha256_hex (fp_text, (size_t)header + request->size, fingerprint);
-    free (fp_text);
-
+    s_scoped_hash (request, "", true, fingerprint);
     cpec_store_t *store = gw_store (request->server);
     if (!store) {
         gw_answer_error (answer, request, CPEC_UNAVAILABLE, "Redis is not configured");
         return S_IDEM_ANSWERED;
     }
-    json_t *pending = json_pack ("{s:s, s:s}", "fingerprint", fingerprint, "state", "pending");
+    char claim_id[37];
+    cpec_uuid (claim_id);
+    json_t *pending = json_pack ("{s:s, s:s, s:s}", "fingerprint", fingerprint, "state", "pending",
+                                 "claim", claim_id);
     char *pending_text = json_dumps (pending, JSON_COMPACT);
     json_decref (pending);
     char ttl[16];
-    snprintf (ttl, sizeof (ttl), "%d", S_IDEM_PENDING_S);
+    snprintf (ttl, sizeof (ttl), "%d", s_idem_pending_s (request));
     int64_t deadline = cpec_clock_ms () + request->server->limits.timeout_ms + 5000;
     s_idem_t outcome = S_IDEM_ANSWERED;
     while (true) {
@@ -921,6 +1109,9 @@ s_idem_begin (gw_request_t *request, gw_answer_t *answer, char key[100], char ca
         bool claimed = reply->type == REDIS_REPLY_STATUS;
         freeReplyObject (reply);
         if (claimed) {
+            snprintf (request->idem_key, sizeof (request->idem_key), "%s", key);
+            request->idem_claim = pending_text;
+            pending_text = NULL;
             outcome = S_IDEM_OWNED;
             break;
         }
@@ -944,13 +1135,14 @@ s_idem_begin (gw_request_t *request, gw_answer_t *answer, char key[100], char ca
             break;
         }
         if (state && strcmp (state, "done") == 0) {
+            const char *body = json_string_value (json_object_get (first, "body"));
+            const char *etag = json_string_value (json_object_get (first, "etag"));
+            const char *location = json_string_value (json_object_get (first, "location"));
             free (answer->body);
-            answer->body = cpec_strdup (json_string_value (json_object_get (first, "body")));
+            answer->body = cpec_strdup (body ? body : "");
             answer->status = (unsigned int)json_integer_value (json_object_get (first, "status"));
-            snprintf (answer->etag, sizeof (answer->etag), "%s",
-                      json_string_value (json_object_get (first, "etag")));
-            snprintf (answer->location, sizeof (answer->location), "%s",
-                      json_string_value (json_object_get (first, "location")));
+            snprintf (answer->etag, sizeof (answer->etag), "%s", etag ? etag : "");
+            snprintf (answer->location, sizeof (answer->location), "%s", location ? location : "");
             json_decref (first);
             break;
         }
@@ -966,40 +1158,52 @@ s_idem_begin (gw_request_t *request, gw_answer_t *answer, char key[100], char ca
     return outcome;
 }
 
-//  Keeps the answer of an owned key for its retries; an answer that may
-//  change on retry (5xx) frees the key instead.
+void
+gw_idem_touch (gw_request_t *request)
+{
+    cpec_store_t *store = request->idem_claim ? gw_store (request->server) : NULL;
+    if (!store)
+        return;
+    char ttl[16];
+    snprintf (ttl, sizeof (ttl), "%d", s_idem_pending_s (request));
+    const char *argv[] = {"EXPIRE", request->idem_key, ttl};
+    cpec_status_t status;
+    redisReply *reply = cpec_store_command (store, 3, argv, NULL, &status);
+    if (reply)
+        freeReplyObject (reply);
+}
+
+//  Keeps the answer of an owned key for its retries, if the claim is still
+//  this request's; an answer that may change on retry (5xx) frees the key
+//  instead.
 static void
-s_idem_end (gw_request_t *request, const gw_answer_t *answer, const char *key)
+s_idem_end (gw_request_t *request, const gw_answer_t *answer)
 {
     cpec_store_t *store = gw_store (request->server);
     if (!store)
         return;
+    json_t *claim = json_loads (request->idem_claim, 0, NULL);
+    json_t *done = json_pack ("{s:O, s:s, s:i, s:s, s:s, s:s}", "fingerprint",
+                              json_object_get (claim, "fingerprint"), "state", "done", "status",
+                              (int)answer->status, "body", answer->body ? answer->body : "", "etag",
+                              answer->etag, "location", answer->location);
+    json_decref (claim);
+    char *text =
+        answer->status >= 500 || !done ? cpec_strdup ("") : json_dumps (done, JSON_COMPACT);
+    json_decref (done);
+    char ttl[16];
+    snprintf (ttl, sizeof (ttl), "%d", S_IDEM_KEEP_S);
+    const char *argv[] = {"1", request->idem_key, request->idem_claim, text, ttl};
     cpec_status_t status;
-    redisReply *reply = NULL;
-    if (answer->status >= 500) {
-        const char *del[] = {"DEL", key};
-        reply = cpec_store_command (store, 2, del, NULL, &status);
-    } else {
-        const char *get[] = {"GET", key};
-        reply = cpec_store_command (store, 2, get, NULL, &status);
-        json_t *pending =
-            reply && reply->type == REDIS_REPLY_STRING ? json_loads (reply->str, 0, NULL) : NULL;
-        if (reply)
-            freeReplyObject (reply);
-        json_t *done = json_pack (
-            "{s:s, s:s, s:i, s:s, s:s, s:s}", "fingerprint",
-            pending ? json_string_value (json_object_get (pending, "fingerprint")) : "", "state",
-            "done", "status", (int)answer->status, "body", answer->body ? answer->body : "", "etag",
-            answer->etag, "location", answer->location);
-        json_decref (pending);
-        char *text = json_dumps (done, JSON_COMPACT);
-        json_decref (done);
-        char ttl[16];
-        snprintf (ttl, sizeof (ttl), "%d", S_IDEM_KEEP_S);
-        const char *set[] = {"SET", key, text ? text : "", "EX", ttl};
-        reply = cpec_store_command (store, 5, set, NULL, &status);
-        free (text);
-    }
+    char sha[41];
+    pthread_mutex_lock (&request->server->audit_lock);
+    memcpy (sha, request->server->idem_sha, sizeof (sha));
+    pthread_mutex_unlock (&request->server->audit_lock);
+    redisReply *reply = cpec_store_script (store, s_idem_end_script, sha, 5, argv, NULL, &status);
+    pthread_mutex_lock (&request->server->audit_lock);
+    memcpy (request->server->idem_sha, sha, sizeof (sha));
+    pthread_mutex_unlock (&request->server->audit_lock);
+    free (text);
     if (reply)
         freeReplyObject (reply);
     else
@@ -1031,7 +1235,9 @@ s_audit_page (gw_request_t *request, gw_answer_t *answer)
     const char *size_text = json_string_value (json_object_get (query, "page_size"));
     char *end = NULL;
     unsigned long long after = after_text ? strtoull (after_text, &end, 10) : 0;
-    bool bad_after = after_text && (!*after_text || *end || after_text[0] == '-');
+    bool bad_after =
+        after_text && (!*after_text || *end || !isdigit ((unsigned char)after_text[0]) ||
+                       after > (unsigned long long)INT64_MAX);
     long size = size_text ? strtol (size_text, &end, 10) : 100;
     bool bad_size = size_text && (!*size_text || *end || size < 1 || size > 1000);
     json_decref (query);
@@ -1094,6 +1300,17 @@ s_check_headers (gw_request_t *request, gw_answer_t *answer)
                             wanted[0], wanted[1] ? " or " : "", wanted[1] ? wanted[1] : "");
 }
 
+//  The name of the call a route makes, "Registry.UpdateSez", into buf.
+static const char *
+s_call_name (const gw_route_t *route, char *buf, size_t size)
+{
+    if (route->service)
+        snprintf (buf, size, "%s.%s", route->service->short_name, route->call);
+    else
+        snprintf (buf, size, "Gateway.%s", route->call);
+    return buf;
+}
+
 //  The request with its body read: authenticate, then the route.
 static int
 s_dispatch (gw_request_t *request, gw_answer_t *answer)
@@ -1103,9 +1320,14 @@ s_dispatch (gw_request_t *request, gw_answer_t *answer)
         return s_answer_status (answer, request, S_HTTP_TOO_LARGE, CPEC_RESOURCE_EXHAUSTED,
                                 "the body is over %zu bytes", request->server->limits.body_max);
     int rc = s_authenticate (request, answer);
-    if (rc != CPEC_OK)
+    bool get = strcmp (route->method, "GET") == 0;
+    char call[128];
+    if (rc != CPEC_OK) {
+        if (request->who && !get) //  refused, but we know who: past the rate
+            gw_audit_write (request, s_call_name (route, call, sizeof (call)), NULL, 0, 0,
+                            answer->status, rc, "refused before the call");
         return rc;
-    bool get = strcmp (request->method, "GET") == 0;
+    }
     if (route->service && get)
         return s_read (request, answer);
     if (!route->service && strcmp (route->call, "events") == 0)
@@ -1117,22 +1339,30 @@ s_dispatch (gw_request_t *request, gw_answer_t *answer)
     json_t *query = gw_query (request, NULL, &unknown);
     json_decref (query);
     if (unknown) {
-        gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT, "%.100s: not a parameter of %s",
-                         unknown, route->pattern);
+        rc = gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT,
+                              "%.100s: not a parameter of %s", unknown, route->pattern);
         free (unknown);
-        return CPEC_INVALID_ARGUMENT;
+        gw_audit_write (request, s_call_name (route, call, sizeof (call)), NULL, 0, 0,
+                        answer->status, rc, "refused before the call");
+        return rc;
     }
-    char key[100] = "", call_id[40] = "";
-    s_idem_t idem = strcmp (request->method, "POST") == 0
-                        ? s_idem_begin (request, answer, key, call_id)
-                        : S_IDEM_NONE;
-    if (idem == S_IDEM_ANSWERED)
-        return answer->status < 300 ? CPEC_OK : CPEC_ABORTED;
-    const char *id = idem == S_IDEM_OWNED ? call_id : request->request_id;
-    rc =
-        route->service ? s_write (request, answer, id) : gw_import_milestones (request, id, answer);
+    char call_id[40] = "";
+    s_idem_t idem = strcmp (request->method, "POST") == 0 ? s_idem_begin (request, answer, call_id)
+                                                          : S_IDEM_NONE;
+    if (idem == S_IDEM_ANSWERED) {
+        //  a replay writes nothing; a refusal of the key is recorded
+        rc = answer->status < 300 ? CPEC_OK : CPEC_FAILED_PRECONDITION;
+        if (answer->status == MHD_HTTP_UNPROCESSABLE_CONTENT || answer->status == 400)
+            gw_audit_write (request, s_call_name (route, call, sizeof (call)), NULL, 0, 0,
+                            answer->status, rc, "Idempotency-Key refused");
+        return rc;
+    }
+    if (idem == S_IDEM_NONE)
+        s_call_id (request, call_id);
+    rc = route->service ? s_write (request, answer, call_id)
+                        : gw_import_milestones (request, call_id, answer);
     if (idem == S_IDEM_OWNED)
-        s_idem_end (request, answer, key);
+        s_idem_end (request, answer);
     return rc;
 }
 
@@ -1150,23 +1380,26 @@ s_request_id (struct MHD_Connection *connection, char id[GW_REQUEST_ID_MAX + 1])
         cpec_uuid (id);
 }
 
-//  The route of url and method: the route, or NULL with *path_known when
-//  another method is served on the path.
+//  The route of url and method (HEAD is GET without the body): the route,
+//  or NULL with the methods served on the path in allow ("" when none).
 static const gw_route_t *
-s_route (gw_request_t *request, const char *url, const char *method, bool *path_known)
+s_route (gw_request_t *request, const char *url, const char *method, char *allow, size_t allow_size)
 {
-    *path_known = false;
+    allow[0] = '\0';
+    bool head = strcmp (method, "HEAD") == 0;
     for (const gw_route_t *route = gw_routes; route->method; route++) {
         int count =
             gw_route_match (route->pattern, url, request->params_buf, sizeof (request->params_buf),
                             request->names, request->values, GW_PARAMS_MAX);
         if (count < 0)
             continue;
-        *path_known = true;
-        if (strcmp (route->method, method) == 0) {
+        if (strcmp (route->method, method) == 0 || (head && strcmp (route->method, "GET") == 0)) {
             request->count = count;
             return route;
         }
+        size_t used = strlen (allow);
+        snprintf (allow + used, allow_size - used, "%s%s%s", used ? ", " : "", route->method,
+                  strcmp (route->method, "GET") == 0 ? ", HEAD" : "");
     }
     return NULL;
 }
@@ -1191,7 +1424,7 @@ s_handle (void *cls, struct MHD_Connection *connection, const char *url, const c
     (void)version;
     gw_server_t *self = (gw_server_t *)cls;
     gw_request_t *request = (gw_request_t *)*state;
-    gw_answer_t answer = {0, NULL, NULL, "", ""};
+    gw_answer_t answer = {0, NULL, NULL, "", "", ""};
     if (!request) {
         //  the headers: route, and refuse what can be refused before the body
         request = (gw_request_t *)calloc (1, sizeof (gw_request_t));
@@ -1207,8 +1440,13 @@ s_handle (void *cls, struct MHD_Connection *connection, const char *url, const c
             gw_answer_error (&answer, request, CPEC_INVALID_ARGUMENT, "the path is too long");
             return s_send (request, &answer);
         }
-        bool path_known = false;
-        request->route = s_route (request, url, method, &path_known);
+        if (!gw_utf8_valid (url, strlen (url))) {
+            request->refused = true;
+            gw_answer_error (&answer, request, CPEC_INVALID_ARGUMENT,
+                             "the path is not valid UTF-8");
+            return s_send (request, &answer);
+        }
+        request->route = s_route (request, url, method, answer.allow, sizeof (answer.allow));
         if (!request->route) {
             bool file = false;
             for (int i = 0; s_static[i].path && !file; i++)
@@ -1216,13 +1454,13 @@ s_handle (void *cls, struct MHD_Connection *connection, const char *url, const c
             bool own = file || strcmp (url, "/healthz") == 0 || strcmp (url, "/readyz") == 0 ||
                        strcmp (url, "/openapi.json") == 0 || strcmp (url, "/metrics") == 0;
             if (own && strcmp (method, "GET") != 0 && strcmp (method, "HEAD") != 0)
-                path_known = true;
+                snprintf (answer.allow, sizeof (answer.allow), "GET, HEAD");
             else if (own)
                 return MHD_YES; //  answered when the (empty) body is read
             request->refused = true;
-            if (path_known)
+            if (answer.allow[0])
                 s_answer_status (&answer, request, MHD_HTTP_METHOD_NOT_ALLOWED, CPEC_UNIMPLEMENTED,
-                                 "%s is not served on this path", method);
+                                 "%.20s is not served on this path", method);
             else
                 gw_answer_error (&answer, request, CPEC_NOT_FOUND, "no route %.200s", url);
             return s_send (request, &answer);
@@ -1283,10 +1521,10 @@ s_handle (void *cls, struct MHD_Connection *connection, const char *url, const c
     }
     int64_t started = cpec_clock_ms ();
     if (!request->route->service && strcmp (request->route->call, "events/stream") == 0) {
-        if ((request->code = s_authenticate (request, &answer)) != CPEC_OK) {
-            s_observe (request, started);
+        request->code = s_authenticate (request, &answer);
+        s_observe (request, started); //  a stream counts when it starts
+        if (request->code != CPEC_OK)
             return s_send (request, &answer);
-        }
         return gw_events_stream (request);
     }
     request->code = s_dispatch (request, &answer);
@@ -1305,6 +1543,7 @@ s_completed (void *cls, struct MHD_Connection *connection, void **state,
     if (!request)
         return;
     free (request->body);
+    free (request->idem_claim);
     cpec_pb_destroy ((ProtobufCMessage **)&request->who);
     free (request);
     *state = NULL;
@@ -1340,7 +1579,8 @@ gw_server_new (const char *address, const char *broker, const char *redis_url,
     pthread_mutex_init (&self->buckets_lock, NULL);
     pthread_mutex_init (&self->audit_lock, NULL);
     unsigned int flags =
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+        MHD_USE_ERROR_LOG; //  poll: select stops at fd 1024, and each connection holds several
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     self->daemon = MHD_start_daemon (

@@ -22,6 +22,8 @@ main (int argc, char *argv[])
         gw_config_vars, argc, argv, &exit_code);
     if (!config)
         return exit_code;
+    //  each HTTP connection's thread has its own socket to the broker
+    zsys_set_max_sockets (4096);
     zsys_init ();
     cpec_log_init ("gateway", cpec_config_get (config, "CPEC_INSTANCE"),
                    cpec_config_get (config, "CPEC_LOG_LEVEL"));

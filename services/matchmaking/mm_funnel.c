@@ -805,7 +805,8 @@ s_row_message (const s_row_t *row)
 static void
 s_rows_out (s_rows_t *rows, Cpec__V1__FunnelRow ***out, size_t *n_out)
 {
-    qsort (rows->rows, rows->count, sizeof (s_row_t), s_row_order);
+    if (rows->count) //  no rows: no array (qsort of NULL is undefined)
+        qsort (rows->rows, rows->count, sizeof (s_row_t), s_row_order);
     *out = (Cpec__V1__FunnelRow **)cpec_realloc (NULL, (rows->count + 1) * sizeof (void *));
     *n_out = 0;
     for (size_t i = 0; i < rows->count; i++) {

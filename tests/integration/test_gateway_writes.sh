@@ -387,6 +387,63 @@ assert_ne "" "$start" "the log had a position"
 req GET /v1/events/stream -H "Last-Event-ID: x-y"
 expect 400 INVALID_ARGUMENT "a bad Last-Event-ID"
 
+note "what a caller sends never crosses to another caller, nor brings the gateway down"
+json POST /v1/subscriptions '{"id":"gw-secret-sub","channel":"WEBHOOK","url":"http://127.0.0.1:9/hook"}' \
+    -H "X-Request-Id: shared-rid-1"
+expect 201 "" "the admin's webhook subscription"
+secret=$(jq -r '.secret // ""' <<<"$BODY")
+assert_ne "" "$secret" "its secret, answered once"
+AUTH=$VIEWER json POST /v1/subscriptions '{"id":"gw-viewer-sub","channel":"LIVE"}' -H "X-Request-Id: shared-rid-1"
+assert_not_contains "$BODY" gw-secret-sub "another caller's X-Request-Id does not fetch its answer"
+assert_not_contains "$BODY" "$secret" "nor its secret"
+ADMIN2=$(token --role admin --subject it-admin)
+AUTH=$ADMIN2 json POST /v1/milestones '{"zone_id":"rashakai","title":"Second admin","planned_due":"2032-02-01T00:00:00Z"}' \
+    -H "Idempotency-Key: it-key-1"
+expect 201 "" "a key of the same name under another token of the same subject is its own"
+req PATCH /v1/sezs/%FF -H "Content-Type: application/json" --data-binary '{}' -H 'If-Match: *'
+expect 400 INVALID_ARGUMENT "a path that is not UTF-8"
+AUTH=$VIEWER req GET "/v1/events/stream?%FF=1"
+expect 400 INVALID_ARGUMENT "a parameter name that is not UTF-8"
+long_id="$(printf 'a%.0s' $(seq 1 79))é"
+printf 'id,zone_id,title,planned_due\n%s,rashakai,T,2031-01-01\n' "$long_id" >"$TEST_TMP/utf8-cut.csv"
+AUTH=$VIEWER req POST /v1/import/milestones -H "Content-Type: text/csv" --data-binary "@$TEST_TMP/utf8-cut.csv"
+expect 200 "" "a row whose error cuts a character"
+assert_eq refused "$(jq -r '.rows[0].result' <<<"$BODY")" "the row is refused, reported"
+assert_http 200 "$CPEC_HTTP_URL/healthz" "the gateway is still up"
+req GET "/v1/sezs?sector=2100"
+expect 200 "" "a digit-only string parameter"
+req GET "/v1/sezs?page_size=abc"
+expect 400 INVALID_ARGUMENT "a number parameter that is not one"
+v=$(version_of /v1/sezs/bostan)
+json PATCH /v1/sezs/bostan '{}' -H 'If-Match: *'
+expect 200 "" "an empty patch"
+assert_eq "$v" "$(version_of /v1/sezs/bostan)" "changes nothing"
+json PATCH /v1/sezs/bostan '{"developer":"BEZ"}' -H "If-Match: \"99\", \"$v\""
+expect 200 "" "If-Match with a list, one of them current"
+json PATCH /v1/sezs/bostan '{"developer":"BEZ2"}' -H "If-Match: W/\"$((v + 1))\""
+expect 412 ABORTED "a weak tag never matches"
+req DELETE /v1/sezs
+assert_eq 405 "$STATUS" "a method the path does not serve"
+assert_contains "$HEADERS" "Allow: GET, HEAD, POST" "with Allow"
+assert_eq 200 "$(curl -s -I -o /dev/null -w '%{http_code}' --max-time 5 \
+    -H "Authorization: Bearer $ADMIN" "$CPEC_HTTP_URL/v1/sezs/rashakai")" "HEAD of a GET route"
+req GET "/v1/audit?page_size=1000"
+assert_eq "$(date -u +%Y)" "$(jq -r '.entries[-1].at[0:4]' <<<"$BODY")" "audit times are today's"
+req GET "/v1/audit?after=99999999999999999999"
+expect 400 INVALID_ARGUMENT "an audit position out of range"
+AUTH=$VIEWER req GET "/v1/events?after=99999999999999999999-0"
+expect 400 INVALID_ARGUMENT "an event position out of range"
+expect_rc 0 token create --role viewer --subject it-revoked
+REVOKED=$OUT
+revoked_id=$(grep -o 'token [0-9a-f]\{16\}' <<<"$ERR" | cut -d' ' -f2)
+curl -sN --max-time 30 -H "Authorization: Bearer $REVOKED" "$CPEC_HTTP_URL/v1/events/stream" \
+    >"$TEST_TMP/sse-revoked.txt" &
+sse=$!
+sleep 1
+expect_rc 0 token revoke "$revoked_id"
+wait_until 25 bash -c "! kill -0 $sse 2>/dev/null"
+wait "$sse" 2>/dev/null || true
+
 note "429 past a token's rate"
 port=$((CPEC_TEST_PORT_BASE + 90))
 env CPEC_HTTP_ADDR="127.0.0.1:$port" CPEC_HTTP_RATE=2 CPEC_HTTP_BURST=2 CPEC_ADMIN_ADDR= \
