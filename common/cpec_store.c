@@ -1521,3 +1521,179 @@ cpec_store_claim (cpec_store_t *self, char sha[41], const char *timers, const ch
     *members_p = members;
     return CPEC_OK;
 }
+
+//  --------------------------------------------------------------------------
+//  Watching keys by prefix
+
+struct _cpec_watch_t
+{
+    cpec_store_t *address;  //  the parsed URL (host, port, credentials)
+    char **prefixes;        //  NULL-terminated
+    redisContext *control;  //  holds the tracking on (BCAST, REDIRECT)
+    redisContext *listener; //  subscribed to __redis__:invalidate
+    int64_t retry_at;       //  no new attempt before (monotonic ms)
+};
+
+//  A connection with AUTH done, or NULL.
+static redisContext *
+s_watch_connect (cpec_watch_t *self)
+{
+    cpec_store_t *address = self->address;
+    redisContext *context =
+        redisConnectWithTimeout (address->host, address->port, s_timeval (S_CONNECT_TIMEOUT_MS));
+    if (!context || context->err) {
+        if (context)
+            redisFree (context);
+        return NULL;
+    }
+    redisSetTimeout (context, s_timeval (S_COMMAND_TIMEOUT_MS));
+    if (address->password) {
+        const char *argv[3] = {"AUTH", address->user ? address->user : address->password,
+                               address->password};
+        redisReply *reply =
+            (redisReply *)redisCommandArgv (context, address->user ? 3 : 2, argv, NULL);
+        bool ok = reply && reply->type != REDIS_REPLY_ERROR;
+        if (reply)
+            freeReplyObject (reply);
+        if (!ok) {
+            redisFree (context);
+            return NULL;
+        }
+    }
+    return context;
+}
+
+static void
+s_watch_close (cpec_watch_t *self)
+{
+    if (self->control)
+        redisFree (self->control);
+    if (self->listener)
+        redisFree (self->listener);
+    self->control = self->listener = NULL;
+    self->retry_at = cpec_clock_ms () + 1000;
+}
+
+//  Starts watching: true when Redis now announces every change under the
+//  prefixes to the listener.
+static bool
+s_watch_start (cpec_watch_t *self)
+{
+    if (!(self->listener = s_watch_connect (self)) || !(self->control = s_watch_connect (self))) {
+        s_watch_close (self);
+        return false;
+    }
+    const char *id_argv[2] = {"CLIENT", "ID"};
+    redisReply *id = (redisReply *)redisCommandArgv (self->listener, 2, id_argv, NULL);
+    char client_id[32] = "";
+    if (id && id->type == REDIS_REPLY_INTEGER)
+        snprintf (client_id, sizeof (client_id), "%lld", id->integer);
+    if (id)
+        freeReplyObject (id);
+    const char *sub_argv[2] = {"SUBSCRIBE", "__redis__:invalidate"};
+    redisReply *sub =
+        *client_id ? (redisReply *)redisCommandArgv (self->listener, 2, sub_argv, NULL) : NULL;
+    bool ok = sub && sub->type == REDIS_REPLY_ARRAY;
+    if (sub)
+        freeReplyObject (sub);
+    size_t count = 0;
+    while (self->prefixes[count])
+        count++;
+    const char **argv = (const char **)calloc (6 + 2 * count, sizeof (char *));
+    assert (argv);
+    int argc = 0;
+    argv[argc++] = "CLIENT";
+    argv[argc++] = "TRACKING";
+    argv[argc++] = "on";
+    argv[argc++] = "REDIRECT";
+    argv[argc++] = client_id;
+    argv[argc++] = "BCAST";
+    for (size_t i = 0; i < count; i++) {
+        argv[argc++] = "PREFIX";
+        argv[argc++] = self->prefixes[i];
+    }
+    redisReply *on = ok ? (redisReply *)redisCommandArgv (self->control, argc, argv, NULL) : NULL;
+    free (argv);
+    ok = on && on->type == REDIS_REPLY_STATUS;
+    if (on)
+        freeReplyObject (on);
+    if (!ok)
+        s_watch_close (self);
+    return ok;
+}
+
+cpec_watch_t *
+cpec_watch_new (const char *url, const char *const *prefixes)
+{
+    assert (prefixes && prefixes[0]);
+    cpec_store_t *address = cpec_store_new (url);
+    if (!address)
+        return NULL;
+    cpec_watch_t *self = (cpec_watch_t *)calloc (1, sizeof (cpec_watch_t));
+    assert (self);
+    self->address = address;
+    size_t count = 0;
+    while (prefixes[count])
+        count++;
+    self->prefixes = (char **)calloc (count + 1, sizeof (char *));
+    assert (self->prefixes);
+    for (size_t i = 0; i < count; i++)
+        self->prefixes[i] = cpec_strdup (prefixes[i]);
+    return self;
+}
+
+void
+cpec_watch_destroy (cpec_watch_t **self_p)
+{
+    assert (self_p);
+    cpec_watch_t *self = *self_p;
+    if (!self)
+        return;
+    s_watch_close (self);
+    for (size_t i = 0; self->prefixes[i]; i++)
+        free (self->prefixes[i]);
+    free (self->prefixes);
+    cpec_store_destroy (&self->address);
+    free (self);
+    *self_p = NULL;
+}
+
+bool
+cpec_watch_drain (cpec_watch_t *self, cpec_watch_fn *fn, void *arg)
+{
+    assert (self && fn);
+    if (!self->listener) {
+        if (cpec_clock_ms () < self->retry_at || !s_watch_start (self))
+            return false;
+        fn (arg, NULL); //  watching again: what was kept before may be stale
+    }
+    while (true) {
+        struct pollfd items[2] = {{self->listener->fd, POLLIN, 0}, {self->control->fd, POLLIN, 0}};
+        if (poll (items, 2, 0) <= 0)
+            return true;
+        //  the control connection says nothing unless it is closing
+        if (items[1].revents || redisBufferRead (self->listener) != REDIS_OK)
+            break;
+        void *any = NULL;
+        while (redisReaderGetReply (self->listener->reader, &any) == REDIS_OK && any) {
+            redisReply *reply = (redisReply *)any;
+            //  ["message", "__redis__:invalidate", [key, ...] or nil (flush)]
+            if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 3) {
+                redisReply *keys = reply->element[2];
+                if (keys->type == REDIS_REPLY_ARRAY) {
+                    for (size_t i = 0; i < keys->elements; i++)
+                        if (keys->element[i]->type == REDIS_REPLY_STRING)
+                            fn (arg, keys->element[i]->str);
+                } else
+                    fn (arg, NULL);
+            }
+            freeReplyObject (reply);
+            any = NULL;
+        }
+        if (self->listener->reader->err)
+            break;
+    }
+    s_watch_close (self);
+    fn (arg, NULL);
+    return false;
+}

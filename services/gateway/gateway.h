@@ -49,10 +49,11 @@ extern const cpec_config_var_t gw_config_vars[];
 //  What one server allows.
 typedef struct
 {
-    int timeout_ms;  //  the deadline of the service call behind a request
-    size_t body_max; //  the largest request body, in bytes
-    double rate;     //  requests per second per token (0: no limit)
-    double burst;    //  requests a token may make at once
+    int timeout_ms;       //  the deadline of the service call behind a request
+    size_t body_max;      //  the largest request body, in bytes
+    double rate;          //  requests per second per token (0: no limit)
+    double burst;         //  requests a token may make at once
+    size_t cache_entries; //  tokens and registry answers kept (gw_cache.h; 0: none)
 } gw_limits_t;
 
 //  Serves HTTP on address ("host:port") for the broker at broker, checking

@@ -26,6 +26,7 @@
 #include "cpec_pb.h"
 #include "cpec_token.h"
 #include "gw_audit.h"
+#include "gw_cache.h"
 #include "gw_patch.h"
 #include "gw_private.h"
 
@@ -47,6 +48,9 @@ const cpec_config_var_t gw_config_vars[] = {
     {"CPEC_HTTP_RATE", CPEC_CONFIG_INT, "100",
      "requests per second one token may make on one gateway (429 above; 0: no limit)", 0, 1000000},
     {"CPEC_HTTP_BURST", CPEC_CONFIG_INT, "200", "requests one token may make at once", 1, 1000000},
+    {"CPEC_HTTP_CACHE_ENTRIES", CPEC_CONFIG_INT, "4096",
+     "tokens and registry answers kept in process, exact through a watch of their keys (0: none)",
+     0, 1000000},
     {NULL, 0, NULL, NULL}};
 
 #define S_REGISTRY    &cpec__v1__registry__descriptor
@@ -143,6 +147,7 @@ struct _gw_server_t
     char *redis_url;
     gw_limits_t limits;
     cpec_metrics_t *metrics;
+    gw_cache_t *cache;        //  NULL: none
     pthread_key_t client_key; //  each connection thread's client of the broker
     pthread_key_t store_key;  //  and its connection to Redis
     pthread_mutex_t buckets_lock;
@@ -430,14 +435,21 @@ s_authenticate (gw_request_t *request, gw_answer_t *answer)
     if (!store)
         return gw_answer_error (answer, request, CPEC_UNAVAILABLE,
                                 "the token store is not configured");
-    cpec_status_t status;
-    int rc = cpec_token_check (store, token, &request->who, &status);
-    if (rc != CPEC_OK)
-        return gw_answer_error (answer, request, rc, "%s", status.message);
     //  the token's id (the first 16 hex digits of its hash): what keys the
     //  caller's rate, Idempotency-Keys and request ids
     char hash[65];
     cpec_sha256_hex (token, strlen (token), hash);
+    uint64_t generation = 0;
+    if (self->cache)
+        request->who = gw_cache_token (self->cache, hash, &generation);
+    if (!request->who) {
+        cpec_status_t status;
+        int rc = cpec_token_check (store, token, &request->who, &status);
+        if (rc != CPEC_OK)
+            return gw_answer_error (answer, request, rc, "%s", status.message);
+        if (self->cache)
+            gw_cache_token_put (self->cache, hash, request->who, generation);
+    }
     memcpy (request->token_id, hash, 16);
     request->token_id[16] = '\0';
     if (self->limits.rate <= 0)
@@ -744,10 +756,34 @@ s_read (gw_request_t *request, gw_answer_t *answer)
         json_decref (query.input);
         return CPEC_INVALID_ARGUMENT;
     }
+    //  the registry's answers may be kept: they are the same for every
+    //  caller, and a watch says when they change
+    gw_cache_t *cache = route->service == S_REGISTRY ? request->server->cache : NULL;
+    char *key = NULL;
+    uint64_t generation = 0;
+    if (cache) {
+        char *input = json_dumps (query.input, JSON_COMPACT | JSON_SORT_KEYS);
+        size_t size = strlen (route->call) + strlen (input) + 2;
+        key = (char *)malloc (size);
+        assert (key);
+        snprintf (key, size, "%s\n%s", route->call, input);
+        free (input);
+        if (gw_cache_answer (cache, key, &answer->body, answer->etag, &generation)) {
+            free (key);
+            json_decref (query.input);
+            answer->status = MHD_HTTP_OK;
+            answer->type = NULL;
+            return CPEC_OK;
+        }
+    }
     ProtobufCMessage *output = NULL;
     int rc = s_call_json (request, answer, route->call, query.input, request->request_id, &output);
-    if (rc == CPEC_OK)
+    if (rc == CPEC_OK) {
         s_answer_output (answer, MHD_HTTP_OK, output);
+        if (cache && answer->body)
+            gw_cache_answer_put (cache, key, answer->body, answer->etag, generation);
+    }
+    free (key);
     cpec_pb_destroy (&output);
     return rc;
 }
@@ -1574,6 +1610,8 @@ gw_server_new (const char *address, const char *broker, const char *redis_url,
     self->redis_url = cpec_strdup (redis_url);
     self->limits = *limits;
     self->metrics = metrics;
+    if (limits->cache_entries)
+        self->cache = gw_cache_new (redis_url, limits->cache_entries);
     pthread_key_create (&self->store_key, s_store_free);
     pthread_key_create (&self->client_key, s_client_free);
     pthread_mutex_init (&self->buckets_lock, NULL);
@@ -1608,6 +1646,7 @@ gw_server_destroy (gw_server_t **self_p)
         MHD_stop_daemon (self->daemon);
     pthread_key_delete (self->client_key);
     pthread_key_delete (self->store_key);
+    gw_cache_destroy (&self->cache);
     pthread_mutex_destroy (&self->buckets_lock);
     pthread_mutex_destroy (&self->audit_lock);
     free (self->broker);

@@ -32,7 +32,8 @@ main (int argc, char *argv[])
     gw_limits_t limits = {(int)cpec_config_int (config, "CPEC_HTTP_TIMEOUT_MS"),
                           (size_t)cpec_config_int (config, "CPEC_HTTP_BODY_MAX"),
                           (double)cpec_config_int (config, "CPEC_HTTP_RATE"),
-                          (double)cpec_config_int (config, "CPEC_HTTP_BURST")};
+                          (double)cpec_config_int (config, "CPEC_HTTP_BURST"),
+                          (size_t)cpec_config_int (config, "CPEC_HTTP_CACHE_ENTRIES")};
     gw_server_t *server =
         gw_server_new (address, cpec_config_get (config, "CPEC_BROKER"),
                        cpec_config_get (config, "CPEC_REDIS_URL"), &limits, metrics);

@@ -444,6 +444,30 @@ expect_rc 0 token revoke "$revoked_id"
 wait_until 25 bash -c "! kill -0 $sse 2>/dev/null"
 wait "$sse" 2>/dev/null || true
 
+note "the gateway's kept answers and tokens follow every change at once, whoever makes it"
+for i in 1 2 3 4 5 6 7 8; do
+    v=$(version_of /v1/sezs/mirpur)
+    req GET /v1/sezs/mirpur
+    req GET "/v1/sezs?province=PK-JK"
+    printf '{"developer":"Developer %s"}\n' "$i" >"$TEST_TMP/dev.json"
+    expect_rc 0 sez update mirpur --file "$TEST_TMP/dev.json" --version "$v"
+    req GET /v1/sezs/mirpur
+    assert_eq "$((v + 1)) Developer $i" "$(jq -r '"\(.version) \(.developer)"' <<<"$BODY")" \
+        "a zone read right after a write made elsewhere ($i)"
+    assert_contains "$HEADERS" "ETag: \"$((v + 1))\"" "its ETag ($i)"
+    req GET "/v1/sezs?province=PK-JK"
+    assert_eq "Developer $i" "$(jq -r '.sezs[] | select(.id == "mirpur") | .developer' <<<"$BODY")" \
+        "the list too ($i)"
+done
+expect_rc 0 token create --role viewer --subject it-cached
+CACHED=$OUT
+cached_id=$(grep -o 'token [0-9a-f]\{16\}' <<<"$ERR" | cut -d' ' -f2)
+AUTH=$CACHED req GET /v1/sezs/mirpur
+expect 200 "" "a token in use"
+expect_rc 0 token revoke "$cached_id"
+AUTH=$CACHED req GET /v1/sezs/mirpur
+expect 401 UNAUTHENTICATED "revoked: refused at once"
+
 note "429 past a token's rate"
 port=$((CPEC_TEST_PORT_BASE + 90))
 env CPEC_HTTP_ADDR="127.0.0.1:$port" CPEC_HTTP_RATE=2 CPEC_HTTP_BURST=2 CPEC_ADMIN_ADDR= \
