@@ -210,7 +210,12 @@ s_parse_timestamp (const char *text, int64_t *seconds_p, int32_t *nanos_p)
         return -1;
     if (*p != '\0')
         return -1;
-    *seconds_p = seconds + hour * 3600 + minute * 60 + second - offset;
+    seconds += hour * 3600 + minute * 60 + second - offset;
+    //  An offset may carry the instant out of years 1..9999 UTC, where it
+    //  has no RFC 3339 text to give back (the format clamps): refused
+    if (seconds < -62135596800 || seconds > 253402300799)
+        return -1;
+    *seconds_p = seconds;
     *nanos_p = (int32_t)nanos;
     return 0;
 }
