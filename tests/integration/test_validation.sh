@@ -188,6 +188,20 @@ admit_invalid() {
     invalid "$1" "$3" sez admit val-target --file "$F"
 }
 
+# unreadable ARGS...: cpecctl ARGS refuses the file before any call (exit 2:
+# the JSON mapping names the field), so nothing is sent and nothing changes.
+# A time whose offset carries it out of years 1..9999 UTC is such a case: it
+# has no RFC 3339 text to give back.
+unreadable() {
+    local path=$1
+    shift
+    CASES=$((CASES + 1))
+    run_ctl "$@"
+    [[ "$RC" == 2 ]] || fail "case $CASES: cpecctl $*: exited $RC, expected 2; stderr: [$ERR]"
+    [[ "$ERR" == *"$path: invalid RFC 3339 timestamp"* ]] || fail "case $CASES: [$path] not named: [$ERR]"
+    pass
+}
+
 # ---------------------------------------------------------------------------
 note "starting a stack with 2 registry replicas, seeding it"
 stack_up --replicas 2
@@ -262,8 +276,10 @@ for line in power gas water; do
     field_invalid "utilities.$line.unit" "{utilities: {$line: {unit: \$a33}}}" "at most 32 characters (got 33)"
 done
 field_invalid utilities.power.connected '{utilities: {power: {planned: 5, connected: "Infinity"}}}' "(got inf)"
-field_invalid utilities.gas.connected_at '{utilities: {gas: {connected_at: $too_early}}}' "not a valid time"
-field_invalid utilities.water.connected_at '{utilities: {water: {connected_at: $too_late}}}' "not a valid time"
+mkfile "\$base | . + {utilities: {gas: {connected_at: \$too_early}}}" "$BASE_ZONE"
+unreadable utilities.gas.connected_at sez create --file "$F"
+mkfile '{utilities: {water: {connected_at: $too_late}}}'
+unreadable utilities.water.connected_at sez update val-target --file "$F" --version "$(zone_field val-target version)"
 field_invalid 'sources[0].field' '{sources: [{source: "BOI"}]}' "required"
 field_invalid 'sources[0].field' '{sources: [{field: "acreage", source: "BOI"}]}' '"acreage" is not a field of Sez'
 field_invalid 'sources[0].field' '{sources: [{field: "land.nothing", source: "BOI"}]}' '"land.nothing" is not a field of Sez'
@@ -277,7 +293,8 @@ field_invalid 'sources[1].field' \
 field_invalid 'sources[0].source' '{sources: [{field: "area_acres"}]}' "required"
 field_invalid 'sources[0].source' '{sources: [{field: "area_acres", source: ""}]}' "required"
 field_invalid 'sources[0].source' '{sources: [{field: "area_acres", source: $a501}]}' "at most 500 characters (got 501)"
-field_invalid 'sources[0].as_of' '{sources: [{field: "area_acres", source: "BOI", as_of: $too_early}]}' "not a valid time"
+mkfile "\$base | . + {sources: [{field: \"area_acres\", source: \"BOI\", as_of: \$too_early}]}" "$BASE_ZONE"
+unreadable 'sources[0].as_of' sez create --file "$F"
 field_invalid sources '{sources: $sources101}' "at most 100 (got 101)"
 
 note "UpdateSez: the zone id, the mask, the registry's fields and the land already allotted"
@@ -336,8 +353,10 @@ for s in APPLIED REJECTED WITHDRAWN; do
 done
 admit_invalid applied_at '.applied_at = $future' "lies in the future"
 admit_invalid admitted_at '.admitted_at = $future' "lies in the future"
-admit_invalid applied_at '.applied_at = $too_early' "not a valid time"
-admit_invalid admitted_at '.admitted_at = $too_late' "not a valid time"
+mkfile '$base | .applied_at = $too_early' "$BASE_FIRM"
+unreadable applied_at sez admit val-target --file "$F"
+mkfile '$base | .admitted_at = $too_late' "$BASE_FIRM"
+unreadable admitted_at sez admit val-target --file "$F"
 admit_invalid admitted_at '.applied_at = $yesterday | .admitted_at = $last_week' "is before applied_at"
 
 note "ListSezs, GetSez, ListZoneEnterprises"
