@@ -313,6 +313,15 @@ expect 200 "" "move it"
 assert_eq INTEREST "$(jq -r .state <<<"$BODY")" "its state"
 json POST "/v1/matches/$match/move" '{"state":"IN_PRODUCTION"}'
 expect 400 FAILED_PRECONDITION "an illegal move"
+expect_rc 0 token create --role enterprise --enterprise "$cn" --subject it-firm
+FIRM=$OUT
+cn_version=$(version_of "/v1/enterprises/$cn")
+AUTH=$FIRM json PATCH "/v1/enterprises/$pk" '{"employees":1}' -H 'If-Match: *'
+expect 403 PERMISSION_DENIED "an enterprise patches another's profile"
+AUTH=$FIRM json PATCH "/v1/enterprises/$cn" '{"employees":77}' -H "If-Match: \"$cn_version\""
+expect 200 "" "an enterprise patches its own profile"
+AUTH=$FIRM json POST /v1/sezs '{"id":"firm-zone","name":"F","province":"PK-PB","status":"PROPOSED"}'
+expect 403 PERMISSION_DENIED "an enterprise creates no zone"
 ent_version=$(version_of "/v1/enterprises/$pk")
 json PATCH "/v1/enterprises/$pk" '{"employees":321}' -H "If-Match: \"$ent_version\""
 expect 200 "" "patch a profile"
