@@ -1531,8 +1531,12 @@ struct _cpec_watch_t
     char **prefixes;        //  NULL-terminated
     redisContext *control;  //  holds the tracking on (BCAST, REDIRECT)
     redisContext *listener; //  subscribed to __redis__:invalidate
-    int64_t retry_at;       //  no new attempt before (monotonic ms)
+    int64_t ping_at;        //  when the listener was last pinged (monotonic ms)
+    bool pong_due;          //  and its answer has not come yet
 };
+
+#define S_WATCH_PING_MS 500  //  the listener is pinged this often
+#define S_WATCH_PONG_MS 1500 //  and lost when its answer is this late
 
 //  A connection with AUTH done, or NULL.
 static redisContext *
@@ -1547,6 +1551,7 @@ s_watch_connect (cpec_watch_t *self)
         return NULL;
     }
     redisSetTimeout (context, s_timeval (S_COMMAND_TIMEOUT_MS));
+    redisEnableKeepAlive (context);
     if (address->password) {
         const char *argv[3] = {"AUTH", address->user ? address->user : address->password,
                                address->password};
@@ -1571,7 +1576,7 @@ s_watch_close (cpec_watch_t *self)
     if (self->listener)
         redisFree (self->listener);
     self->control = self->listener = NULL;
-    self->retry_at = cpec_clock_ms () + 1000;
+    self->pong_due = false;
 }
 
 //  Starts watching: true when Redis now announces every change under the
@@ -1659,25 +1664,61 @@ cpec_watch_destroy (cpec_watch_t **self_p)
 }
 
 bool
+cpec_watch_start (cpec_watch_t *self)
+{
+    assert (self);
+    s_watch_close (self);
+    if (!s_watch_start (self))
+        return false;
+    self->ping_at = cpec_clock_ms ();
+    return true;
+}
+
+//  Pings the listener when it is time: a connection that went silent (a
+//  partition, a host gone without closing) shows by its missing answer.
+//  False when that answer is late.
+static bool
+s_watch_heartbeat (cpec_watch_t *self)
+{
+    int64_t now = cpec_clock_ms ();
+    if (self->pong_due)
+        return now - self->ping_at < S_WATCH_PONG_MS;
+    if (now - self->ping_at < S_WATCH_PING_MS)
+        return true;
+    //  a subscribed connection may PING; its answer is ["pong", ""]
+    if (redisAppendCommand (self->listener, "PING") != REDIS_OK)
+        return false;
+    int done = 0;
+    while (!done)
+        if (redisBufferWrite (self->listener, &done) != REDIS_OK)
+            return false;
+    self->ping_at = now;
+    self->pong_due = true;
+    return true;
+}
+
+bool
 cpec_watch_drain (cpec_watch_t *self, cpec_watch_fn *fn, void *arg)
 {
     assert (self && fn);
-    if (!self->listener) {
-        if (cpec_clock_ms () < self->retry_at || !s_watch_start (self))
-            return false;
-        fn (arg, NULL); //  watching again: what was kept before may be stale
-    }
-    while (true) {
+    if (!self->listener)
+        return false;
+    bool lost = !s_watch_heartbeat (self);
+    while (!lost) {
         struct pollfd items[2] = {{self->listener->fd, POLLIN, 0}, {self->control->fd, POLLIN, 0}};
-        if (poll (items, 2, 0) <= 0)
+        int ready = poll (items, 2, 0);
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready == 0)
             return true;
         //  the control connection says nothing unless it is closing
-        if (items[1].revents || redisBufferRead (self->listener) != REDIS_OK)
+        if (ready < 0 || items[1].revents || redisBufferRead (self->listener) != REDIS_OK)
             break;
         void *any = NULL;
         while (redisReaderGetReply (self->listener->reader, &any) == REDIS_OK && any) {
             redisReply *reply = (redisReply *)any;
-            //  ["message", "__redis__:invalidate", [key, ...] or nil (flush)]
+            //  ["message", "__redis__:invalidate", [key, ...] or nil (flush)],
+            //  or ["pong", ""]
             if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 3) {
                 redisReply *keys = reply->element[2];
                 if (keys->type == REDIS_REPLY_ARRAY) {
@@ -1686,7 +1727,10 @@ cpec_watch_drain (cpec_watch_t *self, cpec_watch_fn *fn, void *arg)
                             fn (arg, keys->element[i]->str);
                 } else
                     fn (arg, NULL);
-            }
+            } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
+                       reply->element[0]->type == REDIS_REPLY_STRING &&
+                       strcmp (reply->element[0]->str, "pong") == 0)
+                self->pong_due = false;
             freeReplyObject (reply);
             any = NULL;
         }

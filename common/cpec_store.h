@@ -197,25 +197,32 @@ void cpec_store_events_destroy (Cpec__V1__Event ***events_p);
 //  A watch of the keys under some prefixes, through Redis's broadcast
 //  tracking: every change of such a key, by any client, is announced to it.
 //  A process that keeps what it derived from those keys (the gateway's
-//  answers) drains the watch before each use: since every writer answers
-//  only after a fence that follows its write (cpec_store_write), what it
-//  serves never predates an acknowledged write.
+//  answers) drains the watch before each use: every writer acknowledges only
+//  after a fence that follows its write (cpec_store_write), so on one host
+//  what it serves does not predate an acknowledged write. The listener is
+//  pinged twice a second: a connection gone silent (a partition, a host gone
+//  without closing it) is noticed within 1.5 s and the watch ends. Not
+//  thread-safe: the caller serialises.
 typedef struct _cpec_watch_t cpec_watch_t;
 
 //  Called with each key announced, or NULL when anything may have changed
-//  (a flush, or the watch lost or started again).
+//  (a flush, or the watch lost).
 typedef void (cpec_watch_fn) (void *arg, const char *key);
 
 //  A watch of the keys under prefixes (NULL-terminated, at least one) of
-//  the Redis at url; it connects on the first drain. NULL for a bad URL.
+//  the Redis at url, not started. NULL for a bad URL.
 cpec_watch_t *cpec_watch_new (const char *url, const char *const *prefixes);
 
 //  Closes; idempotent.
 void cpec_watch_destroy (cpec_watch_t **self_p);
 
+//  Connects and starts watching (blocking: up to a few seconds when Redis is
+//  slow). True when Redis now announces every change under the prefixes.
+bool cpec_watch_start (cpec_watch_t *self);
+
 //  Calls fn for each change announced since the last drain, without
-//  blocking. True while the watch holds; false while it is off (nothing
-//  derived can be trusted then: it tries again at most once a second).
+//  blocking. True while the watch holds; false once it is lost (fn was
+//  called with NULL) or not started: start it again to go on.
 bool cpec_watch_drain (cpec_watch_t *self, cpec_watch_fn *fn, void *arg);
 
 #endif

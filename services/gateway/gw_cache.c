@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpec_log.h"
 #include "cpec_pb.h"
 #include "cpec_store.h"
 
@@ -27,11 +28,16 @@ typedef struct
     char etag[32];
 } s_answer_t;
 
+#define S_BYTES_MAX (64 * 1024 * 1024) //  answers kept, in bytes at most
+
 struct _gw_cache_t
 {
     pthread_mutex_t lock;
-    cpec_watch_t *watch;
+    cpec_watch_t *watch; //  NULL while (re)connecting, outside the lock
+    bool live;           //  the watch holds: what is kept can be trusted
+    int64_t retry_at;    //  no new start before (monotonic ms)
     size_t max_entries;
+    size_t bytes;      //  of the answers kept
     zhashx_t *tokens;  //  token id (16 hex digits) -> s_token_t
     zhashx_t *answers; //  key -> s_answer_t
     uint64_t token_generation;
@@ -107,6 +113,7 @@ s_changed (void *arg, const char *key)
     //  a zone or an enterprise changed: a list, a page, a zone's
     //  enterprises may all show it
     zhashx_purge (self->answers);
+    self->bytes = 0;
     self->answer_generation++;
     if (!key) {
         zhashx_purge (self->tokens);
@@ -114,11 +121,36 @@ s_changed (void *arg, const char *key)
     }
 }
 
-//  Drains the watch; true when what is kept can be trusted. Locked.
+//  Drains the watch; true when what is kept can be trusted. Called locked;
+//  a lost watch is started again at most once a second, the lock released
+//  meanwhile (connecting may block: no request waits behind it).
 static bool
 s_sync (gw_cache_t *self)
 {
-    return self->max_entries > 0 && cpec_watch_drain (self->watch, s_changed, self);
+    if (self->max_entries == 0)
+        return false;
+    if (self->live && cpec_watch_drain (self->watch, s_changed, self))
+        return true;
+    if (self->live)
+        cpec_log_warn (NULL, "kept answers off: the watch of Redis was lost; starting it again");
+    self->live = false;
+    if (!self->watch || cpec_clock_ms () < self->retry_at)
+        return false; //  another thread is starting it, or not yet time
+    cpec_watch_t *watch = self->watch;
+    self->watch = NULL;
+    pthread_mutex_unlock (&self->lock);
+    bool started = cpec_watch_start (watch);
+    pthread_mutex_lock (&self->lock);
+    self->watch = watch;
+    if (!started) {
+        self->retry_at = cpec_clock_ms () + 1000;
+        return false;
+    }
+    //  watching again: what was kept before may be stale
+    s_changed (self, NULL);
+    self->live = true;
+    cpec_log_info (NULL, "kept answers on: watching Redis for changes");
+    return true;
 }
 
 Cpec__V1__Principal *
@@ -192,10 +224,17 @@ gw_cache_answer_put (gw_cache_t *self, const char *key, const char *body, const 
     answer->body = cpec_strdup (body);
     snprintf (answer->etag, sizeof (answer->etag), "%s", etag ? etag : "");
     pthread_mutex_lock (&self->lock);
+    size_t size = strlen (answer->body) + strlen (key);
     if (s_sync (self) && generation == self->answer_generation) {
-        if (zhashx_size (self->answers) >= self->max_entries)
-            zhashx_purge (self->answers);
+        if (zhashx_size (self->answers) >= self->max_entries || self->bytes + size > S_BYTES_MAX) {
+            zhashx_purge (self->answers); //  bounded: start afresh
+            self->bytes = 0;
+        }
+        s_answer_t *old = (s_answer_t *)zhashx_lookup (self->answers, key);
+        if (old)
+            self->bytes -= strlen (old->body) + strlen (key);
         zhashx_update (self->answers, key, answer);
+        self->bytes += size;
         answer = NULL;
     }
     pthread_mutex_unlock (&self->lock);

@@ -496,6 +496,7 @@ typedef struct
     char *unknown;
     const ProtobufCMessageDescriptor *descriptor; //  NULL: names in allowed
     const char *const *allowed;
+    const gw_request_t *request; //  its path's parameters are not query parameters
 } s_query_t;
 
 //  A JSON value for a query string value of a field: a string for a string,
@@ -543,6 +544,8 @@ s_query_arg (void *arg, enum MHD_ValueKind kind, const char *key, const char *va
         known = (field = protobuf_c_message_descriptor_get_field_by_name (query->descriptor, key));
     for (const char *const *name = query->allowed; name && *name && !known; name++)
         known = strcmp (*name, key) == 0;
+    for (int i = 0; query->request && i < query->request->count && known; i++)
+        known = strcmp (query->request->names[i], key) != 0; //  the path says it
     if (!known) {
         if (!query->unknown)
             query->unknown = cpec_strdup (key);
@@ -574,7 +577,7 @@ s_query_arg (void *arg, enum MHD_ValueKind kind, const char *key, const char *va
 json_t *
 gw_query (gw_request_t *request, const char *const *allowed, char **unknown)
 {
-    s_query_t query = {json_object (), NULL, NULL, allowed};
+    s_query_t query = {json_object (), NULL, NULL, allowed, request};
     MHD_get_connection_values (request->connection, MHD_GET_ARGUMENT_KIND, s_query_arg, &query);
     *unknown = query.unknown;
     return query.input;
@@ -621,7 +624,7 @@ s_set_param (gw_request_t *request, gw_answer_t *answer, json_t *object, const c
     return CPEC_OK;
 }
 
-#define S_TAGS_MAX 8
+#define S_TAGS_MAX 32
 
 //  If-Match (RFC 9110): absent, "*", or a list of entity tags of which the
 //  strong ones ("N") may match (W/"N" never matches strongly).
@@ -649,7 +652,14 @@ s_if_match (gw_request_t *request, bool *malformed)
         match.any = true;
         return match;
     }
+    bool any_tag = false;
     while (*p) {
+        if (*p == ',') { //  empty list elements are allowed (RFC 9110 5.6.1)
+            p++;
+            p += strspn (p, " \t");
+            continue;
+        }
+        any_tag = true;
         bool weak = strncmp (p, "W/", 2) == 0;
         if (weak)
             p += 2;
@@ -658,27 +668,29 @@ s_if_match (gw_request_t *request, bool *malformed)
             *malformed = true;
             return match;
         }
-        //  a tag this API gives is a version, 1 to 2^32 - 1; another tag is
-        //  well formed but matches nothing
+        //  a tag this API gives is a version as it prints it, 1 to 2^32 - 1
+        //  without leading zeros (strong comparison is character by
+        //  character); another tag is well formed but matches nothing
         size_t length = (size_t)(close - p - 1);
-        bool digits = length > 0 && length <= 10 && strspn (p + 1, "0123456789") >= length;
+        bool digits =
+            length > 0 && length <= 10 && p[1] != '0' && strspn (p + 1, "0123456789") >= length;
         unsigned long long version = digits ? strtoull (p + 1, NULL, 10) : 0;
-        if (!weak && version > 0 && version <= UINT32_MAX && match.count < S_TAGS_MAX)
-            match.versions[match.count++] = (uint32_t)version;
-        p = close + 1;
-        p += strspn (p, " \t");
-        if (*p == ',') {
-            p++;
-            p += strspn (p, " \t");
-            if (!*p) {
-                *malformed = true;
+        if (!weak && version > 0 && version <= UINT32_MAX) {
+            if (match.count == S_TAGS_MAX) {
+                *malformed = true; //  more than a client has reason to send
                 return match;
             }
-        } else if (*p) {
+            match.versions[match.count++] = (uint32_t)version;
+        }
+        p = close + 1;
+        p += strspn (p, " \t");
+        if (*p && *p != ',') {
             *malformed = true;
             return match;
         }
     }
+    if (!any_tag)
+        *malformed = true; //  an empty If-Match
     return match;
 }
 
@@ -745,7 +757,7 @@ s_read (gw_request_t *request, gw_answer_t *answer)
     const ProtobufCMethodDescriptor *method =
         protobuf_c_service_descriptor_get_method_by_name (route->service, route->call);
     assert (method);
-    s_query_t query = {json_object (), NULL, method->input, NULL};
+    s_query_t query = {json_object (), NULL, method->input, NULL, request};
     for (int i = 0; i < request->count; i++)
         json_object_set_new (query.input, request->names[i], json_string (request->values[i]));
     MHD_get_connection_values (request->connection, MHD_GET_ARGUMENT_KIND, s_query_arg, &query);
@@ -949,7 +961,8 @@ s_write (gw_request_t *request, gw_answer_t *answer, const char *call_id)
     int rc = CPEC_OK;
     if (malformed)
         rc = gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT,
-                              "If-Match: entity tags (\"N\", W/\"N\") separated by commas, or *");
+                              "If-Match: at most 32 entity tags (\"N\", W/\"N\") separated by "
+                              "commas, or *");
     else if (patch && !match.given)
         rc = s_answer_status (answer, request, MHD_HTTP_PRECONDITION_REQUIRED,
                               CPEC_FAILED_PRECONDITION,
@@ -1115,10 +1128,15 @@ s_idem_begin (gw_request_t *request, gw_answer_t *answer, char call_id[40])
     s_scoped_hash (request, given, false, hash);
     char key[100];
     snprintf (key, sizeof (key), "cpec:gw:idem:%s", hash);
-    snprintf (call_id, 40, "idem-%.32s", hash);
-    //  what the request is: method, path, body
+    //  what the request is: method, path, body; the calls' request id is the
+    //  key's and the request's (after a 5xx frees the key, another body
+    //  under it must not get the first one's answer from the services)
     char fingerprint[65];
     s_scoped_hash (request, "", true, fingerprint);
+    char both[140], call_hash[65];
+    snprintf (both, sizeof (both), "%s\n%s", hash, fingerprint);
+    cpec_sha256_hex (both, strlen (both), call_hash);
+    snprintf (call_id, 40, "idem-%.32s", call_hash);
     cpec_store_t *store = gw_store (request->server);
     if (!store) {
         gw_answer_error (answer, request, CPEC_UNAVAILABLE, "Redis is not configured");
@@ -1157,10 +1175,17 @@ s_idem_begin (gw_request_t *request, gw_answer_t *answer, char call_id[40])
             gw_answer_error (answer, request, status.code, "%s", status.message);
             break;
         }
+        bool reply_was_nil = reply->type == REDIS_REPLY_NIL;
         json_t *first = reply->type == REDIS_REPLY_STRING ? json_loads (reply->str, 0, NULL) : NULL;
         freeReplyObject (reply);
-        if (!first)
+        if (!first && reply_was_nil) {
             continue; //  it ended (an error not kept) between SET and GET: claim again
+        }
+        if (!first) {
+            gw_answer_error (answer, request, CPEC_DATA_LOSS,
+                             "the answer kept for this Idempotency-Key is unreadable");
+            break;
+        }
         const char *theirs = json_string_value (json_object_get (first, "fingerprint"));
         const char *state = json_string_value (json_object_get (first, "state"));
         if (!theirs || strcmp (theirs, fingerprint) != 0) {
@@ -1194,6 +1219,13 @@ s_idem_begin (gw_request_t *request, gw_answer_t *answer, char call_id[40])
     return outcome;
 }
 
+//  KEYS: the key. ARGV: the claim, the TTL. Only while the claim is still
+//  this request's.
+static const char s_idem_touch_script[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+                                          "  return redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
+                                          "end\n"
+                                          "return 0\n";
+
 void
 gw_idem_touch (gw_request_t *request)
 {
@@ -1202,9 +1234,10 @@ gw_idem_touch (gw_request_t *request)
         return;
     char ttl[16];
     snprintf (ttl, sizeof (ttl), "%d", s_idem_pending_s (request));
-    const char *argv[] = {"EXPIRE", request->idem_key, ttl};
+    const char *argv[] = {"1", request->idem_key, request->idem_claim, ttl};
+    char sha[41] = ""; //  rare (every 50 rows of an import): no cached hash
     cpec_status_t status;
-    redisReply *reply = cpec_store_command (store, 3, argv, NULL, &status);
+    redisReply *reply = cpec_store_script (store, s_idem_touch_script, sha, 4, argv, NULL, &status);
     if (reply)
         freeReplyObject (reply);
 }
