@@ -8,39 +8,53 @@
 #define S_TIMESTAMP_MIN -62135596800LL
 #define S_TIMESTAMP_MAX 253402300799LL
 
+size_t
+cpec_check_utf8_prefix (const char *text, size_t size)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t i = 0;
+    while (i < size) {
+        unsigned char c = s[i];
+        size_t extra;
+        uint32_t point;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xc2 && c <= 0xdf) {
+            extra = 1;
+            point = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            extra = 2;
+            point = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            extra = 3;
+            point = c & 0x07;
+        } else
+            return i;
+        if (i + extra >= size)
+            return i;
+        for (size_t k = 1; k <= extra; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return i;
+            point = (point << 6) | (s[i + k] & 0x3f);
+        }
+        if ((extra == 2 && point < 0x800) || (extra == 3 && point < 0x10000) || point > 0x10ffff ||
+            (point >= 0xd800 && point <= 0xdfff))
+            return i;
+        i += extra + 1;
+    }
+    return size;
+}
+
 long
 cpec_check_utf8_length (const char *string)
 {
-    const unsigned char *c = (const unsigned char *)string;
+    size_t size = strlen (string);
+    if (cpec_check_utf8_prefix (string, size) != size)
+        return -1;
     long count = 0;
-    while (*c) {
-        uint32_t point;
-        int extra;
-        if (*c < 0x80) {
-            point = *c;
-            extra = 0;
-        } else if ((*c & 0xe0) == 0xc0) {
-            point = *c & 0x1f;
-            extra = 1;
-        } else if ((*c & 0xf0) == 0xe0) {
-            point = *c & 0x0f;
-            extra = 2;
-        } else if ((*c & 0xf8) == 0xf0) {
-            point = *c & 0x07;
-            extra = 3;
-        } else
-            return -1;
-        c++;
-        for (int i = 0; i < extra; i++, c++) {
-            if ((*c & 0xc0) != 0x80)
-                return -1; //  also catches the terminating NUL
-            point = (point << 6) | (*c & 0x3f);
-        }
-        static const uint32_t least[] = {0, 0x80, 0x800, 0x10000};
-        if (point < least[extra] || point > 0x10ffff || (point >= 0xd800 && point <= 0xdfff))
-            return -1;
-        count++;
-    }
+    for (size_t i = 0; i < size; i++)
+        count += ((unsigned char)string[i] & 0xc0) != 0x80; //  not a continuation byte
     return count;
 }
 

@@ -8,13 +8,18 @@
 #define CPEC_CHECK_H_INCLUDED
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cpec_pb.h"
 #include "cpec_status.h"
 
-//  Code points in a UTF-8 string, or -1 when it is not valid UTF-8 (overlong
-//  forms, surrogates and values past U+10FFFF are invalid).
+//  How many of the size bytes of text, from the start, are valid UTF-8 (size
+//  when all are; overlong forms, surrogates and values past U+10FFFF are
+//  invalid; NUL is valid).
+size_t cpec_check_utf8_prefix (const char *text, size_t size);
+
+//  Code points in a UTF-8 string, or -1 when it is not valid UTF-8.
 long cpec_check_utf8_length (const char *string);
 
 //  A text field: valid UTF-8 of at most max characters; required if asked.

@@ -7,6 +7,7 @@
     stops it, frees what was built, and names the field path.
 */
 #include "cpec_json.h"
+#include "cpec_check.h"
 #include "cpec_pb.h"
 
 #include <assert.h>
@@ -248,39 +249,7 @@ cpec_json_parse_time (const char *text, int64_t *unix_ms)
 static bool
 s_utf8_valid (const char *text, size_t size)
 {
-    const uint8_t *s = (const uint8_t *)text;
-    size_t i = 0;
-    while (i < size) {
-        uint8_t c = s[i];
-        size_t extra;
-        uint32_t code;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            extra = 1;
-            code = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            extra = 2;
-            code = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            extra = 3;
-            code = c & 0x07;
-        } else
-            return false;
-        if (i + extra >= size)
-            return false;
-        for (size_t k = 1; k <= extra; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            code = (code << 6) | (s[i + k] & 0x3f);
-        }
-        if ((extra == 2 && code < 0x800) || (extra == 3 && code < 0x10000) || code > 0x10ffff ||
-            (code >= 0xd800 && code <= 0xdfff))
-            return false;
-        i += extra + 1;
-    }
-    return true;
+    return cpec_check_utf8_prefix (text, size) == size;
 }
 
 //  A jansson string for a C string that should be UTF-8: invalid bytes
@@ -293,14 +262,12 @@ s_string_json (const char *text, size_t size)
     char *clean = (char *)s_calloc (size * 3 + 1, 1);
     size_t at = 0;
     for (size_t i = 0; i < size;) {
-        size_t length = 1;
-        while (length <= 4 && i + length <= size && !s_utf8_valid (text + i, length))
-            length++;
-        if (length <= 4 && i + length <= size) {
-            memcpy (clean + at, text + i, length);
-            at += length;
-            i += length;
-        } else {
+        //  the valid run, then U+FFFD for the byte that stops it
+        size_t valid = cpec_check_utf8_prefix (text + i, size - i);
+        memcpy (clean + at, text + i, valid);
+        at += valid;
+        i += valid;
+        if (i < size) {
             memcpy (clean + at, "\xef\xbf\xbd", 3);
             at += 3;
             i++;

@@ -303,16 +303,78 @@ s_handshake (cpec_store_t *self, int argc, const char **argv, cpec_status_t *sta
     return rc;
 }
 
-//  One command on the tracker connection; the reply or NULL.
-static redisReply *
-s_tracker_command (cpec_store_t *self, int argc, const char **argv)
+//  A second connection to the store's Redis (the cache's tracker, a watch's),
+//  AUTH done, TCP keepalive on; NULL on failure.
+static redisContext *
+s_connect_aux (const cpec_store_t *self)
 {
-    redisReply *reply = (redisReply *)redisCommandArgv (self->tracker, argc, argv, NULL);
-    if (reply && reply->type == REDIS_REPLY_ERROR) {
-        freeReplyObject (reply);
-        reply = NULL;
+    redisContext *context =
+        redisConnectWithTimeout (self->host, self->port, s_timeval (S_CONNECT_TIMEOUT_MS));
+    if (!context || context->err) {
+        if (context)
+            redisFree (context);
+        return NULL;
     }
-    return reply;
+    redisSetTimeout (context, s_timeval (S_COMMAND_TIMEOUT_MS));
+    redisEnableKeepAlive (context);
+    if (self->password) {
+        const char *argv[3] = {"AUTH", self->user ? self->user : self->password, self->password};
+        redisReply *reply =
+            (redisReply *)redisCommandArgv (context, self->user ? 3 : 2, argv, NULL);
+        bool ok = reply && reply->type != REDIS_REPLY_ERROR;
+        if (reply)
+            freeReplyObject (reply);
+        if (!ok) {
+            redisFree (context);
+            return NULL;
+        }
+    }
+    return context;
+}
+
+//  A connection subscribed to __redis__:invalidate, its client id in
+//  client_id (for CLIENT TRACKING ... REDIRECT); NULL on failure.
+static redisContext *
+s_listener_open (const cpec_store_t *self, char client_id[32])
+{
+    redisContext *listener = s_connect_aux (self);
+    if (!listener)
+        return NULL;
+    const char *id_argv[2] = {"CLIENT", "ID"};
+    redisReply *id = (redisReply *)redisCommandArgv (listener, 2, id_argv, NULL);
+    bool ok = id && id->type == REDIS_REPLY_INTEGER;
+    if (ok)
+        snprintf (client_id, 32, "%lld", id->integer);
+    if (id)
+        freeReplyObject (id);
+    const char *sub_argv[2] = {"SUBSCRIBE", "__redis__:invalidate"};
+    redisReply *sub = ok ? (redisReply *)redisCommandArgv (listener, 2, sub_argv, NULL) : NULL;
+    ok = sub && sub->type == REDIS_REPLY_ARRAY;
+    if (sub)
+        freeReplyObject (sub);
+    if (!ok) {
+        redisFree (listener);
+        return NULL;
+    }
+    return listener;
+}
+
+//  Calls fn for each key of an invalidation message (["message",
+//  "__redis__:invalidate", [key, ...]], or nil for a flush: fn with NULL).
+//  False when the reply is no such message.
+static bool
+s_invalidation (const redisReply *reply, void (*fn) (void *arg, const char *key), void *arg)
+{
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)
+        return false;
+    const redisReply *keys = reply->element[2];
+    if (keys->type == REDIS_REPLY_ARRAY) {
+        for (size_t i = 0; i < keys->elements; i++)
+            if (keys->element[i]->type == REDIS_REPLY_STRING)
+                fn (arg, keys->element[i]->str);
+    } else
+        fn (arg, NULL);
+    return true;
 }
 
 //  Opens the invalidation connection and turns tracking on for the main
@@ -321,33 +383,9 @@ static void
 s_track (cpec_store_t *self)
 {
     zhashx_purge (self->cache);
-    self->tracker =
-        redisConnectWithTimeout (self->host, self->port, s_timeval (S_CONNECT_TIMEOUT_MS));
-    if (!self->tracker || self->tracker->err)
-        goto off;
-    redisSetTimeout (self->tracker, s_timeval (S_COMMAND_TIMEOUT_MS));
-    if (self->password) {
-        const char *argv[3] = {"AUTH", self->user ? self->user : self->password, self->password};
-        redisReply *reply = s_tracker_command (self, self->user ? 3 : 2, argv);
-        if (!reply)
-            goto off;
-        freeReplyObject (reply);
-    }
-    const char *id_argv[2] = {"CLIENT", "ID"};
-    redisReply *id = s_tracker_command (self, 2, id_argv);
-    if (!id || id->type != REDIS_REPLY_INTEGER) {
-        if (id)
-            freeReplyObject (id);
-        goto off;
-    }
     char client_id[32];
-    snprintf (client_id, sizeof (client_id), "%lld", id->integer);
-    freeReplyObject (id);
-    const char *sub_argv[2] = {"SUBSCRIBE", "__redis__:invalidate"};
-    redisReply *sub = s_tracker_command (self, 2, sub_argv);
-    if (!sub)
+    if (!(self->tracker = s_listener_open (self, client_id)))
         goto off;
-    freeReplyObject (sub);
     //  Off first: after a lost tracker the main connection still redirects
     //  to a client that is gone, and Redis will not switch a live redirect.
     const char *off_argv[3] = {"CLIENT", "TRACKING", "off"};
@@ -374,6 +412,17 @@ off:
     self->track_at = cpec_clock_ms () + 1000;
 }
 
+//  Forgets a cached entity Redis says changed (NULL: all of them).
+static void
+s_forget (void *arg, const char *key)
+{
+    cpec_store_t *self = (cpec_store_t *)arg;
+    if (key)
+        zhashx_delete (self->cache, key);
+    else
+        zhashx_purge (self->cache);
+}
+
 //  Applies what Redis announced so far, without blocking. Returns false when
 //  the tracker connection is gone (the cache is then empty and off).
 static bool
@@ -387,18 +436,8 @@ s_drain (cpec_store_t *self)
             break;
         void *any = NULL;
         while (redisReaderGetReply (self->tracker->reader, &any) == REDIS_OK && any) {
-            redisReply *reply = (redisReply *)any;
-            //  ["message", "__redis__:invalidate", [key, ...] or nil (flush)]
-            if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 3) {
-                redisReply *keys = reply->element[2];
-                if (keys->type == REDIS_REPLY_ARRAY) {
-                    for (size_t i = 0; i < keys->elements; i++)
-                        if (keys->element[i]->type == REDIS_REPLY_STRING)
-                            zhashx_delete (self->cache, keys->element[i]->str);
-                } else
-                    zhashx_purge (self->cache);
-            }
-            freeReplyObject (reply);
+            s_invalidation ((redisReply *)any, s_forget, self);
+            freeReplyObject (any);
             any = NULL;
         }
         if (self->tracker->reader->err)
@@ -1538,36 +1577,6 @@ struct _cpec_watch_t
 #define S_WATCH_PING_MS 500  //  the listener is pinged this often
 #define S_WATCH_PONG_MS 1500 //  and lost when its answer is this late
 
-//  A connection with AUTH done, or NULL.
-static redisContext *
-s_watch_connect (cpec_watch_t *self)
-{
-    cpec_store_t *address = self->address;
-    redisContext *context =
-        redisConnectWithTimeout (address->host, address->port, s_timeval (S_CONNECT_TIMEOUT_MS));
-    if (!context || context->err) {
-        if (context)
-            redisFree (context);
-        return NULL;
-    }
-    redisSetTimeout (context, s_timeval (S_COMMAND_TIMEOUT_MS));
-    redisEnableKeepAlive (context);
-    if (address->password) {
-        const char *argv[3] = {"AUTH", address->user ? address->user : address->password,
-                               address->password};
-        redisReply *reply =
-            (redisReply *)redisCommandArgv (context, address->user ? 3 : 2, argv, NULL);
-        bool ok = reply && reply->type != REDIS_REPLY_ERROR;
-        if (reply)
-            freeReplyObject (reply);
-        if (!ok) {
-            redisFree (context);
-            return NULL;
-        }
-    }
-    return context;
-}
-
 static void
 s_watch_close (cpec_watch_t *self)
 {
@@ -1584,23 +1593,12 @@ s_watch_close (cpec_watch_t *self)
 static bool
 s_watch_start (cpec_watch_t *self)
 {
-    if (!(self->listener = s_watch_connect (self)) || !(self->control = s_watch_connect (self))) {
+    char client_id[32];
+    if (!(self->listener = s_listener_open (self->address, client_id)) ||
+        !(self->control = s_connect_aux (self->address))) {
         s_watch_close (self);
         return false;
     }
-    const char *id_argv[2] = {"CLIENT", "ID"};
-    redisReply *id = (redisReply *)redisCommandArgv (self->listener, 2, id_argv, NULL);
-    char client_id[32] = "";
-    if (id && id->type == REDIS_REPLY_INTEGER)
-        snprintf (client_id, sizeof (client_id), "%lld", id->integer);
-    if (id)
-        freeReplyObject (id);
-    const char *sub_argv[2] = {"SUBSCRIBE", "__redis__:invalidate"};
-    redisReply *sub =
-        *client_id ? (redisReply *)redisCommandArgv (self->listener, 2, sub_argv, NULL) : NULL;
-    bool ok = sub && sub->type == REDIS_REPLY_ARRAY;
-    if (sub)
-        freeReplyObject (sub);
     size_t count = 0;
     while (self->prefixes[count])
         count++;
@@ -1617,9 +1615,9 @@ s_watch_start (cpec_watch_t *self)
         argv[argc++] = "PREFIX";
         argv[argc++] = self->prefixes[i];
     }
-    redisReply *on = ok ? (redisReply *)redisCommandArgv (self->control, argc, argv, NULL) : NULL;
+    redisReply *on = (redisReply *)redisCommandArgv (self->control, argc, argv, NULL);
     free (argv);
-    ok = on && on->type == REDIS_REPLY_STATUS;
+    bool ok = on && on->type == REDIS_REPLY_STATUS;
     if (on)
         freeReplyObject (on);
     if (!ok)
@@ -1717,19 +1715,10 @@ cpec_watch_drain (cpec_watch_t *self, cpec_watch_fn *fn, void *arg)
         void *any = NULL;
         while (redisReaderGetReply (self->listener->reader, &any) == REDIS_OK && any) {
             redisReply *reply = (redisReply *)any;
-            //  ["message", "__redis__:invalidate", [key, ...] or nil (flush)],
-            //  or ["pong", ""]
-            if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 3) {
-                redisReply *keys = reply->element[2];
-                if (keys->type == REDIS_REPLY_ARRAY) {
-                    for (size_t i = 0; i < keys->elements; i++)
-                        if (keys->element[i]->type == REDIS_REPLY_STRING)
-                            fn (arg, keys->element[i]->str);
-                } else
-                    fn (arg, NULL);
-            } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
-                       reply->element[0]->type == REDIS_REPLY_STRING &&
-                       strcmp (reply->element[0]->str, "pong") == 0)
+            //  an invalidation, or the answer to a ping: ["pong", ""]
+            if (!s_invalidation (reply, fn, arg) && reply->type == REDIS_REPLY_ARRAY &&
+                reply->elements >= 1 && reply->element[0]->type == REDIS_REPLY_STRING &&
+                strcmp (reply->element[0]->str, "pong") == 0)
                 self->pong_due = false;
             freeReplyObject (reply);
             any = NULL;

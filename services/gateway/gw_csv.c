@@ -5,6 +5,8 @@
 */
 #include "gw_csv.h"
 
+#include "cpec_check.h"
+
 #include <assert.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -125,49 +127,20 @@ s_line_end (const char *p, const char *end)
 static int
 s_check_text (const char *text, size_t size, char *error, size_t error_size)
 {
-    const uint8_t *s = (const uint8_t *)text;
-    const char *end = text + size;
+    const char *nul = (const char *)memchr (text, '\0', size);
+    size_t limit = nul ? (size_t)(nul - text) : size;
+    size_t fault = cpec_check_utf8_prefix (text, limit); //  the NUL when all before it is valid
+    if (fault == size)
+        return 0;
     size_t line = 1;
-    size_t i = 0;
-    while (i < size) {
-        uint8_t c = s[i];
-        if (c == 0)
-            return s_error (error, error_size, "line %zu: NUL byte", line);
-        if (c < 0x80) {
-            size_t newline = s_line_end (text + i, end);
-            if (newline) {
-                line++;
-                i += newline;
-            } else
-                i++;
-            continue;
-        }
-        size_t extra;
-        uint32_t code;
-        if (c >= 0xc2 && c <= 0xdf) {
-            extra = 1;
-            code = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            extra = 2;
-            code = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            extra = 3;
-            code = c & 0x07;
-        } else
-            return s_error (error, error_size, "line %zu: invalid UTF-8", line);
-        if (i + extra >= size)
-            return s_error (error, error_size, "line %zu: invalid UTF-8", line);
-        for (size_t k = 1; k <= extra; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return s_error (error, error_size, "line %zu: invalid UTF-8", line);
-            code = (code << 6) | (s[i + k] & 0x3f);
-        }
-        if ((extra == 2 && code < 0x800) || (extra == 3 && code < 0x10000) || code > 0x10ffff ||
-            (code >= 0xd800 && code <= 0xdfff))
-            return s_error (error, error_size, "line %zu: invalid UTF-8", line);
-        i += extra + 1;
+    const char *end = text + size;
+    for (const char *p = text; p < text + fault;) {
+        size_t newline = s_line_end (p, end);
+        line += newline > 0;
+        p += newline ? newline : 1;
     }
-    return 0;
+    return s_error (error, error_size,
+                    fault == limit ? "line %zu: NUL byte" : "line %zu: invalid UTF-8", line);
 }
 
 static void

@@ -22,8 +22,6 @@
 #include "cpec_token.h"
 #include "gw_private.h"
 
-#define S_PAGE_DEFAULT 100
-#define S_PAGE_MAX     1000
 #define S_BLOCK_MS     1000
 #define S_KEEPALIVE_MS 15000
 #define S_ID_MAX       64
@@ -97,42 +95,32 @@ s_valid_id (const char *text)
 int
 gw_events_page (gw_request_t *request, gw_answer_t *answer)
 {
-    static const char *const allowed[] = {"after", "page_size", NULL};
-    char *unknown = NULL;
-    json_t *query = gw_query (request, allowed, &unknown);
-    if (unknown) {
-        gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT,
-                         "%.100s: not a parameter of /v1/events", unknown);
-        free (unknown);
-        json_decref (query);
-        return CPEC_INVALID_ARGUMENT;
-    }
+    json_t *query = NULL;
+    const char *given = NULL;
+    size_t size = 0;
+    int rc = gw_page_query (request, answer, &query, &given, &size);
+    if (rc != CPEC_OK)
+        return rc;
     char after[S_ID_MAX];
-    const char *given = json_string_value (json_object_get (query, "after"));
     snprintf (after, sizeof (after), "%s", given ? given : "0-0");
-    const char *size_text = json_string_value (json_object_get (query, "page_size"));
-    char *end = NULL;
-    long size = size_text ? strtol (size_text, &end, 10) : S_PAGE_DEFAULT;
-    bool bad_size = size_text && (!*size_text || *end || size < 1 || size > S_PAGE_MAX);
     bool bad_after = given && !s_valid_id (given);
     json_decref (query);
-    if (bad_after || bad_size)
+    if (bad_after)
         return gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT,
-                                bad_after ? "after: a position of the event log, as given in "
-                                            "next_after or an event's log_id"
-                                          : "page_size: a whole number from 1 to 1000");
+                                "after: a position of the event log, as given in "
+                                "next_after or an event's log_id");
     cpec_store_t *store = gw_store (request->server);
     if (!store)
         return gw_answer_error (answer, request, CPEC_UNAVAILABLE, "Redis is not configured");
     json_t *events = json_array ();
     bool end_reached = false;
     size_t scanned = 0; //  a filtered caller's page stops here, its next_after says where
-    while (json_array_size (events) < (size_t)size && !end_reached && scanned < S_SCAN_MAX) {
+    while (json_array_size (events) < size && !end_reached && scanned < S_SCAN_MAX) {
         Cpec__V1__Event **read = NULL;
         char **ids = NULL;
         cpec_status_t status;
-        size_t want = (size_t)size - json_array_size (events);
-        int rc = cpec_store_read_events (store, after, want, 0, &read, &ids, &status);
+        size_t want = size - json_array_size (events);
+        rc = cpec_store_read_events (store, after, want, 0, &read, &ids, &status);
         if (rc != CPEC_OK) {
             json_decref (events);
             return gw_answer_error (answer, request, rc, "%s", status.message);

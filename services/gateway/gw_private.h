@@ -61,9 +61,8 @@ typedef struct
 int gw_answer_error (gw_answer_t *answer, const gw_request_t *request, int code, const char *format,
                      ...) __attribute__ ((format (printf, 4, 5)));
 
-//  Whether size bytes of text are valid UTF-8 (no NUL); and text made valid,
-//  each byte of an invalid sequence replaced by '?'.
-bool gw_utf8_valid (const char *text, size_t size);
+//  Makes text valid UTF-8: each byte that starts no valid character becomes
+//  '?' (common/cpec_check.h decides what is valid).
 void gw_utf8_clean (char *text);
 
 //  The deadline of a service call.
@@ -89,6 +88,16 @@ bool gw_stopping (gw_server_t *self);
 //  The request's query arguments as a JSON object of strings; the first
 //  name not in allowed (NULL-terminated) goes to *unknown (malloc'd).
 json_t *gw_query (gw_request_t *request, const char *const *allowed, char **unknown);
+
+//  The query of the gateway's own paged routes (/v1/events, /v1/audit):
+//  `after` (a position, checked by the route; NULL when not given) and
+//  `page_size` (1 to GW_PAGE_MAX, GW_PAGE_DEFAULT when not given); any other
+//  name refused. OK with *query (holding *after: decref it after use), else
+//  answered.
+#define GW_PAGE_DEFAULT 100
+#define GW_PAGE_MAX     1000
+int gw_page_query (gw_request_t *request, gw_answer_t *answer, json_t **query, const char **after,
+                   size_t *size);
 
 //  The events routes: GET /v1/events (a page of the event log) and
 //  GET /v1/events/stream (Server-Sent Events), each event filtered to what

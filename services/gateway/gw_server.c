@@ -21,6 +21,7 @@
 #include "cpec/v1/notify.pb-c.h"
 #include "cpec/v1/registry.pb-c.h"
 #include "cpec_admin.h"
+#include "cpec_check.h"
 #include "cpec_json.h"
 #include "cpec_log.h"
 #include "cpec_pb.h"
@@ -154,8 +155,9 @@ struct _gw_server_t
     s_bucket_t buckets[S_BUCKETS];
     volatile bool stopping;
     char audit_sha[41];
-    char idem_sha[41];
-    pthread_mutex_t audit_lock; //  guards audit_sha and idem_sha
+    char idem_end_sha[41];
+    char idem_touch_sha[41];
+    pthread_mutex_t sha_lock; //  guards the scripts' hashes above
 };
 
 //  --------------------------------------------------------------------------
@@ -215,50 +217,20 @@ gw_route_match (const char *pattern, const char *path, char *buf, size_t size, c
 //  --------------------------------------------------------------------------
 //  UTF-8
 
-bool
-gw_utf8_valid (const char *text, size_t size)
+static bool
+s_utf8 (const char *text)
 {
-    const unsigned char *p = (const unsigned char *)text;
-    size_t i = 0;
-    while (i < size) {
-        unsigned char c = p[i];
-        size_t n = c < 0x80             ? 0
-                   : (c & 0xe0) == 0xc0 ? 1
-                   : (c & 0xf0) == 0xe0 ? 2
-                   : (c & 0xf8) == 0xf0 ? 3
-                                        : 9;
-        if (n == 9 || (n == 1 && c < 0xc2) || i + n >= size + (n ? 0 : 1))
-            return false;
-        uint32_t code = n == 0 ? c : n == 1 ? c & 0x1f : n == 2 ? c & 0x0f : c & 0x07;
-        for (size_t k = 1; k <= n; k++) {
-            if ((p[i + k] & 0xc0) != 0x80)
-                return false;
-            code = (code << 6) | (p[i + k] & 0x3f);
-        }
-        if ((n == 2 && (code < 0x800 || (code >= 0xd800 && code <= 0xdfff))) ||
-            (n == 3 && (code < 0x10000 || code > 0x10ffff)) || c == 0)
-            return false;
-        i += n + 1;
-    }
-    return true;
+    size_t length = strlen (text);
+    return cpec_check_utf8_prefix (text, length) == length;
 }
 
 void
 gw_utf8_clean (char *text)
 {
     size_t length = strlen (text);
-    size_t i = 0;
-    while (i < length) {
-        //  the longest valid prefix from i, one character at a time
-        size_t n = 1;
-        while (n <= 4 && i + n <= length && !gw_utf8_valid (text + i, n))
-            n++;
-        if (n > 4 || i + n > length) {
-            text[i++] = '?';
-            continue;
-        }
-        i += n;
-    }
+    size_t i = 0; //  each valid run kept, the byte that stops it '?'
+    while ((i += cpec_check_utf8_prefix (text + i, length - i)) < length)
+        text[i++] = '?';
 }
 
 //  --------------------------------------------------------------------------
@@ -395,6 +367,24 @@ gw_stopping (gw_server_t *self)
     return self->stopping;
 }
 
+//  A script's hash as the threads share it (sha: 41 bytes, "" until
+//  loaded): taken before a call, kept after (the store may have reloaded it).
+static void
+s_sha_take (gw_server_t *self, const char *slot, char *sha)
+{
+    pthread_mutex_lock (&self->sha_lock);
+    memcpy (sha, slot, 41);
+    pthread_mutex_unlock (&self->sha_lock);
+}
+
+static void
+s_sha_keep (gw_server_t *self, char *slot, const char *sha)
+{
+    pthread_mutex_lock (&self->sha_lock);
+    memcpy (slot, sha, 41);
+    pthread_mutex_unlock (&self->sha_lock);
+}
+
 cpec_client_t *
 gw_client (gw_request_t *request)
 {
@@ -506,7 +496,7 @@ typedef struct
 static json_t *
 s_query_value (const ProtobufCFieldDescriptor *field, const char *text)
 {
-    if (!gw_utf8_valid (text, strlen (text)))
+    if (!s_utf8 (text))
         return NULL;
     switch (field->type) {
         case PROTOBUF_C_TYPE_STRING:
@@ -831,6 +821,27 @@ s_has_field (const ProtobufCMessageDescriptor *descriptor, const char *name)
     return protobuf_c_message_descriptor_get_field_by_name (descriptor, name) != NULL;
 }
 
+//  The request's body as a JSON object (what names it in the refusal): OK
+//  with *object, else answered.
+static int
+s_body_object (gw_request_t *request, gw_answer_t *answer, const char *what, json_t **object)
+{
+    json_error_t error;
+    *object = json_loadb (request->body ? request->body : "", request->size, JSON_REJECT_DUPLICATES,
+                          &error);
+    if (!*object)
+        return gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT,
+                                "the body is not JSON: %s (line %d, column %d)", error.text,
+                                error.line, error.column);
+    if (!json_is_object (*object)) {
+        json_decref (*object);
+        *object = NULL;
+        return gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT, "%s must be a JSON object",
+                                what);
+    }
+    return CPEC_OK;
+}
+
 //  The input of a POST or DELETE: the body (an object, or nothing) in its
 //  place, the path's parameters, expected_version when not 0. OK with
 //  *input, else answered.
@@ -842,17 +853,9 @@ s_write_input (gw_request_t *request, gw_answer_t *answer, uint32_t expected, js
         protobuf_c_service_descriptor_get_method_by_name (route->service, route->call);
     json_t *body = NULL;
     if (request->size > 0) {
-        json_error_t error;
-        body = json_loadb (request->body, request->size, JSON_REJECT_DUPLICATES, &error);
-        if (!body)
-            return gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT,
-                                    "the body is not JSON: %s (line %d, column %d)", error.text,
-                                    error.line, error.column);
-        if (!json_is_object (body)) {
-            json_decref (body);
-            return gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT,
-                                    "the body must be a JSON object");
-        }
+        int rc = s_body_object (request, answer, "the body", &body);
+        if (rc != CPEC_OK)
+            return rc;
     } else if (route->body && strcmp (route->body, "*") != 0)
         return gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT,
                                 "the body must be the %s as a JSON object", route->body);
@@ -890,18 +893,10 @@ s_patch_input (gw_request_t *request, gw_answer_t *answer, const ProtobufCMessag
                json_t **input)
 {
     const gw_route_t *route = request->route;
-    json_error_t error;
-    json_t *patch = json_loadb (request->body ? request->body : "", request->size,
-                                JSON_REJECT_DUPLICATES, &error);
-    if (!patch)
-        return gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT,
-                                "the body is not JSON: %s (line %d, column %d)", error.text,
-                                error.line, error.column);
-    if (!json_is_object (patch)) {
-        json_decref (patch);
-        return gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT,
-                                "a merge patch must be a JSON object");
-    }
+    json_t *patch = NULL;
+    int rc = s_body_object (request, answer, "a merge patch", &patch);
+    if (rc != CPEC_OK)
+        return rc;
     uint32_t version = s_version (before);
     *input = NULL;
     if (json_object_size (patch) == 0) {
@@ -922,7 +917,7 @@ s_patch_input (gw_request_t *request, gw_answer_t *answer, const ProtobufCMessag
     json_decref (current);
     json_decref (patch);
     for (int i = 0; i < request->count; i++) {
-        int rc = s_set_param (request, answer, merged, request->names[i], request->values[i]);
+        rc = s_set_param (request, answer, merged, request->names[i], request->values[i]);
         if (rc != CPEC_OK) {
             json_decref (merged);
             json_decref (mask);
@@ -1030,16 +1025,11 @@ gw_audit_write (gw_request_t *request, const char *call, const char *target, uin
                               message};
     cpec_status_t status;
     char sha[41];
-    pthread_mutex_lock (&self->audit_lock);
-    memcpy (sha, self->audit_sha, sizeof (sha));
-    pthread_mutex_unlock (&self->audit_lock);
+    s_sha_take (self, self->audit_sha, sha);
     int rc = store ? gw_audit_append (store, sha, &entry, cpec_now_ms (), &status)
                    : cpec_status_set (&status, CPEC_UNAVAILABLE, "no Redis");
-    if (rc == CPEC_OK) {
-        pthread_mutex_lock (&self->audit_lock);
-        memcpy (self->audit_sha, sha, sizeof (sha));
-        pthread_mutex_unlock (&self->audit_lock);
-    } else
+    s_sha_keep (self, self->audit_sha, sha);
+    if (rc != CPEC_OK)
         cpec_log_error (request->request_id, "audit of %s %s not recorded: %s", request->method,
                         request->url, status.message);
 }
@@ -1235,9 +1225,11 @@ gw_idem_touch (gw_request_t *request)
     char ttl[16];
     snprintf (ttl, sizeof (ttl), "%d", s_idem_pending_s (request));
     const char *argv[] = {"1", request->idem_key, request->idem_claim, ttl};
-    char sha[41] = ""; //  rare (every 50 rows of an import): no cached hash
+    char sha[41];
+    s_sha_take (request->server, request->server->idem_touch_sha, sha);
     cpec_status_t status;
     redisReply *reply = cpec_store_script (store, s_idem_touch_script, sha, 4, argv, NULL, &status);
+    s_sha_keep (request->server, request->server->idem_touch_sha, sha);
     if (reply)
         freeReplyObject (reply);
 }
@@ -1265,13 +1257,9 @@ s_idem_end (gw_request_t *request, const gw_answer_t *answer)
     const char *argv[] = {"1", request->idem_key, request->idem_claim, text, ttl};
     cpec_status_t status;
     char sha[41];
-    pthread_mutex_lock (&request->server->audit_lock);
-    memcpy (sha, request->server->idem_sha, sizeof (sha));
-    pthread_mutex_unlock (&request->server->audit_lock);
+    s_sha_take (request->server, request->server->idem_end_sha, sha);
     redisReply *reply = cpec_store_script (store, s_idem_end_script, sha, 5, argv, NULL, &status);
-    pthread_mutex_lock (&request->server->audit_lock);
-    memcpy (request->server->idem_sha, sha, sizeof (sha));
-    pthread_mutex_unlock (&request->server->audit_lock);
+    s_sha_keep (request->server, request->server->idem_end_sha, sha);
     free (text);
     if (reply)
         freeReplyObject (reply);
@@ -1282,6 +1270,33 @@ s_idem_end (gw_request_t *request, const gw_answer_t *answer)
 //  --------------------------------------------------------------------------
 //  The gateway's own routes
 
+int
+gw_page_query (gw_request_t *request, gw_answer_t *answer, json_t **query, const char **after,
+               size_t *size)
+{
+    static const char *const allowed[] = {"after", "page_size", NULL};
+    char *unknown = NULL;
+    *query = gw_query (request, allowed, &unknown);
+    if (unknown) {
+        gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT, "%.100s: not a parameter of %s",
+                         unknown, request->route->pattern);
+        free (unknown);
+        json_decref (*query);
+        return CPEC_INVALID_ARGUMENT;
+    }
+    *after = json_string_value (json_object_get (*query, "after"));
+    const char *text = json_string_value (json_object_get (*query, "page_size"));
+    char *end = NULL;
+    long value = text ? strtol (text, &end, 10) : GW_PAGE_DEFAULT;
+    if (text && (!*text || *end || value < 1 || value > GW_PAGE_MAX)) {
+        json_decref (*query);
+        return gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT,
+                                "page_size: a whole number from 1 to %d", GW_PAGE_MAX);
+    }
+    *size = (size_t)value;
+    return CPEC_OK;
+}
+
 static int
 s_audit_page (gw_request_t *request, gw_answer_t *answer)
 {
@@ -1290,38 +1305,28 @@ s_audit_page (gw_request_t *request, gw_answer_t *answer)
         who->role != CPEC__V1__PRINCIPAL__ROLE__PROVINCE)
         return gw_answer_error (answer, request, CPEC_PERMISSION_DENIED,
                                 "the audit is read by administrators and provincial authorities");
-    static const char *const allowed[] = {"after", "page_size", NULL};
-    char *unknown = NULL;
-    json_t *query = gw_query (request, allowed, &unknown);
-    if (unknown) {
-        gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT,
-                         "%.100s: not a parameter of /v1/audit", unknown);
-        free (unknown);
-        json_decref (query);
-        return CPEC_INVALID_ARGUMENT;
-    }
-    const char *after_text = json_string_value (json_object_get (query, "after"));
-    const char *size_text = json_string_value (json_object_get (query, "page_size"));
+    json_t *query = NULL;
+    const char *after_text = NULL;
+    size_t size = 0;
+    int rc = gw_page_query (request, answer, &query, &after_text, &size);
+    if (rc != CPEC_OK)
+        return rc;
     char *end = NULL;
     unsigned long long after = after_text ? strtoull (after_text, &end, 10) : 0;
     bool bad_after =
         after_text && (!*after_text || *end || !isdigit ((unsigned char)after_text[0]) ||
                        after > (unsigned long long)INT64_MAX);
-    long size = size_text ? strtol (size_text, &end, 10) : 100;
-    bool bad_size = size_text && (!*size_text || *end || size < 1 || size > 1000);
     json_decref (query);
-    if (bad_after || bad_size)
-        return gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT,
-                                bad_after ? "after: a sequence number"
-                                          : "page_size: a whole number from 1 to 1000");
+    if (bad_after)
+        return gw_answer_error (answer, request, CPEC_INVALID_ARGUMENT, "after: a sequence number");
     cpec_store_t *store = gw_store (request->server);
     json_t *page = NULL;
     cpec_status_t status;
-    int rc = store ? gw_audit_read (store, after, (size_t)size,
-                                    who->role == CPEC__V1__PRINCIPAL__ROLE__PROVINCE ? who->province
-                                                                                     : NULL,
-                                    &page, &status)
-                   : cpec_status_set (&status, CPEC_UNAVAILABLE, "no Redis");
+    rc = store ? gw_audit_read (store, after, size,
+                                who->role == CPEC__V1__PRINCIPAL__ROLE__PROVINCE ? who->province
+                                                                                 : NULL,
+                                &page, &status)
+               : cpec_status_set (&status, CPEC_UNAVAILABLE, "no Redis");
     if (rc != CPEC_OK)
         return gw_answer_error (answer, request, rc, "%s", status.message);
     return gw_answer_json (answer, MHD_HTTP_OK, page);
@@ -1509,7 +1514,7 @@ s_handle (void *cls, struct MHD_Connection *connection, const char *url, const c
             gw_answer_error (&answer, request, CPEC_INVALID_ARGUMENT, "the path is too long");
             return s_send (request, &answer);
         }
-        if (!gw_utf8_valid (url, strlen (url))) {
+        if (!s_utf8 (url)) {
             request->refused = true;
             gw_answer_error (&answer, request, CPEC_INVALID_ARGUMENT,
                              "the path is not valid UTF-8");
@@ -1648,7 +1653,7 @@ gw_server_new (const char *address, const char *broker, const char *redis_url,
     pthread_key_create (&self->store_key, s_store_free);
     pthread_key_create (&self->client_key, s_client_free);
     pthread_mutex_init (&self->buckets_lock, NULL);
-    pthread_mutex_init (&self->audit_lock, NULL);
+    pthread_mutex_init (&self->sha_lock, NULL);
     unsigned int flags =
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
         MHD_USE_ERROR_LOG; //  poll: select stops at fd 1024, and each connection holds several
@@ -1681,7 +1686,7 @@ gw_server_destroy (gw_server_t **self_p)
     pthread_key_delete (self->store_key);
     gw_cache_destroy (&self->cache);
     pthread_mutex_destroy (&self->buckets_lock);
-    pthread_mutex_destroy (&self->audit_lock);
+    pthread_mutex_destroy (&self->sha_lock);
     free (self->broker);
     free (self->redis_url);
     free (self);
