@@ -78,6 +78,9 @@ struct _cpec_store_t
     int idempotency_ttl;   //  seconds a request id is remembered
     size_t cache_max;      //  entities cached at most; 0: no cache
     char *uncached;        //  keys with this prefix are never cached (NULL: none)
+    char *hashed;          //  keys with this prefix are fields of one hash (NULL: none)
+    char *hashed_key;      //  that hash: the prefix without its last ':'
+    size_t hashed_length;  //  strlen (hashed)
     zhashx_t *cache;       //  key -> s_entry_t, while tracking works
     redisContext *tracker; //  subscribed to invalidations, NULL when off
     int64_t track_at;      //  earliest retry of tracking after a loss (monotonic ms)
@@ -237,6 +240,8 @@ cpec_store_destroy (cpec_store_t **self_p)
             redisFree (self->tracker);
         zhashx_destroy (&self->cache);
         free (self->uncached);
+        free (self->hashed);
+        free (self->hashed_key);
         free (self->host);
         free (self->user);
         free (self->password);
@@ -454,13 +459,25 @@ s_drain (cpec_store_t *self)
     return false;
 }
 
-//  The cached entity at key, or NULL. Drains invalidations first.
-static const s_entry_t *
-s_cached (cpec_store_t *self, const char *key)
+//  The name of key inside the hash of the hashed prefix, or NULL when key is
+//  not under it.
+static const char *
+s_hashed_field (const cpec_store_t *self, const char *key)
 {
-    if (self->uncached && strncmp (key, self->uncached, strlen (self->uncached)) == 0)
+    return self->hashed && strncmp (key, self->hashed, self->hashed_length) == 0
+               ? key + self->hashed_length
+               : NULL;
+}
+
+//  The cached entity at key, or NULL. Drains invalidations first, unless
+//  the caller just did (drained: s_drain's answer then).
+static const s_entry_t *
+s_cached (cpec_store_t *self, const char *key, const bool *drained)
+{
+    if ((self->uncached && strncmp (key, self->uncached, strlen (self->uncached)) == 0) ||
+        s_hashed_field (self, key))
         return NULL;
-    if (!self->tracker || !s_drain (self))
+    if (!self->tracker || !(drained ? *drained : s_drain (self)))
         return NULL;
     return (const s_entry_t *)zhashx_lookup (self->cache, key);
 }
@@ -488,6 +505,23 @@ s_cache_put (cpec_store_t *self, const char *key, uint32_t version, const char *
     entry->size = size;
     memcpy (entry->data, data, size);
     zhashx_update (self->cache, key, entry);
+}
+
+void
+cpec_store_set_hashed (cpec_store_t *self, const char *prefix)
+{
+    assert (self);
+    assert (!prefix || !*prefix || prefix[strlen (prefix) - 1] == ':');
+    free (self->hashed);
+    free (self->hashed_key);
+    self->hashed = self->hashed_key = NULL;
+    self->hashed_length = 0;
+    if (prefix && *prefix) {
+        self->hashed = cpec_strdup (prefix);
+        self->hashed_length = strlen (prefix);
+        self->hashed_key = s_strndup (prefix, self->hashed_length - 1);
+        assert (self->hashed_key);
+    }
 }
 
 void
@@ -684,6 +718,15 @@ s_decode_entity (const char *key, const redisReply *reply,
 static int
 s_append_entity_read (cpec_store_t *self, const char *key, bool *tracked)
 {
+    const char *field = s_hashed_field (self, key);
+    if (field) {
+        //  HMGET hash v:field pb:field: the same reply as HMGET key v pb
+        *tracked = false;
+        return redisAppendCommand (self->redis, "HMGET %s v:%s pb:%s", self->hashed_key, field,
+                                   field) == REDIS_OK
+                   ? 0
+                   : -1;
+    }
     *tracked = self->tracker != NULL &&
                !(self->uncached && strncmp (key, self->uncached, strlen (self->uncached)) == 0);
     const char *caching[3] = {"CLIENT", "CACHING", "yes"};
@@ -730,7 +773,7 @@ cpec_store_get_packed (cpec_store_t *self, const char *key, uint8_t **data, size
     if (s_connect (self, status))
         return status->code;
     s_retrack (self);
-    const s_entry_t *entry = s_cached (self, key);
+    const s_entry_t *entry = s_cached (self, key, NULL);
     if (entry) {
         *data = (uint8_t *)cpec_memdup (entry->data, entry->size);
         *size = entry->size;
@@ -806,6 +849,57 @@ cpec_store_get_many (cpec_store_t *self, const char **keys, size_t count,
     return rc;
 }
 
+//  Keys of the hashed prefix read in one HMGET per this many
+#define S_HASHED_BATCH 4096
+
+//  Queues HMGET hash v:f1 pb:f1 v:f2 pb:f2 ... for the fields of keys[at[0..n)].
+static int
+s_append_hashed_read (cpec_store_t *self, const char **keys, const size_t *at, size_t n)
+{
+    size_t argc = 2 + 2 * n;
+    const char **argv = (const char **)cpec_realloc (NULL, argc * sizeof (char *));
+    size_t *lengths = (size_t *)cpec_realloc (NULL, argc * sizeof (size_t));
+    char **owned = (char **)cpec_realloc (NULL, (2 * n + 1) * sizeof (char *));
+    argv[0] = "HMGET";
+    lengths[0] = 5;
+    argv[1] = self->hashed_key;
+    lengths[1] = strlen (self->hashed_key);
+    for (size_t j = 0; j < n; j++) {
+        const char *field = s_hashed_field (self, keys[at[j]]);
+        size_t length = strlen (field);
+        for (int k = 0; k < 2; k++) {
+            char *name = (char *)cpec_realloc (NULL, length + 4);
+            int prefix = k == 0 ? 2 : 3;
+            memcpy (name, k == 0 ? "v:" : "pb:", (size_t)prefix);
+            memcpy (name + prefix, field, length + 1);
+            owned[2 * j + (size_t)k] = name;
+            argv[2 + 2 * j + (size_t)k] = name;
+            lengths[2 + 2 * j + (size_t)k] = length + (size_t)prefix;
+        }
+    }
+    int rc = redisAppendCommandArgv (self->redis, (int)argc, argv, lengths) == REDIS_OK ? 0 : -1;
+    for (size_t j = 0; j < 2 * n; j++)
+        free (owned[j]);
+    free (owned);
+    free (argv);
+    free (lengths);
+    return rc;
+}
+
+//  Decodes one entity of a reply: HMGET's [v, pb] pair (or a cached copy
+//  put aside when tracked).
+static int
+s_take_entity (cpec_store_t *self, const char *key, const redisReply *pair,
+               const ProtobufCMessageDescriptor *descriptor, bool tracked,
+               ProtobufCMessage **message, cpec_status_t *status)
+{
+    uint32_t found = 0;
+    int rc = s_decode_entity (key, pair, descriptor, message, &found, status);
+    if (rc == 0 && *message && tracked)
+        s_cache_put (self, key, found, pair->element[1]->str, pair->element[1]->len);
+    return rc;
+}
+
 int
 cpec_store_get_mixed (cpec_store_t *self, const char **keys,
                       const ProtobufCMessageDescriptor *const *descriptors, size_t count,
@@ -828,27 +922,44 @@ cpec_store_get_mixed (cpec_store_t *self, const char **keys,
 
     s_retrack (self); //  before anything is queued
     //  From the cache what it holds; the rest pipelined: all commands out,
-    //  then all replies in.
+    //  then all replies in. Keys of the hashed prefix go last, many to a
+    //  command.
     bool *asked = (bool *)calloc (count, sizeof (bool));
     bool *tracked = (bool *)calloc (count, sizeof (bool));
-    assert (asked && tracked);
-    for (size_t i = 0; i < count; i++) {
-        const s_entry_t *entry = s_cached (self, keys[i]);
+    size_t *hashed = (size_t *)calloc (count, sizeof (size_t));
+    assert (asked && tracked && hashed);
+    size_t hashed_count = 0;
+    //  One look at what Redis announced serves the whole batch: what
+    //  changed before this call began is forgotten by then
+    bool drained = self->tracker && s_drain (self);
+    int rc = CPEC_OK;
+    for (size_t i = 0; rc == CPEC_OK && i < count; i++) {
+        if (s_hashed_field (self, keys[i])) {
+            hashed[hashed_count++] = i;
+            continue;
+        }
+        const s_entry_t *entry = s_cached (self, keys[i], &drained);
         if (entry)
             messages[i] = cpec_pb_unpack (descriptors[i], entry->data, entry->size);
         if (messages[i])
             continue;
-        if (s_append_entity_read (self, keys[i], &tracked[i])) {
-            free (asked);
-            free (tracked);
-            for (size_t j = 0; j < count; j++)
-                cpec_pb_destroy (&messages[j]);
-            return s_fail (self, "cannot queue a command", status);
-        }
+        if (s_append_entity_read (self, keys[i], &tracked[i]))
+            rc = s_fail (self, "cannot queue a command", status);
         asked[i] = true;
     }
-    int rc = CPEC_OK;
-    for (size_t i = 0; i < count; i++) {
+    for (size_t j = 0; rc == CPEC_OK && j < hashed_count; j += S_HASHED_BATCH) {
+        size_t n = hashed_count - j < S_HASHED_BATCH ? hashed_count - j : S_HASHED_BATCH;
+        if (s_append_hashed_read (self, keys, hashed + j, n))
+            rc = s_fail (self, "cannot queue a command", status);
+    }
+    if (rc != CPEC_OK) {
+        free (asked);
+        free (tracked);
+        free (hashed);
+        return rc;
+    }
+    //  Every reply is read, also after an error, so that none is left queued
+    for (size_t i = 0; i < count && self->redis; i++) {
         if (!asked[i])
             continue;
         redisReply *reply = s_entity_reply (self, tracked[i], status);
@@ -856,23 +967,37 @@ cpec_store_get_mixed (cpec_store_t *self, const char **keys,
             rc = status->code;
             break;
         }
-        if (rc == CPEC_OK) {
-            if (reply->type == REDIS_REPLY_ERROR)
-                rc = s_reply_error (self, reply, status);
-            else {
-                uint32_t found = 0;
-                rc = s_decode_entity (keys[i], reply, descriptors[i], &messages[i], &found, status);
-                if (rc == 0 && messages[i] && tracked[i])
-                    s_cache_put (self, keys[i], found, reply->element[1]->str,
-                                 reply->element[1]->len);
-            }
+        if (rc == CPEC_OK)
+            rc = reply->type == REDIS_REPLY_ERROR
+                     ? s_reply_error (self, reply, status)
+                     : s_take_entity (self, keys[i], reply, descriptors[i], tracked[i],
+                                      &messages[i], status);
+        freeReplyObject (reply);
+    }
+    for (size_t j = 0; j < hashed_count && self->redis; j += S_HASHED_BATCH) {
+        size_t n = hashed_count - j < S_HASHED_BATCH ? hashed_count - j : S_HASHED_BATCH;
+        redisReply *reply = s_entity_reply (self, false, status);
+        if (!reply) {
+            rc = status->code;
+            break;
+        }
+        if (rc == CPEC_OK && reply->type == REDIS_REPLY_ERROR)
+            rc = s_reply_error (self, reply, status);
+        else if (rc == CPEC_OK && (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 * n))
+            rc = cpec_status_set (status, CPEC_INTERNAL, "redis: unexpected reply to HMGET %s",
+                                  self->hashed_key);
+        for (size_t k = 0; rc == CPEC_OK && k < n; k++) {
+            //  The pair as the reply of HMGET key v pb
+            redisReply pair = {
+                .type = REDIS_REPLY_ARRAY, .elements = 2, .element = reply->element + 2 * k};
+            size_t i = hashed[j + k];
+            rc = s_take_entity (self, keys[i], &pair, descriptors[i], false, &messages[i], status);
         }
         freeReplyObject (reply);
-        if (!self->redis)
-            break; //  s_reply_error dropped the connection
     }
     free (asked);
     free (tracked);
+    free (hashed);
     if (rc)
         for (size_t i = 0; i < count; i++)
             cpec_pb_destroy (&messages[i]);
@@ -999,7 +1124,11 @@ typedef struct
     int count;         //  arguments so far
     void **owned;      //  buffers freed with the line
     int owned_count;   //  how many
+    char *scratch;     //  the owned buffer numbers are written into
+    size_t scratch_used;
 } s_line_t;
+
+#define S_SCRATCH_SIZE 65536
 
 static int
 s_line_init (s_line_t *self, int max)
@@ -1061,6 +1190,43 @@ s_line_add_format (s_line_t *self, const char *format, ...)
     if (length < 0)
         return -1;
     return s_line_add_owned (self, text, (size_t)length);
+}
+
+//  Adds prefix and a whole number, written into the line's own small
+//  buffers (one allocation per 64 KiB of them, not one per number).
+static int
+s_line_add_number (s_line_t *self, const char *prefix, uint64_t value)
+{
+    char digits[24];
+    size_t n = 0;
+    do
+        digits[n++] = (char)('0' + value % 10);
+    while ((value /= 10) > 0);
+    size_t length = strlen (prefix) + n;
+    if (!self->scratch || self->scratch_used + length > S_SCRATCH_SIZE) {
+        self->scratch = (char *)malloc (S_SCRATCH_SIZE);
+        if (!self->scratch)
+            return -1;
+        self->owned[self->owned_count++] = self->scratch;
+        self->scratch_used = 0;
+    }
+    char *text = self->scratch + self->scratch_used;
+    size_t at = strlen (prefix);
+    memcpy (text, prefix, at);
+    while (n > 0)
+        text[at++] = digits[--n];
+    self->scratch_used += length;
+    s_line_add (self, text, length);
+    return 0;
+}
+
+//  Adds a score: a whole number as such, anything else to 17 digits.
+static int
+s_line_add_score (s_line_t *self, double score)
+{
+    if (score >= 0 && score < 9007199254740992.0 && score == (double)(uint64_t)score)
+        return s_line_add_number (self, "", (uint64_t)score);
+    return s_line_add_format (self, "%.17g", score);
 }
 
 static int
@@ -1215,14 +1381,35 @@ s_op_name (cpec_store_op_t op)
     return NULL;
 }
 
+//  The index operations from `first` that make one run: in a row, one key,
+//  one op (an INCRBYFLOAT is a run of its own).
+static size_t
+s_run_length (const cpec_store_write_t *write, size_t first)
+{
+    const cpec_store_index_t *head = &write->indexes[first];
+    size_t end = first + 1;
+    while (head->op != CPEC_STORE_INCRBYFLOAT && end < write->index_count &&
+           write->indexes[end].op == head->op && strcmp (write->indexes[end].key, head->key) == 0)
+        end++;
+    return end - first;
+}
+
 //  Builds the EVALSHA line for write.lua (see its header for the layout).
 static int
 s_write_line (cpec_store_t *self, const cpec_store_write_t *write, s_line_t *line,
               cpec_status_t *status)
 {
-    int keys = 2 + (int)write->put_count + (int)write->index_count;
-    int args =
-        5 + 2 * (int)write->put_count + 3 * (int)write->index_count + 2 * (int)write->event_count;
+    size_t runs = 0;
+    for (size_t i = 0; i < write->index_count; i += s_run_length (write, i))
+        runs++;
+    size_t fields = 0; //  puts of the hashed prefix
+    for (size_t i = 0; i < write->put_count; i++)
+        fields += s_hashed_field (self, write->puts[i].key) != NULL;
+    size_t entities = write->put_count - fields;
+    int keys = 2 + (int)entities + (int)runs + (fields > 0);
+    int args = 6 + 2 * (int)entities + 3 * (int)fields + 2 * (int)runs +
+               2 * (int)write->index_count +
+               2 * (int)write->event_count; //  at most: members alone take one
     if (s_line_init (line, 3 + keys + args))
         return cpec_status_set (status, CPEC_RESOURCE_EXHAUSTED, "out of memory");
     s_line_add_string (line, "EVALSHA");
@@ -1233,38 +1420,54 @@ s_write_line (cpec_store_t *self, const cpec_store_write_t *write, s_line_t *lin
     rc = rc ? rc : s_line_add_format (line, "%s%s", S_REQUEST_PREFIX, write->request_id);
     s_line_add_string (line, CPEC_STORE_EVENTS_KEY);
     for (size_t i = 0; i < write->put_count; i++)
-        s_line_add_string (line, write->puts[i].key);
-    for (size_t i = 0; i < write->index_count; i++)
+        if (!s_hashed_field (self, write->puts[i].key))
+            s_line_add_string (line, write->puts[i].key);
+    for (size_t i = 0; i < write->index_count; i += s_run_length (write, i))
         s_line_add_string (line, write->indexes[i].key);
+    if (fields)
+        s_line_add_string (line, self->hashed_key);
 
     //  ARGV
     rc = rc ? rc : s_line_add_format (line, "%d", self->idempotency_ttl);
-    rc = rc ? rc : s_line_add_format (line, "%zu", write->put_count);
-    rc = rc ? rc : s_line_add_format (line, "%zu", write->index_count);
-    rc = rc ? rc : s_line_add_format (line, "%zu", write->event_count);
+    rc = rc ? rc : s_line_add_number (line, "", entities);
+    rc = rc ? rc : s_line_add_number (line, "", runs);
+    rc = rc ? rc : s_line_add_number (line, "", write->event_count);
     rc = rc ? rc : s_line_add_packed (line, write->answer);
-    for (size_t i = 0; i < write->put_count; i++) {
-        //  "d<version>": delete the entity (no message)
-        rc = rc ? rc
-                : s_line_add_format (line, write->puts[i].message ? "%u" : "d%u",
-                                     write->puts[i].expected_version);
-        if (write->puts[i].message)
-            rc = rc ? rc : s_line_add_packed (line, write->puts[i].message);
-        else
-            s_line_add_string (line, "");
-    }
-    for (size_t i = 0; i < write->index_count; i++) {
-        const cpec_store_index_t *index = &write->indexes[i];
-        s_line_add_string (line, s_op_name (index->op));
-        s_line_add_string (line, index->member ? index->member : "");
-        rc = rc ? rc : s_line_add_format (line, "%.17g", index->score);
+    rc = rc ? rc : s_line_add_number (line, "", fields);
+    for (int hashed = 0; hashed < 2; hashed++)
+        for (size_t i = 0; i < write->put_count; i++) {
+            const char *field = s_hashed_field (self, write->puts[i].key);
+            if ((field != NULL) != hashed)
+                continue;
+            //  "d<version>": delete the entity (no message)
+            rc = rc ? rc
+                    : s_line_add_number (line, write->puts[i].message ? "" : "d",
+                                         write->puts[i].expected_version);
+            if (field)
+                s_line_add_string (line, field);
+            if (write->puts[i].message)
+                rc = rc ? rc : s_line_add_packed (line, write->puts[i].message);
+            else
+                s_line_add_string (line, "");
+        }
+    for (size_t i = 0; i < write->index_count;) {
+        size_t length = s_run_length (write, i);
+        s_line_add_string (line, s_op_name (write->indexes[i].op));
+        rc = rc ? rc : s_line_add_number (line, "", length);
+        for (size_t end = i + length; i < end; i++) {
+            const cpec_store_index_t *index = &write->indexes[i];
+            if (index->op == CPEC_STORE_ZADD || index->op == CPEC_STORE_INCRBYFLOAT)
+                rc = rc ? rc : s_line_add_score (line, index->score);
+            if (index->op != CPEC_STORE_INCRBYFLOAT)
+                s_line_add_string (line, index->member ? index->member : "");
+        }
     }
     for (size_t i = 0; i < write->event_count; i++) {
         const Cpec__V1__Event *event = write->events[i];
         s_line_add_string (line, event->type ? event->type : "");
         rc = rc ? rc : s_line_add_packed (line, &event->base);
     }
-    assert (rc || line->count == 3 + keys + args);
+    assert (rc || line->count <= 3 + keys + args);
     return rc ? cpec_status_set (status, CPEC_RESOURCE_EXHAUSTED, "out of memory") : 0;
 }
 

@@ -2,8 +2,9 @@
     and the transactional-outbox write.
 
     An entity lives in a hash `key` with fields `v` (version, decimal) and `pb`
-    (the packed message). A write is one Lua script (common/lua/write.lua, run
-    by EVALSHA with a NOSCRIPT fallback) that, all or nothing:
+    (the packed message), or, under a prefix given to cpec_store_set_hashed,
+    in the fields `v:{name}` and `pb:{name}` of one hash shared by all. A write is one Lua script
+   (common/lua/write.lua, run by EVALSHA with a NOSCRIPT fallback) that, all or nothing:
       1. returns the first answer if the request id was already seen
          (`cpec:req:{request_id}`, kept CPEC_IDEMPOTENCY_TTL seconds);
       2. checks every entity's expected version (0: must not exist);
@@ -149,6 +150,15 @@ void cpec_store_set_cache (cpec_store_t *self, size_t max_entries);
 //  entities that nearly every write changes, whose cached copies would only
 //  cost invalidations. NULL or "": none.
 void cpec_store_set_uncached (cpec_store_t *self, const char *prefix);
+
+//  Keys that start with prefix (ending in ':') are not hashes of their own:
+//  the entity at prefix + name is the fields v:name and pb:name of the one
+//  hash named by the prefix without its ':'. Reads of many such entities
+//  take one command, and a write checks and writes them in a few commands
+//  (not two each): for entities written by the thousand. They are never
+//  cached. Every process that reads or writes those keys must say so, as
+//  it must for the layout itself. NULL or "": none.
+void cpec_store_set_hashed (cpec_store_t *self, const char *prefix);
 
 //  True while the cache is on (tracking established on this connection).
 bool cpec_store_cache_active (cpec_store_t *self);

@@ -5,16 +5,24 @@
 -- KEYS[1]                   cpec:req:<request id> (the idempotency record)
 -- KEYS[2]                   cpec:events (the event stream)
 -- KEYS[3 .. 2+P]            the entity hashes (fields v, pb)
--- KEYS[3+P .. 2+P+I]        the index keys, one per index operation
+-- KEYS[3+P .. 2+P+I]        the index keys, one per run of index operations
+-- KEYS[3+P+I]               when F > 0: the hash that holds the field entities
 -- ARGV[1]                   idempotency ttl, seconds
--- ARGV[2], ARGV[3], ARGV[4] P (entities), I (index operations), E (events)
+-- ARGV[2], ARGV[3], ARGV[4] P (entities), I (runs of index operations), E (events)
 -- ARGV[5]                   the packed answer
--- ARGV[6 ..]                per entity: expected version, packed bytes; or
+-- ARGV[6]                   F (field entities: fields v:{name}, pb:{name} of
+--                           the hash, see cpec_store_set_hashed)
+-- ARGV[7 ..]                per entity: expected version, packed bytes; or
 --                           "d<expected version>" and "": delete it (it must
 --                           exist; expected version 0: whatever its version)
--- then                      per index operation: op, member, score
---                           (op: 1 SADD, 2 SREM, 3 ZADD, 4 ZREM, 5 INCRBYFLOAT,
---                           6 ZADD with the value of the last INCRBYFLOAT)
+-- then                      per field entity: expected version (or "d..."
+--                           as above), name, packed bytes (or "")
+-- then                      per run (operations in a row with one key and one
+--                           op, done in one command): op, count N, then N
+--                           members (op 1 SADD, 2 SREM, 4 ZREM, 6 ZADD with the
+--                           value of the last INCRBYFLOAT), N score-member
+--                           pairs (op 3 ZADD) or, N being 1, the increment
+--                           (op 5 INCRBYFLOAT)
 -- then                      per event: type, packed bytes
 --
 -- Replies {0, answer} when the request id was seen before (nothing written),
@@ -28,9 +36,11 @@ end
 local puts = tonumber(ARGV[2])
 local indexes = tonumber(ARGV[3])
 local events = tonumber(ARGV[4])
-local first_put = 6                           -- ARGV index of entity 1
-local first_index = first_put + 2 * puts      -- of index operation 1
-local first_event = first_index + 3 * indexes -- of event 1
+local fields = tonumber(ARGV[6])
+local first_put = 7                           -- ARGV index of entity 1
+local first_field = first_put + 2 * puts      -- of field entity 1
+local first_index = first_field + 3 * fields  -- of run 1
+local chunk = 500                             -- values per command, well inside Lua's stack
 
 local seen = redis.call('GET', KEYS[1])
 if seen then
@@ -94,15 +104,65 @@ for i = 1, puts do
     end
 end
 
+-- The field entities' versions, a chunk of them per HMGET
+local fields_key = KEYS[3 + puts + indexes]
+local function field_refusal(k, reason)
+    return redis.error_reply(reason .. ' ' .. fields_key .. ' ' .. ARGV[first_field + 3 * (k - 1) + 1])
+end
+if fields > 0 then
+    local found_type = key_type(fields_key)
+    if found_type ~= 'none' and found_type ~= 'hash' then
+        return wrong_type(fields_key, found_type, 'hash')
+    end
+    for start = 1, fields, chunk do
+        local names = {}
+        local last = math.min(fields, start + chunk - 1)
+        for k = start, last do
+            names[k - start + 1] = 'v:' .. ARGV[first_field + 3 * k - 2]
+        end
+        local versions = redis.call('HMGET', fields_key, unpack(names))
+        for k = start, last do
+            local expected_text = ARGV[first_field + 3 * k - 3]
+            local version = versions[k - start + 1]
+            if string.byte(expected_text, 1) == 100 then -- "d": a delete
+                local expected = tonumber(string.sub(expected_text, 2))
+                if not version then
+                    return field_refusal(k, 'NOT_FOUND')
+                elseif expected ~= 0 and tonumber(version) ~= expected then
+                    return field_refusal(k, 'ABORTED version mismatch (expected ' .. expected ..
+                                            ', found ' .. version .. ') for')
+                end
+            elseif expected_text == '0' then
+                if version then
+                    return field_refusal(k, 'ALREADY_EXISTS')
+                end
+            elseif not version then
+                return field_refusal(k, 'NOT_FOUND (expected version ' .. expected_text .. ')')
+            elseif version ~= expected_text then
+                return field_refusal(k, 'ABORTED version mismatch (expected ' .. expected_text ..
+                                        ', found ' .. version .. ') for')
+            end
+        end
+    end
+end
+
 local wanted_types = {'set', 'set', 'zset', 'zset', 'string', 'zset'}
 local counted = false
+local runs = {} -- per run: op, count, ARGV index of its first value
+local at = first_index
 for i = 1, indexes do
     local key = KEYS[2 + puts + i]
-    local op = tonumber(ARGV[first_index + 3 * (i - 1)])
+    local op = tonumber(ARGV[at])
+    local count = tonumber(ARGV[at + 1])
     local wanted = wanted_types[op]
     if not wanted then
         return redis.error_reply('INVALID unknown index operation ' .. tostring(op) .. ' on ' .. key)
     end
+    if not count or count < 1 or count ~= math.floor(count) or (op == 5 and count ~= 1) then
+        return redis.error_reply('INVALID run of ' .. tostring(ARGV[at + 1]) .. ' operations on ' .. key)
+    end
+    runs[i] = {op, count, at + 2}
+    at = at + 2 + (op == 3 and 2 * count or count)
     local found_type = key_type(key)
     if found_type ~= 'none' and found_type ~= wanted then
         return wrong_type(key, found_type, wanted)
@@ -115,6 +175,11 @@ for i = 1, indexes do
     elseif op == 6 and not counted then
         return redis.error_reply('INVALID ZADD_LAST on ' .. key .. ' without an INCRBYFLOAT before it')
     end
+end
+local first_event = at -- ARGV index of event 1
+if #ARGV ~= first_event - 1 + 2 * events then
+    return redis.error_reply('INVALID ' .. #ARGV .. ' arguments where the counts say ' ..
+                             (first_event - 1 + 2 * events))
 end
 
 -- 2. writes
@@ -129,31 +194,70 @@ for i = 1, puts do
     end
 end
 
+-- The field entities: HSET and HDEL a chunk at a time
+local sets, deletes = {}, {}
+local set_count, delete_count = 0, 0
+for k = 1, fields do
+    local at = first_field + 3 * k - 3
+    local expected_text = ARGV[at]
+    local name = ARGV[at + 1]
+    if string.byte(expected_text, 1) == 100 then -- "d": a delete
+        deletes[delete_count + 1] = 'v:' .. name
+        deletes[delete_count + 2] = 'pb:' .. name
+        delete_count = delete_count + 2
+    else
+        sets[set_count + 1] = 'v:' .. name
+        sets[set_count + 2] = tonumber(expected_text) + 1
+        sets[set_count + 3] = 'pb:' .. name
+        sets[set_count + 4] = ARGV[at + 2]
+        set_count = set_count + 4
+    end
+end
+for start = 1, set_count, 4 * chunk do
+    redis.call('HSET', fields_key, unpack(sets, start, math.min(set_count, start + 4 * chunk - 1)))
+end
+for start = 1, delete_count, 2 * chunk do
+    redis.call('HDEL', fields_key, unpack(deletes, start, math.min(delete_count, start + 2 * chunk - 1)))
+end
+
+local commands = {'SADD', 'SREM', 'ZADD', 'ZREM'}
 for i = 1, indexes do
     local key = KEYS[2 + puts + i]
-    local op = tonumber(ARGV[first_index + 3 * (i - 1)])
-    local member = ARGV[first_index + 3 * (i - 1) + 1]
-    local score = ARGV[first_index + 3 * (i - 1) + 2]
-    if op == 1 then
-        redis.call('SADD', key, member)
-    elseif op == 2 then
-        redis.call('SREM', key, member)
-    elseif op == 3 then
-        redis.call('ZADD', key, score, member)
-    elseif op == 4 then
-        redis.call('ZREM', key, member)
-    elseif op == 5 then
-        last_count = redis.call('INCRBYFLOAT', key, score)
+    local op, count, first = runs[i][1], runs[i][2], runs[i][3]
+    if op == 5 then
+        last_count = redis.call('INCRBYFLOAT', key, ARGV[first])
     else
-        redis.call('ZADD', key, last_count, member)
+        local width = op == 3 and 2 or 1 -- values per operation
+        local done = 0
+        while done < count do
+            local n = math.min(chunk, count - done)
+            local args = {}
+            for k = 0, n - 1 do
+                local from = first + width * (done + k)
+                if op == 6 then
+                    args[2 * k + 1] = last_count
+                    args[2 * k + 2] = ARGV[from]
+                elseif width == 2 then
+                    args[2 * k + 1] = ARGV[from]
+                    args[2 * k + 2] = ARGV[from + 1]
+                else
+                    args[k + 1] = ARGV[from]
+                end
+            end
+            redis.call(op == 6 and 'ZADD' or commands[op], key, unpack(args))
+            done = done + n
+        end
     end
 end
 
 local stream_id = ''
+local stream = KEYS[2]
 for i = 1, events do
-    stream_id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', '1000000', '*',
-                           'type', ARGV[first_event + 2 * (i - 1)],
-                           'pb', ARGV[first_event + 2 * (i - 1) + 1])
+    local at = first_event + 2 * i - 2
+    stream_id = redis.call('XADD', stream, '*', 'type', ARGV[at], 'pb', ARGV[at + 1])
+end
+if events > 0 then -- the stream's bound, once per write
+    redis.call('XTRIM', stream, 'MAXLEN', '~', '1000000')
 end
 
 redis.call('SET', KEYS[1], ARGV[5], 'EX', ttl)

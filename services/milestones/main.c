@@ -16,7 +16,7 @@ s_setup (const cpec_service_t *service, void *state)
 {
     //  A milestone's state changes with every propagation through it: read
     //  from Redis, not cached (the milestones themselves are)
-    cpec_store_set_uncached (service->store, "cpec:msf:");
+    ms_store_setup (service->store);
     *(ms_t *)state = (ms_t){.store = service->store,
                             .bus = service->bus,
                             .metrics = service->metrics,

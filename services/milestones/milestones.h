@@ -207,6 +207,14 @@ int ms_validate_list (const Cpec__V1__ListMilestonesRequest *request, size_t *pa
 void ms_key (char *buffer, size_t size, const char *id);       //  cpec:ms:{id}
 void ms_state_key (char *buffer, size_t size, const char *id); //  cpec:msf:{id}
 
+//  How the service's store keeps the states (cpec:msf:{id}): as fields of
+//  the one hash cpec:msf (cpec_store_set_hashed), so that a propagation
+//  reads a wave's states in one command and writes a thousand in a few,
+//  and never cached (nearly every propagation changes them). Every store
+//  that touches states is set up so, before its first use.
+#define MS_STATE_PREFIX "cpec:msf:"
+void ms_store_setup (cpec_store_t *store);
+
 #define MS_TIMERS_KEY "cpec:ms:timers"
 #define MS_LEASES_KEY "cpec:ms:leases"
 #define MS_FAILED_KEY "cpec:ms:timers:failed" //  members that could not be worked

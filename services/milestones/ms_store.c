@@ -40,7 +40,15 @@ ms_key (char *buffer, size_t size, const char *id)
 void
 ms_state_key (char *buffer, size_t size, const char *id)
 {
-    snprintf (buffer, size, "cpec:msf:%s", id);
+    snprintf (buffer, size, MS_STATE_PREFIX "%s", id);
+}
+
+void
+ms_store_setup (cpec_store_t *store)
+{
+    assert (store);
+    cpec_store_set_uncached (store, MS_STATE_PREFIX);
+    cpec_store_set_hashed (store, MS_STATE_PREFIX);
 }
 
 int
@@ -357,9 +365,10 @@ s_state_same (const Cpec__V1__MilestoneState *a, const Cpec__V1__MilestoneState 
 }
 
 static void
-s_state_free (void **item)
+s_shallow_free (void **item)
 {
-    cpec_pb_destroy ((ProtobufCMessage **)item);
+    free (*item);
+    *item = NULL;
 }
 
 //  Recomputes a node's state from its (loaded) predecessors into *next.
@@ -419,8 +428,11 @@ s_propagate_once (ms_t *self, const char *const *roots, size_t root_count, const
     s_graph_t graph;
     s_graph_init (&graph);
     s_batch_t batch = {0};
-    zhashx_t *stored = zhashx_new (); //  id -> its state as read, for those recomputed
-    zhashx_set_destructor (stored, s_state_free);
+    //  id -> the scalar fields of its state as read, for those recomputed: a
+    //  shallow copy (its arrays are the node's, read only for the fields
+    //  s_state_same and ms_risk_at look at)
+    zhashx_t *stored = zhashx_new ();
+    zhashx_set_destructor (stored, s_shallow_free);
     zhashx_t *is_root = zhashx_new ();
     int64_t now = cpec_now_ms ();
     char **wave = (char **)cpec_realloc (NULL, (root_count + 1) * sizeof (char *));
@@ -447,7 +459,8 @@ s_propagate_once (ms_t *self, const char *const *roots, size_t root_count, const
                              next.pred_lead_ms != node->state->pred_lead_ms;
             if (!s_state_same (&next, node->state)) {
                 if (!zhashx_lookup (stored, node->id))
-                    zhashx_insert (stored, node->id, cpec_pb_dup (&node->state->base));
+                    zhashx_insert (stored, node->id,
+                                   cpec_memdup (node->state, sizeof (*node->state)));
                 node->state->pred_fixed_ms = next.pred_fixed_ms;
                 node->state->has_pred_lead = next.has_pred_lead;
                 node->state->pred_lead_ms = next.pred_lead_ms;
@@ -482,20 +495,15 @@ s_propagate_once (ms_t *self, const char *const *roots, size_t root_count, const
 
     //  The states that ended up different, their events and risk timers;
     //  the roots' risk timers in any case (their plan changed).
+    cpec_indexes_t zrem = {0};
     for (size_t i = 0; rc == CPEC_OK && i < graph.count; i++) {
         s_node_t *node = &graph.nodes[i];
         const Cpec__V1__MilestoneState *before =
             (const Cpec__V1__MilestoneState *)zhashx_lookup (stored, node->id);
         bool changed = before && !s_state_same (node->state, before);
-        if (changed) {
-            if (node->state->at_risk != before->at_risk && ms_open (node->milestone))
-                s_batch_event (&batch, s_risk_event (node->milestone, node->state,
-                                                     node->state->at_risk, request_id, now));
-            Cpec__V1__MilestoneState *copy =
-                (Cpec__V1__MilestoneState *)cpec_pb_dup (&node->state->base);
-            copy->version = before->version + 1;
-            s_batch_put_state (&batch, node->id, copy);
-        }
+        if (changed && node->state->at_risk != before->at_risk && ms_open (node->milestone))
+            s_batch_event (&batch, s_risk_event (node->milestone, node->state, node->state->at_risk,
+                                                 request_id, now));
         bool root = zhashx_lookup (is_root, node->id) != NULL;
         //  The risk timer, where its time or the flag moved (a root's plan
         //  moved: always)
@@ -510,9 +518,20 @@ s_propagate_once (ms_t *self, const char *const *roots, size_t root_count, const
                 cpec_indexes_add (&batch.indexes, CPEC_STORE_ZADD, MS_TIMERS_KEY, member,
                                   (double)at);
             else
-                cpec_indexes_add (&batch.indexes, CPEC_STORE_ZREM, MS_TIMERS_KEY, member, 0);
+                cpec_indexes_add (&zrem, CPEC_STORE_ZREM, MS_TIMERS_KEY, member, 0);
+        }
+        if (changed) {
+            //  The state goes to the write as it is (the graph is done with it)
+            node->state->version = before->version + 1;
+            s_batch_put_state (&batch, node->id, node->state);
+            node->state = NULL;
         }
     }
+    //  Timers added, then removed: each a run of one command on one key
+    for (size_t i = 0; i < zrem.count; i++)
+        cpec_indexes_add (&batch.indexes, zrem.items[i].op, zrem.items[i].key, zrem.items[i].member,
+                          zrem.items[i].score);
+    cpec_indexes_fini (&zrem);
     if (rc == CPEC_OK) {
         s_batch_done (&batch, done, done_count, claimed);
         rc = s_batch_write (self, &batch, status);

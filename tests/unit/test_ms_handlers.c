@@ -79,6 +79,7 @@ s_setup (void **state)
     }
     cpec_log_init ("test_ms_handlers", NULL, "warn");
 
+    ms_store_setup (self->env.store);
     self->ms = (ms_t){.store = self->env.store, .bus = self->env.bus};
     snprintf (self->prefix, sizeof (self->prefix), "t%x%x", (unsigned)getpid (),
               (unsigned)(cpec_now_ms () & 0xffffff));
@@ -1838,6 +1839,7 @@ test_timers_delayed (void **state)
 
     //  Two replicas, each its own store
     cpec_store_t *store2 = cpec_store_new (self->env.url);
+    ms_store_setup (store2);
     ms_t replica1 = {.store = self->env.store, .bus = self->env.bus};
     ms_t replica2 = {.store = store2};
     now = cpec_now_ms ();
@@ -1930,6 +1932,7 @@ s_replica (void *arg)
 {
     s_replica_t *replica = (s_replica_t *)arg;
     cpec_store_t *store = cpec_store_new (replica->url);
+    ms_store_setup (store);
     ms_t ms = {.store = store};
     for (int i = 0; i < 20; i++)
         ms_timers_run (&ms, replica->now);
@@ -2323,10 +2326,8 @@ test_timers_bad_member_set_aside (void **state)
     s_make (self, zone, "late", now + 30 * S_DAY, NULL, 0);
     s_move (self, late, now - 1000); //  overdue: its due timer is ready
     //  bad's state no longer decodes; a prop timer for it is due
-    char key[160];
-    ms_state_key (key, sizeof (key), bad);
     redisReply *reply =
-        redisCommand (self->env.redis, "HSET %s pb %b", key, "\xff\xff\xff", (size_t)3);
+        redisCommand (self->env.redis, "HSET cpec:msf pb:%s %b", bad, "\xff\xff\xff", (size_t)3);
     assert_non_null (reply);
     freeReplyObject (reply);
     snprintf (bad_member, sizeof (bad_member), "prop:%s:9", bad);

@@ -705,6 +705,215 @@ test_indexes (void **state)
     cpec_store_destroy (&store);
 }
 
+//  Operations in a row on one key go to Redis as one command (in pieces of
+//  500): long runs, runs that undo each other, a key coming back after
+//  another, ZADD_LAST after its counter, and the events after them all land
+//  as if each were done alone, in order.
+static void
+test_index_runs (void **state)
+{
+    (void)state;
+    cpec_store_t *store = s_store ();
+    cpec_status_t status;
+    enum
+    {
+        N = 1201
+    };
+    char (*members)[16] = calloc (N, 16);
+    cpec_store_index_t *ops = calloc (4 * N + 8, sizeof (cpec_store_index_t));
+    assert_non_null (members);
+    assert_non_null (ops);
+    size_t n = 0;
+    for (int i = 0; i < N; i++) {
+        snprintf (members[i], 16, "m%d", i);
+        ops[n++] = (cpec_store_index_t){CPEC_STORE_ZADD, PREFIX "runs:z", members[i],
+                                        i % 7 ? 1000.0 * i : 1000.0 * i + 0.5};
+    }
+    for (int i = 0; i < N; i += 2) //  every even member out again
+        ops[n++] = (cpec_store_index_t){CPEC_STORE_ZREM, PREFIX "runs:z", members[i], 0};
+    for (int i = 0; i < 700; i++)
+        ops[n++] = (cpec_store_index_t){CPEC_STORE_SADD, PREFIX "runs:s", members[i], 0};
+    ops[n++] = (cpec_store_index_t){CPEC_STORE_ZADD, PREFIX "runs:z", "m0", 7}; //  back in
+    ops[n++] = (cpec_store_index_t){CPEC_STORE_SREM, PREFIX "runs:s", "m1", 0};
+    ops[n++] = (cpec_store_index_t){CPEC_STORE_SREM, PREFIX "runs:s", "m2", 0};
+    ops[n++] = (cpec_store_index_t){CPEC_STORE_INCRBYFLOAT, PREFIX "runs:rev", NULL, 1};
+    ops[n++] = (cpec_store_index_t){CPEC_STORE_INCRBYFLOAT, PREFIX "runs:rev", NULL, 2};
+    ops[n++] = (cpec_store_index_t){CPEC_STORE_ZADD_LAST, PREFIX "runs:log", "a", 0};
+    ops[n++] = (cpec_store_index_t){CPEC_STORE_ZADD_LAST, PREFIX "runs:log", "b", 0};
+    Cpec__V1__Event event = CPEC__V1__EVENT__INIT;
+    char request_id[37];
+    s_request_id (request_id);
+    event.type = "SezUpdated";
+    event.request_id = request_id;
+    const Cpec__V1__Event *events[] = {&event, &event};
+    char *before = s_last_stream_id ();
+    cpec_store_write_t write = {.request_id = request_id,
+                                .indexes = ops,
+                                .index_count = n,
+                                .events = events,
+                                .event_count = 2};
+    assert_int_equal (cpec_store_write (store, &write, NULL, NULL, NULL, &status), CPEC_OK);
+
+    redisContext *redis = s_raw ();
+    assert_int_equal (s_raw_integer (redis, "ZCARD %s", PREFIX "runs:z"), N / 2 + 1);
+    char *score = s_raw_string (redis, "ZSCORE %s m0", PREFIX "runs:z");
+    assert_string_equal (score, "7");
+    free (score);
+    score = s_raw_string (redis, "ZSCORE %s m1199", PREFIX "runs:z"); //  in the third piece
+    assert_string_equal (score, "1199000");
+    free (score);
+    score = s_raw_string (redis, "ZSCORE %s m7", PREFIX "runs:z");
+    assert_string_equal (score, "7000.5");
+    free (score);
+    assert_null (s_raw_string (redis, "ZSCORE %s m2", PREFIX "runs:z"));
+    assert_int_equal (s_raw_integer (redis, "SCARD %s", PREFIX "runs:s"), 698);
+    assert_int_equal (s_raw_integer (redis, "SISMEMBER %s m699", PREFIX "runs:s"), 1);
+    score = s_raw_string (redis, "ZSCORE %s b", PREFIX "runs:log");
+    assert_string_equal (score, "3");
+    free (score);
+    assert_int_equal (s_events_with (store, before, request_id, NULL), 2);
+    s_raw_ok (redis, "DEL %s %s %s %s", PREFIX "runs:z", PREFIX "runs:s", PREFIX "runs:rev",
+              PREFIX "runs:log");
+    redisFree (redis);
+    free (before);
+    free (ops);
+    free (members);
+    cpec_store_destroy (&store);
+}
+
+//  Entities under a hashed prefix: fields v:{name} and pb:{name} of one
+//  hash, read many to a command, written and checked as any entity, beside
+//  entities of their own in the same write; a stale version anywhere
+//  writes nothing.
+static void
+test_hashed_entities (void **state)
+{
+    (void)state;
+    cpec_store_t *store = s_store ();
+    cpec_store_set_hashed (store, PREFIX "h:");
+    cpec_status_t status;
+    redisContext *redis = s_raw ();
+    s_raw_ok (redis, "DEL %s %s", PREFIX "h", PREFIX "own");
+
+    //  5,000 created in one write (HSET and HMGET in pieces), with one
+    //  entity of its own
+    enum
+    {
+        N = 5000
+    };
+    char (*keys)[48] = calloc (N + 1, 48);
+    Cpec__V1__Sez *sezs = calloc (N + 1, sizeof (Cpec__V1__Sez));
+    cpec_store_put_t *puts = calloc (N + 1, sizeof (cpec_store_put_t));
+    const ProtobufCMessageDescriptor **descriptors = calloc (N + 1, sizeof (void *));
+    ProtobufCMessage **found = calloc (N + 1, sizeof (void *));
+    const char **names = calloc (N + 1, sizeof (char *));
+    assert_true (keys && sezs && puts && descriptors && found && names);
+    for (int i = 0; i < N; i++) {
+        snprintf (keys[i], 48, PREFIX "h:z%d", i);
+        sezs[i] = s_sez (keys[i] + strlen (PREFIX "h:"), "Zone", 1);
+        puts[i] = (cpec_store_put_t){keys[i], 0, &sezs[i].base};
+        descriptors[i] = &cpec__v1__sez__descriptor;
+        names[i] = keys[i];
+    }
+    snprintf (keys[N], 48, PREFIX "own");
+    sezs[N] = s_sez ("own", "Own", 1);
+    puts[N] = (cpec_store_put_t){keys[N], 0, &sezs[N].base};
+    descriptors[N] = &cpec__v1__sez__descriptor;
+    names[N] = keys[N];
+    char request_id[37];
+    s_request_id (request_id);
+    cpec_store_write_t write = {.request_id = request_id, .puts = puts, .put_count = N + 1};
+    assert_int_equal (cpec_store_write (store, &write, NULL, NULL, NULL, &status), CPEC_OK);
+    assert_int_equal (s_raw_integer (redis, "HLEN %s", PREFIX "h"), 2 * N);
+    assert_int_equal (s_raw_integer (redis, "EXISTS %s", PREFIX "h:z7"), 0);
+    char *text = s_raw_string (redis, "HGET %s v:z4999", PREFIX "h");
+    assert_string_equal (text, "1");
+    free (text);
+
+    //  Read back, mixed with the entity of its own and a missing one
+    assert_int_equal (cpec_store_get_mixed (store, names, descriptors, N + 1, found, &status),
+                      CPEC_OK);
+    for (int i = 0; i <= N; i++) {
+        assert_non_null (found[i]);
+        assert_string_equal (((Cpec__V1__Sez *)found[i])->id, sezs[i].id);
+        cpec_pb_destroy (&found[i]);
+    }
+    const char *missing[2] = {PREFIX "h:nobody", PREFIX "h:z3"};
+    assert_int_equal (cpec_store_get_mixed (store, missing, descriptors, 2, found, &status),
+                      CPEC_OK);
+    assert_null (found[0]);
+    assert_non_null (found[1]);
+    cpec_pb_destroy (&found[1]);
+    uint32_t version = 0;
+    ProtobufCMessage *one = NULL;
+    assert_int_equal (
+        cpec_store_get (store, PREFIX "h:z3", &cpec__v1__sez__descriptor, &one, &version, &status),
+        CPEC_OK);
+    assert_int_equal (version, 1);
+    cpec_pb_destroy (&one);
+
+    //  Two updates, one stale: nothing written, the fresh one neither
+    Cpec__V1__Sez z1 = s_sez ("z1", "Renamed", 2), z2 = s_sez ("z2", "Renamed", 3);
+    cpec_store_put_t updates[2] = {{PREFIX "h:z1", 1, &z1.base}, {PREFIX "h:z2", 2, &z2.base}};
+    s_request_id (request_id);
+    write = (cpec_store_write_t){.request_id = request_id, .puts = updates, .put_count = 2};
+    assert_int_equal (cpec_store_write (store, &write, NULL, NULL, NULL, &status), CPEC_ABORTED);
+    assert_non_null (strstr (status.message, "z2"));
+    assert_int_equal (
+        cpec_store_get (store, PREFIX "h:z1", &cpec__v1__sez__descriptor, &one, &version, &status),
+        CPEC_OK);
+    assert_string_equal (((Cpec__V1__Sez *)one)->name, "Zone");
+    assert_int_equal (version, 1);
+    cpec_pb_destroy (&one);
+    //  At the right versions both are written
+    updates[1].expected_version = 1;
+    z2.version = 2;
+    s_request_id (request_id);
+    assert_int_equal (cpec_store_write (store, &write, NULL, NULL, NULL, &status), CPEC_OK);
+    assert_int_equal (
+        cpec_store_get (store, PREFIX "h:z2", &cpec__v1__sez__descriptor, &one, &version, &status),
+        CPEC_OK);
+    assert_string_equal (((Cpec__V1__Sez *)one)->name, "Renamed");
+    assert_int_equal (version, 2);
+    cpec_pb_destroy (&one);
+
+    //  Created twice; deleted (then gone); deleting what is not there
+    cpec_store_put_t again = {PREFIX "h:z5", 0, &sezs[5].base};
+    s_request_id (request_id);
+    write = (cpec_store_write_t){.request_id = request_id, .puts = &again, .put_count = 1};
+    assert_int_equal (cpec_store_write (store, &write, NULL, NULL, NULL, &status),
+                      CPEC_ALREADY_EXISTS);
+    cpec_store_put_t gone = {PREFIX "h:z5", 1, NULL};
+    s_request_id (request_id);
+    write.puts = &gone;
+    write.answer = &sezs[5].base;
+    assert_int_equal (cpec_store_write (store, &write, NULL, NULL, NULL, &status), CPEC_OK);
+    assert_null (s_raw_string (redis, "HGET %s pb:z5", PREFIX "h"));
+    assert_null (s_raw_string (redis, "HGET %s v:z5", PREFIX "h"));
+    s_request_id (request_id);
+    assert_int_equal (cpec_store_write (store, &write, NULL, NULL, NULL, &status), CPEC_NOT_FOUND);
+
+    //  A hash of another type is refused
+    cpec_store_set_hashed (store, PREFIX "own:");
+    cpec_store_put_t wrong = {PREFIX "own:x", 0, &sezs[0].base};
+    s_request_id (request_id);
+    write = (cpec_store_write_t){.request_id = request_id, .puts = &wrong, .put_count = 1};
+    s_raw_ok (redis, "DEL %s", PREFIX "own");
+    s_raw_ok (redis, "SET %s x", PREFIX "own");
+    assert_int_equal (cpec_store_write (store, &write, NULL, NULL, NULL, &status), CPEC_INTERNAL);
+    assert_non_null (strstr (status.message, "WRONGTYPE"));
+
+    s_raw_ok (redis, "DEL %s %s", PREFIX "h", PREFIX "own");
+    redisFree (redis);
+    free (keys);
+    free (sezs);
+    free (puts);
+    free (descriptors);
+    free (found);
+    free (names);
+    cpec_store_destroy (&store);
+}
+
 //  A put without a message deletes the entity (it must exist; a version
 //  other than 0 must match); ZADD_LAST scores with the write's counter.
 static void
@@ -1388,6 +1597,8 @@ main (void)
         cmocka_unit_test (test_create_twice_and_update_missing),
         cmocka_unit_test (test_replay),
         cmocka_unit_test (test_indexes),
+        cmocka_unit_test (test_index_runs),
+        cmocka_unit_test (test_hashed_entities),
         cmocka_unit_test (test_delete_and_change_log),
         cmocka_unit_test (test_noscript_fallback),
         cmocka_unit_test (test_members),
