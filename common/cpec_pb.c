@@ -9,6 +9,7 @@
 #include <assert.h>
 #include <czmq.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -299,17 +300,51 @@ cpec_pb_bool_new (bool value)
     return wrapper;
 }
 
+#define S_UUID_POOL 4096
+static _Thread_local uint8_t s_uuid_pool[S_UUID_POOL];
+static _Thread_local size_t s_uuid_used = S_UUID_POOL; //  all used: refill first
+static pthread_once_t s_uuid_once = PTHREAD_ONCE_INIT;
+
+//  In the child of a fork (its one thread): the parent's bytes are not ours
+static void
+s_uuid_forked (void)
+{
+    s_uuid_used = S_UUID_POOL;
+}
+
+static void
+s_uuid_init (void)
+{
+    pthread_atfork (NULL, NULL, s_uuid_forked);
+}
+
 void
 cpec_uuid (char buf[37])
 {
+    //  From a pool of the kernel's random bytes, refilled 4 KiB at a time (a
+    //  thousand events need not make a thousand system calls); a process
+    //  made by fork empties its pool first (s_uuid_forked).
+    pthread_once (&s_uuid_once, s_uuid_init);
     uint8_t bytes[16];
     size_t have = 0;
-    while (have < sizeof (bytes)) {
-        ssize_t rc = getrandom (bytes + have, sizeof (bytes) - have, 0);
-        if (rc > 0)
-            have += (size_t)rc;
-        else if (rc < 0 && errno != EINTR)
-            break;
+    uint8_t *pool = s_uuid_pool;
+    if (s_uuid_used + sizeof (bytes) > S_UUID_POOL) {
+        size_t filled = 0;
+        while (filled < S_UUID_POOL) {
+            ssize_t rc = getrandom (pool + filled, S_UUID_POOL - filled, 0);
+            if (rc > 0)
+                filled += (size_t)rc;
+            else if (rc < 0 && errno != EINTR)
+                break;
+        }
+        if (filled == S_UUID_POOL)
+            s_uuid_used = 0;
+    }
+    if (s_uuid_used + sizeof (bytes) <= S_UUID_POOL) {
+        memcpy (bytes, pool + s_uuid_used, sizeof (bytes));
+        memset (pool + s_uuid_used, 0, sizeof (bytes)); //  used once
+        s_uuid_used += sizeof (bytes);
+        have = sizeof (bytes);
     }
     if (have < sizeof (bytes)) {
         //  No getrandom (old kernel, seccomp): czmq's generator

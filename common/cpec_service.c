@@ -125,6 +125,8 @@ cpec_service_main (const cpec_service_def_t *def, int argc, char *argv[])
         cpec_worker_set_heartbeat (worker, (int)cpec_config_int (config, "CPEC_HEARTBEAT_MS"));
         cpec_worker_set_max_message (worker, (size_t)cpec_config_int (config, "CPEC_MAX_MESSAGE"));
         cpec_worker_set_window (worker, (int)cpec_config_int (config, "CPEC_WORKER_WINDOW"));
+        if (def->after)
+            cpec_worker_set_after (worker, def->after, def->state);
         //  The Redis URL may hold a password: not logged
         cpec_log_info (NULL, "%s serving through %s, events to %s", def->name, broker,
                        bus_endpoint);

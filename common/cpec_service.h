@@ -44,6 +44,9 @@ typedef struct
     //  Optional: work between requests (timers). Gets the Unix ms now and
     //  returns the Unix ms at which it wants to run again.
     int64_t (*tick) (void *state, int64_t now);
+    //  Optional: after each request has been answered (work that need not
+    //  hold up the answer, such as publishing what it wrote).
+    void (*after) (void *state);
     //  Optional: after the worker stopped, before the service's parts are
     //  freed (stops what setup started: threads, actors).
     void (*teardown) (void *state);

@@ -24,6 +24,8 @@ struct _cpec_worker_t
     int64_t heard_at;                             //  last message from broker
     int64_t heartbeat_at;                         //  when to send the next
     bool registered;                              //  READY sent on this socket
+    void (*after) (void *);                       //  after each answer, or NULL
+    void *after_arg;
 };
 
 static void
@@ -114,6 +116,14 @@ cpec_worker_set_heartbeat (cpec_worker_t *self, int interval_ms)
     assert (self && interval_ms > 0);
     self->heartbeat_ms = interval_ms;
     self->heartbeat_at = cpec_clock_ms () + interval_ms;
+}
+
+void
+cpec_worker_set_after (cpec_worker_t *self, void (*after) (void *arg), void *arg)
+{
+    assert (self);
+    self->after = after;
+    self->after_arg = arg;
 }
 
 void
@@ -299,6 +309,8 @@ cpec_worker_stop (cpec_worker_t *self, int quiet_ms)
             zframe_t *reply = s_serve (self, zmsg_next (msg));
             s_send_command (self, CPEC_MDP_REPLY, &client, &reply);
             served++;
+            if (self->after)
+                self->after (self->after_arg);
         }
         zmsg_destroy (&msg);
     }
@@ -348,6 +360,8 @@ cpec_worker_poll (cpec_worker_t *self, int timeout_ms)
                     break;
                 s_handle (self, msg);
                 zmsg_destroy (&msg);
+                if (self->after)
+                    self->after (self->after_arg);
                 if (cpec_clock_ms () >= end)
                     return 0;
             }

@@ -79,6 +79,10 @@ void cpec_worker_set_max_message (cpec_worker_t *self, size_t bytes);
 //  to the broker between them. Re-registers when already connected.
 void cpec_worker_set_window (cpec_worker_t *self, int window);
 
+//  Calls after (arg) each time a request has been answered: work that need
+//  not hold up the answer (NULL: none).
+void cpec_worker_set_after (cpec_worker_t *self, void (*after) (void *arg), void *arg);
+
 //  Serves what arrives within timeout_ms, sends heartbeats and reconnects
 //  when the broker has gone silent. Returns 0, or -1 when interrupted.
 int cpec_worker_poll (cpec_worker_t *self, int timeout_ms);

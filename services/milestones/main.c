@@ -20,7 +20,21 @@ s_setup (const cpec_service_t *service, void *state)
     *(ms_t *)state = (ms_t){.store = service->store,
                             .bus = service->bus,
                             .metrics = service->metrics,
-                            .page_bytes = service->page_bytes};
+                            .page_bytes = service->page_bytes,
+                            .defer_publish = true};
+}
+
+//  After each answer: what its propagation wrote goes on the bus
+static void
+s_after (void *state)
+{
+    ms_publish ((ms_t *)state);
+}
+
+static void
+s_teardown (void *state)
+{
+    ms_publish ((ms_t *)state);
 }
 
 static int64_t
@@ -43,6 +57,8 @@ main (int argc, char *argv[])
         .state = &ms,
         .setup = s_setup,
         .tick = s_tick,
+        .after = s_after,
+        .teardown = s_teardown,
     };
     return cpec_service_main (&def, argc, argv);
 }

@@ -68,6 +68,13 @@ typedef struct
     cpec_metrics_t *metrics; //  service counters; NULL: none
     size_t page_bytes;       //  a list page stops short of this; 0: 512 KiB
     char claim_sha[41];      //  SHA of claim.lua once loaded
+    //  True: the events a propagation wrote wait in `unpublished` until
+    //  ms_publish (after the answer has gone, and after the timers' work),
+    //  so that a re-plan's answer does not wait for a thousand sends. False
+    //  (tests): published at once.
+    bool defer_publish;
+    Cpec__V1__Event **unpublished; //  owned
+    size_t unpublished_count;
 } ms_t;
 
 //  --------------------------------------------------------------------------
@@ -240,6 +247,9 @@ int ms_propagate (ms_t *self, const char *const *roots, size_t root_count, const
 //  timer falls due (or now + MS_POLL_MS, whichever is sooner); on Redis
 //  trouble now + MS_POLL_MS.
 int64_t ms_timers_run (ms_t *self, int64_t now);
+
+//  Publishes the events left in `unpublished` on the bus, and frees them.
+void ms_publish (ms_t *self);
 
 //  The downstream of a milestone: the open milestones that wait on it,
 //  directly or not (a malloc'd NULL-terminated array of malloc'd ids, at most

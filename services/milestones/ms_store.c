@@ -348,10 +348,32 @@ s_batch_write (ms_t *self, s_batch_t *batch, cpec_status_t *status)
                                 .answer =
                                     batch->put_count ? batch->put_messages[0] : &s_nothing.base};
     int rc = cpec_store_write (self->store, &write, NULL, NULL, NULL, status);
-    if (rc == CPEC_OK)
+    if (rc == CPEC_OK && self->bus && self->defer_publish) {
+        //  Taken over: published by ms_publish once the answer has gone
+        self->unpublished = (Cpec__V1__Event **)cpec_realloc (
+            self->unpublished, (self->unpublished_count + batch->event_count) * sizeof (void *));
+        for (size_t i = 0; i < batch->event_count; i++) {
+            self->unpublished[self->unpublished_count++] = batch->events[i];
+            batch->events[i] = NULL;
+        }
+    } else if (rc == CPEC_OK)
         cpec_handler_publish (self->bus, self->metrics, request_id,
                               (const Cpec__V1__Event *const *)batch->events, batch->event_count);
     return rc;
+}
+
+void
+ms_publish (ms_t *self)
+{
+    assert (self);
+    cpec_handler_publish (self->bus, self->metrics, NULL,
+                          (const Cpec__V1__Event *const *)self->unpublished,
+                          self->unpublished_count);
+    for (size_t i = 0; i < self->unpublished_count; i++)
+        cpec_pb_destroy ((ProtobufCMessage **)&self->unpublished[i]);
+    free (self->unpublished);
+    self->unpublished = NULL;
+    self->unpublished_count = 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -796,6 +818,7 @@ ms_timers_run (ms_t *self, int64_t now)
     free (roots);
     free (root_members);
     cpec_store_strings_destroy (&members);
+    ms_publish (self);
     if (count == MS_CLAIM_BATCH && rc == CPEC_OK)
         return now; //  more are due: at once
     int64_t wake = now + MS_POLL_MS;

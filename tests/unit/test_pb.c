@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <czmq.h>
 
 #include "cpec/v1/envelope.pb-c.h"
 #include "cpec/v1/events.pb-c.h"
@@ -355,6 +358,34 @@ test_uuid (void **state)
     }
     assert_int_equal (first[14], '4');            //  version 4
     assert_non_null (strchr ("89ab", first[19])); //  RFC 4122 variant
+
+    //  Across many refills of the pool: none twice
+    zhashx_t *seen = zhashx_new ();
+    for (int i = 0; i < 10000; i++) {
+        char id[37];
+        cpec_uuid (id);
+        assert_int_equal (zhashx_insert (seen, id, (void *)1), 0);
+    }
+    zhashx_destroy (&seen);
+
+    //  A forked child does not take the parent's next bytes
+    int fds[2];
+    assert_int_equal (pipe (fds), 0);
+    pid_t child = fork ();
+    assert_true (child >= 0);
+    if (child == 0) {
+        char id[37];
+        cpec_uuid (id);
+        _exit (write (fds[1], id, 36) == 36 ? 0 : 1);
+    }
+    char parent_id[37] = "", child_id[37] = "";
+    cpec_uuid (parent_id);
+    assert_int_equal (read (fds[0], child_id, 36), 36);
+    int status = 0;
+    assert_int_equal (waitpid (child, &status, 0), child);
+    assert_string_not_equal (parent_id, child_id);
+    close (fds[0]);
+    close (fds[1]);
 }
 
 static void
