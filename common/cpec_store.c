@@ -893,6 +893,10 @@ s_take_entity (cpec_store_t *self, const char *key, const redisReply *pair,
                const ProtobufCMessageDescriptor *descriptor, bool tracked,
                ProtobufCMessage **message, cpec_status_t *status)
 {
+    if (s_hashed_field (self, key) && pair->element[0]->type == REDIS_REPLY_NIL &&
+        pair->element[1]->type != REDIS_REPLY_NIL)
+        //  Written always together: the write script would take it for absent
+        return cpec_status_set (status, CPEC_DATA_LOSS, "%s: stored without a version", key);
     uint32_t found = 0;
     int rc = s_decode_entity (key, pair, descriptor, message, &found, status);
     if (rc == 0 && *message && tracked)
@@ -956,6 +960,8 @@ cpec_store_get_mixed (cpec_store_t *self, const char **keys,
         free (asked);
         free (tracked);
         free (hashed);
+        for (size_t i = 0; i < count; i++)
+            cpec_pb_destroy (&messages[i]);
         return rc;
     }
     //  Every reply is read, also after an error, so that none is left queued

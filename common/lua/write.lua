@@ -107,7 +107,7 @@ end
 -- The field entities' versions, a chunk of them per HMGET
 local fields_key = KEYS[3 + puts + indexes]
 local function field_refusal(k, reason)
-    return redis.error_reply(reason .. ' ' .. fields_key .. ' ' .. ARGV[first_field + 3 * (k - 1) + 1])
+    return redis.error_reply(reason .. ' ' .. fields_key .. ':' .. ARGV[first_field + 3 * (k - 1) + 1])
 end
 if fields > 0 then
     local found_type = key_type(fields_key)
@@ -194,20 +194,27 @@ for i = 1, puts do
     end
 end
 
--- The field entities: HSET and HDEL a chunk at a time
+-- The field entities: HSET and HDEL a chunk at a time. Of two puts of one
+-- name the later wins, as if they were done one after the other.
+local last_put = {}
+for k = 1, fields do
+    last_put[ARGV[first_field + 3 * k - 2]] = k
+end
 local sets, deletes = {}, {}
 local set_count, delete_count = 0, 0
 for k = 1, fields do
     local at = first_field + 3 * k - 3
     local expected_text = ARGV[at]
     local name = ARGV[at + 1]
-    if string.byte(expected_text, 1) == 100 then -- "d": a delete
+    if last_put[name] ~= k then
+        -- written over by a later put of this write
+    elseif string.byte(expected_text, 1) == 100 then -- "d": a delete
         deletes[delete_count + 1] = 'v:' .. name
         deletes[delete_count + 2] = 'pb:' .. name
         delete_count = delete_count + 2
     else
         sets[set_count + 1] = 'v:' .. name
-        sets[set_count + 2] = tonumber(expected_text) + 1
+        sets[set_count + 2] = tostring(tonumber(expected_text) + 1)
         sets[set_count + 3] = 'pb:' .. name
         sets[set_count + 4] = ARGV[at + 2]
         set_count = set_count + 4

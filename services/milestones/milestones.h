@@ -68,6 +68,8 @@ typedef struct
     cpec_metrics_t *metrics; //  service counters; NULL: none
     size_t page_bytes;       //  a list page stops short of this; 0: 512 KiB
     char claim_sha[41];      //  SHA of claim.lua once loaded
+    char migrate_sha[41];    //  SHA of the states' migration script once loaded
+    bool migrated;           //  states of the old layout looked for and moved
     //  True: the events a propagation wrote wait in `unpublished` until
     //  ms_publish (after the answer has gone, and after the timers' work),
     //  so that a re-plan's answer does not wait for a thousand sends. False
@@ -220,7 +222,15 @@ void ms_state_key (char *buffer, size_t size, const char *id); //  cpec:msf:{id}
 //  and never cached (nearly every propagation changes them). Every store
 //  that touches states is set up so, before its first use.
 #define MS_STATE_PREFIX "cpec:msf:"
+#define MS_STATES_KEY   "cpec:msf"
 void ms_store_setup (cpec_store_t *store);
+
+//  Moves states kept the way earlier versions did (a hash of their own at
+//  cpec:msf:{id}, fields v and pb) into the one hash, keeping the higher
+//  version where both exist. Idempotent; ms_timers_run does it once before
+//  its first timer, so before the replica's first request. OK, or the
+//  store's error (tried again at the next tick).
+int ms_migrate_states (ms_t *self, cpec_status_t *status);
 
 #define MS_TIMERS_KEY "cpec:ms:timers"
 #define MS_LEASES_KEY "cpec:ms:leases"

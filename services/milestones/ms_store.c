@@ -43,6 +43,50 @@ ms_state_key (char *buffer, size_t size, const char *id)
     snprintf (buffer, size, MS_STATE_PREFIX "%s", id);
 }
 
+//  One step of the migration: SCAN from ARGV[1] (COUNT ARGV[3]) for keys
+//  under the prefix ARGV[2]; each hash among them moves into KEYS[1]
+//  unless a higher version is there already. Returns the next cursor.
+static const char *s_migrate_script =
+    "local found = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2] .. '*', 'COUNT', ARGV[3])\n"
+    "for _, key in ipairs(found[2]) do\n"
+    "    if redis.call('TYPE', key)['ok'] == 'hash' then\n"
+    "        local old = redis.call('HMGET', key, 'v', 'pb')\n"
+    "        local name = string.sub(key, #ARGV[2] + 1)\n"
+    "        local now = redis.call('HGET', KEYS[1], 'v:' .. name)\n"
+    "        if old[2] and (not now or (tonumber(now) or 0) < (tonumber(old[1]) or 0)) then\n"
+    "            redis.call('HSET', KEYS[1], 'v:' .. name, old[1] or '0', 'pb:' .. name, old[2])\n"
+    "        end\n"
+    "        redis.call('DEL', key)\n"
+    "    end\n"
+    "end\n"
+    "return found[1]\n";
+
+int
+ms_migrate_states (ms_t *self, cpec_status_t *status)
+{
+    assert (self);
+    char cursor[32] = "0";
+    size_t steps = 0;
+    do {
+        const char *argv[] = {"1", MS_STATES_KEY, cursor, MS_STATE_PREFIX, "1000"};
+        redisReply *reply = cpec_store_script (self->store, s_migrate_script, self->migrate_sha, 5,
+                                               argv, NULL, status);
+        if (!reply)
+            return status->code;
+        if (reply->type != REDIS_REPLY_STRING || reply->len >= sizeof (cursor)) {
+            freeReplyObject (reply);
+            return cpec_status_set (status, CPEC_INTERNAL,
+                                    "redis: unexpected reply to the migration");
+        }
+        memcpy (cursor, reply->str, reply->len + 1);
+        freeReplyObject (reply);
+        steps++;
+    } while (strcmp (cursor, "0") != 0);
+    if (steps > 1)
+        cpec_log_info (NULL, "states: looked for the old layout in %zu steps", steps);
+    return CPEC_OK;
+}
+
 void
 ms_store_setup (cpec_store_t *store)
 {
@@ -416,25 +460,35 @@ s_recompute (s_graph_t *graph, const s_node_t *node, int64_t now, Cpec__V1__Mile
     next->at_risk = ms_at_risk (node->milestone, next, now);
 }
 
-//  Loads the ids of a wave and, read only, their predecessors not held yet.
+//  Loads the ids of a wave not held yet (the roots: the later waves were read
+//  ahead), then in one read what recomputing the wave needs and what the
+//  next wave will: the predecessors of its milestones and its successors
+//  (most of which come next; those that do not were read for nothing).
 static int
 s_wave_load (ms_t *self, s_graph_t *graph, char **wave, size_t count, cpec_status_t *status)
 {
     size_t first = 0;
     int rc = s_graph_load (self, graph, (const char *const *)wave, count, true, &first, status);
-    char **preds = NULL;
+    const char **more = NULL;
     size_t n = 0;
     for (size_t i = 0; rc == CPEC_OK && i < count; i++) {
         const s_node_t *node = s_graph_find (graph, wave[i]);
-        for (size_t p = 0; node && node->milestone && p < node->milestone->n_predecessors; p++)
+        if (!node || !node->milestone)
+            continue;
+        for (size_t p = 0; p < node->milestone->n_predecessors; p++)
             if (!s_graph_find (graph, node->milestone->predecessors[p]->milestone_id)) {
-                preds = (char **)cpec_realloc (preds, (n + 1) * sizeof (char *));
-                preds[n++] = node->milestone->predecessors[p]->milestone_id;
+                more = (const char **)cpec_realloc (more, (n + 1) * sizeof (char *));
+                more[n++] = node->milestone->predecessors[p]->milestone_id;
+            }
+        for (size_t s = 0; node->state && s < node->state->n_successors; s++)
+            if (!s_graph_find (graph, node->state->successors[s])) {
+                more = (const char **)cpec_realloc (more, (n + 1) * sizeof (char *));
+                more[n++] = node->state->successors[s];
             }
     }
     if (rc == CPEC_OK && n)
-        rc = s_graph_load (self, graph, (const char *const *)preds, n, false, &first, status);
-    free (preds);
+        rc = s_graph_load (self, graph, more, n, true, &first, status);
+    free (more);
     return rc;
 }
 
@@ -754,6 +808,13 @@ ms_timers_run (ms_t *self, int64_t now)
     char **members = NULL;
     int64_t next = -1;
     cpec_status_t status;
+    if (!self->migrated) {
+        if (ms_migrate_states (self, &status) != CPEC_OK) {
+            cpec_log_warn (NULL, "states: cannot look for the old layout: %s", status.message);
+            return now + MS_POLL_MS;
+        }
+        self->migrated = true;
+    }
     if (cpec_store_claim (self->store, self->claim_sha, MS_TIMERS_KEY, MS_LEASES_KEY, now,
                           MS_CLAIM_BATCH, MS_LEASE_MS, &members, &next, &status) != CPEC_OK) {
         cpec_log_debug (NULL, "timers: %s", status.message);

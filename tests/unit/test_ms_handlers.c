@@ -2426,6 +2426,62 @@ test_timers_leases_are_per_claim (void **state)
     free (zone);
 }
 
+//  States kept the old way (a hash of their own per milestone) are moved
+//  into the one hash, a version already there higher than the old copy's
+//  is kept, and the old keys are gone; a second run finds nothing to do.
+static void
+test_states_migrate (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char a[128], b[128];
+    char *zone = s_zone (self, "migrate", "PK-KP");
+    s_id (a, sizeof (a), zone, "a");
+    s_id (b, sizeof (b), zone, "b");
+    int64_t now = cpec_now_ms ();
+    s_make (self, zone, "a", now + 30 * S_DAY, NULL, 0);
+    s_make (self, zone, "b", now + 60 * S_DAY, a, 2);
+    Cpec__V1__MilestoneState *before = s_state_of (self, b);
+    //  b's state back in the old layout; a stale old copy of a's beside its own
+    redisReply *pb = redisCommand (self->env.redis, "HGET %s pb:%s", MS_STATES_KEY, b);
+    assert_non_null (pb);
+    assert_int_equal (pb->type, REDIS_REPLY_STRING);
+    redisReply *reply = redisCommand (self->env.redis, "HSET %s%s v %u pb %b", MS_STATE_PREFIX, b,
+                                      before->version, pb->str, pb->len);
+    freeReplyObject (reply);
+    reply = redisCommand (self->env.redis, "HDEL %s v:%s pb:%s", MS_STATES_KEY, b, b);
+    freeReplyObject (reply);
+    reply =
+        redisCommand (self->env.redis, "HSET %s%s v 0 pb %b", MS_STATE_PREFIX, a, pb->str, pb->len);
+    freeReplyObject (reply);
+    freeReplyObject (pb);
+    cpec_status_t status;
+    char key[160];
+    ms_state_key (key, sizeof (key), b);
+    ProtobufCMessage *gone = NULL;
+    assert_int_equal (cpec_store_get (self->env.store, key, &cpec__v1__milestone_state__descriptor,
+                                      &gone, NULL, &status),
+                      CPEC_NOT_FOUND);
+
+    for (int run = 0; run < 2; run++) {
+        ms_t replica = {.store = self->env.store};
+        assert_ok (ms_migrate_states (&replica, &status), &status);
+        Cpec__V1__MilestoneState *after = s_state_of (self, b);
+        assert_int_equal (after->version, before->version);
+        assert_int_equal (after->pred_fixed_ms, before->pred_fixed_ms);
+        s_destroy (&after);
+        after = s_state_of (self, a);
+        assert_int_equal (after->n_successors, 1); //  its own, not the old copy (b's)
+        assert_string_equal (after->successors[0], b);
+        s_destroy (&after);
+        reply = redisCommand (self->env.redis, "EXISTS %s%s %s%s", MS_STATE_PREFIX, a,
+                              MS_STATE_PREFIX, b);
+        assert_int_equal (reply->integer, 0);
+        freeReplyObject (reply);
+    }
+    s_destroy (&before);
+    free (zone);
+}
+
 int
 main (void)
 {
@@ -2457,6 +2513,7 @@ main (void)
         cmocka_unit_test (test_retry_replan),
         cmocka_unit_test (test_retry_add_dependency),
         cmocka_unit_test (test_retry_remove_dependency),
+        cmocka_unit_test (test_states_migrate),
         //  Last: ms_schedule passes NULL to qsort for a zone without
         //  dependencies, which UBSan stops the process on.
         cmocka_unit_test (test_zone_schedule_without_dependencies),

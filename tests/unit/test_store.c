@@ -892,6 +892,33 @@ test_hashed_entities (void **state)
     assert_null (s_raw_string (redis, "HGET %s v:z5", PREFIX "h"));
     s_request_id (request_id);
     assert_int_equal (cpec_store_write (store, &write, NULL, NULL, NULL, &status), CPEC_NOT_FOUND);
+    assert_non_null (strstr (status.message, PREFIX "h:z5"));
+
+    //  Puts of one name in one write: the later wins, as one after the other
+    Cpec__V1__Sez z6 = s_sez ("z6", "Again", 2);
+    cpec_store_put_t twice[2] = {{PREFIX "h:z6", 1, NULL}, {PREFIX "h:z6", 1, &z6.base}};
+    s_request_id (request_id);
+    write = (cpec_store_write_t){
+        .request_id = request_id, .puts = twice, .put_count = 2, .answer = &z6.base};
+    assert_int_equal (cpec_store_write (store, &write, NULL, NULL, NULL, &status), CPEC_OK);
+    assert_int_equal (
+        cpec_store_get (store, PREFIX "h:z6", &cpec__v1__sez__descriptor, &one, &version, &status),
+        CPEC_OK);
+    assert_string_equal (((Cpec__V1__Sez *)one)->name, "Again");
+    assert_int_equal (version, 2);
+    cpec_pb_destroy (&one);
+    twice[0] = (cpec_store_put_t){PREFIX "h:z6", 2, &z6.base};
+    twice[1] = (cpec_store_put_t){PREFIX "h:z6", 2, NULL};
+    s_request_id (request_id);
+    assert_int_equal (cpec_store_write (store, &write, NULL, NULL, NULL, &status), CPEC_OK);
+    assert_null (s_raw_string (redis, "HGET %s v:z6", PREFIX "h"));
+
+    //  Damaged (bytes without a version): refused as such, not taken for absent
+    s_raw_ok (redis, "HDEL %s v:z7", PREFIX "h");
+    const char *damaged[1] = {PREFIX "h:z7"};
+    assert_int_equal (cpec_store_get_mixed (store, damaged, descriptors, 1, found, &status),
+                      CPEC_DATA_LOSS);
+    assert_null (found[0]);
 
     //  A hash of another type is refused
     cpec_store_set_hashed (store, PREFIX "own:");
@@ -1413,10 +1440,10 @@ test_script_refuses_bad_ttl (void **state)
     snprintf (request, sizeof (request), "cpec:req:test-ttl-%d", getpid ());
     const char *ttls[] = {"0", "-1", "1.5", "x"};
     for (size_t i = 0; i < 4; i++) {
-        //  KEYS: request, stream, entity; ARGV: ttl, puts, indexes, events,
-        //  answer, expected, packed entity.
+        //  KEYS: request, stream, entity; ARGV: ttl, puts, index runs, events,
+        //  answer, field entities, expected, packed entity.
         redisReply *reply =
-            redisCommand (raw, "EVAL %s 3 %s %s %s %s 1 0 0 answer 0 entity", cpec_lua_write,
+            redisCommand (raw, "EVAL %s 3 %s %s %s %s 1 0 0 answer 0 0 entity", cpec_lua_write,
                           request, CPEC_STORE_EVENTS_KEY, key, ttls[i]);
         assert_non_null (reply);
         assert_int_equal (reply->type, REDIS_REPLY_ERROR);
