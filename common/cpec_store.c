@@ -63,24 +63,32 @@ s_entry_free (void **item)
     *item = NULL;
 }
 
+//  A prefix whose entities are fields of one hash (cpec_store_set_hashed)
+#define S_HASHED_MAX 4
+typedef struct
+{
+    char *prefix;  //  "cpec:msf:"
+    char *key;     //  the hash: the prefix without its last ':'
+    size_t length; //  strlen (prefix)
+} s_hashed_t;
+
 struct _cpec_store_t
 {
-    char *host;            //  Redis host name or address
-    int port;              //  Redis TCP port
-    char *user;            //  ACL user for AUTH, NULL for none
-    char *password;        //  password for AUTH, NULL for none
-    int db;                //  database number for SELECT
-    redisContext *redis;   //  the connection, NULL while disconnected
-    int64_t next_attempt;  //  monotonic ms before which we do not reconnect
-    int backoff;           //  delay after the next failure, ms
-    char last_error[128];  //  why the last connection failed
-    char write_sha[41];    //  SHA1 of write.lua loaded on this connection, "" if not
-    int idempotency_ttl;   //  seconds a request id is remembered
-    size_t cache_max;      //  entities cached at most; 0: no cache
-    char *uncached;        //  keys with this prefix are never cached (NULL: none)
-    char *hashed;          //  keys with this prefix are fields of one hash (NULL: none)
-    char *hashed_key;      //  that hash: the prefix without its last ':'
-    size_t hashed_length;  //  strlen (hashed)
+    char *host;                      //  Redis host name or address
+    int port;                        //  Redis TCP port
+    char *user;                      //  ACL user for AUTH, NULL for none
+    char *password;                  //  password for AUTH, NULL for none
+    int db;                          //  database number for SELECT
+    redisContext *redis;             //  the connection, NULL while disconnected
+    int64_t next_attempt;            //  monotonic ms before which we do not reconnect
+    int backoff;                     //  delay after the next failure, ms
+    char last_error[128];            //  why the last connection failed
+    char write_sha[41];              //  SHA1 of write.lua loaded on this connection, "" if not
+    int idempotency_ttl;             //  seconds a request id is remembered
+    size_t cache_max;                //  entities cached at most; 0: no cache
+    char *uncached;                  //  keys with this prefix are never cached (NULL: none)
+    s_hashed_t hashed[S_HASHED_MAX]; //  prefixes whose keys are fields of one hash
+    size_t hashed_count;
     zhashx_t *cache;       //  key -> s_entry_t, while tracking works
     redisContext *tracker; //  subscribed to invalidations, NULL when off
     int64_t track_at;      //  earliest retry of tracking after a loss (monotonic ms)
@@ -240,8 +248,7 @@ cpec_store_destroy (cpec_store_t **self_p)
             redisFree (self->tracker);
         zhashx_destroy (&self->cache);
         free (self->uncached);
-        free (self->hashed);
-        free (self->hashed_key);
+        cpec_store_set_hashed (self, NULL);
         free (self->host);
         free (self->user);
         free (self->password);
@@ -459,14 +466,24 @@ s_drain (cpec_store_t *self)
     return false;
 }
 
-//  The name of key inside the hash of the hashed prefix, or NULL when key is
-//  not under it.
+//  The name of key inside the hash of its hashed prefix (*which, when not
+//  NULL, gets the prefix's place), or NULL when key is under none.
+static const char *
+s_hashed_field_of (const cpec_store_t *self, const char *key, size_t *which)
+{
+    for (size_t h = 0; h < self->hashed_count; h++)
+        if (strncmp (key, self->hashed[h].prefix, self->hashed[h].length) == 0) {
+            if (which)
+                *which = h;
+            return key + self->hashed[h].length;
+        }
+    return NULL;
+}
+
 static const char *
 s_hashed_field (const cpec_store_t *self, const char *key)
 {
-    return self->hashed && strncmp (key, self->hashed, self->hashed_length) == 0
-               ? key + self->hashed_length
-               : NULL;
+    return s_hashed_field_of (self, key, NULL);
 }
 
 //  The cached entity at key, or NULL. Drains invalidations first, unless
@@ -511,17 +528,25 @@ void
 cpec_store_set_hashed (cpec_store_t *self, const char *prefix)
 {
     assert (self);
-    assert (!prefix || !*prefix || prefix[strlen (prefix) - 1] == ':');
-    free (self->hashed);
-    free (self->hashed_key);
-    self->hashed = self->hashed_key = NULL;
-    self->hashed_length = 0;
-    if (prefix && *prefix) {
-        self->hashed = cpec_strdup (prefix);
-        self->hashed_length = strlen (prefix);
-        self->hashed_key = s_strndup (prefix, self->hashed_length - 1);
-        assert (self->hashed_key);
+    if (!prefix || !*prefix) {
+        for (size_t h = 0; h < self->hashed_count; h++) {
+            free (self->hashed[h].prefix);
+            free (self->hashed[h].key);
+        }
+        self->hashed_count = 0;
+        return;
     }
+    size_t length = strlen (prefix);
+    assert (prefix[length - 1] == ':');
+    for (size_t h = 0; h < self->hashed_count; h++)
+        if (strcmp (self->hashed[h].prefix, prefix) == 0)
+            return;
+    assert (self->hashed_count < S_HASHED_MAX);
+    s_hashed_t *hashed = &self->hashed[self->hashed_count++];
+    hashed->prefix = cpec_strdup (prefix);
+    hashed->length = length;
+    hashed->key = s_strndup (prefix, length - 1);
+    assert (hashed->key);
 }
 
 void
@@ -718,12 +743,13 @@ s_decode_entity (const char *key, const redisReply *reply,
 static int
 s_append_entity_read (cpec_store_t *self, const char *key, bool *tracked)
 {
-    const char *field = s_hashed_field (self, key);
+    size_t which = 0;
+    const char *field = s_hashed_field_of (self, key, &which);
     if (field) {
         //  HMGET hash v:field pb:field: the same reply as HMGET key v pb
         *tracked = false;
-        return redisAppendCommand (self->redis, "HMGET %s v:%s pb:%s", self->hashed_key, field,
-                                   field) == REDIS_OK
+        return redisAppendCommand (self->redis, "HMGET %s v:%s pb:%s", self->hashed[which].key,
+                                   field, field) == REDIS_OK
                    ? 0
                    : -1;
     }
@@ -852,9 +878,11 @@ cpec_store_get_many (cpec_store_t *self, const char **keys, size_t count,
 //  Keys of the hashed prefix read in one HMGET per this many
 #define S_HASHED_BATCH 4096
 
-//  Queues HMGET hash v:f1 pb:f1 v:f2 pb:f2 ... for the fields of keys[at[0..n)].
+//  Queues HMGET hash v:f1 pb:f1 v:f2 pb:f2 ... for the fields of keys[at[0..n)],
+//  all under the hashed prefix `which`.
 static int
-s_append_hashed_read (cpec_store_t *self, const char **keys, const size_t *at, size_t n)
+s_append_hashed_read (cpec_store_t *self, size_t which, const char **keys, const size_t *at,
+                      size_t n)
 {
     size_t argc = 2 + 2 * n;
     const char **argv = (const char **)cpec_realloc (NULL, argc * sizeof (char *));
@@ -862,8 +890,8 @@ s_append_hashed_read (cpec_store_t *self, const char **keys, const size_t *at, s
     char **owned = (char **)cpec_realloc (NULL, (2 * n + 1) * sizeof (char *));
     argv[0] = "HMGET";
     lengths[0] = 5;
-    argv[1] = self->hashed_key;
-    lengths[1] = strlen (self->hashed_key);
+    argv[1] = self->hashed[which].key;
+    lengths[1] = strlen (self->hashed[which].key);
     for (size_t j = 0; j < n; j++) {
         const char *field = s_hashed_field (self, keys[at[j]]);
         size_t length = strlen (field);
@@ -884,6 +912,17 @@ s_append_hashed_read (cpec_store_t *self, const char **keys, const size_t *at, s
     free (argv);
     free (lengths);
     return rc;
+}
+
+//  How many of hashed[from..count) go in one read: of one prefix, at most
+//  S_HASHED_BATCH.
+static size_t
+s_hashed_batch (const size_t *hashed, const size_t *which, size_t count, size_t from)
+{
+    size_t n = 1;
+    while (from + n < count && n < S_HASHED_BATCH && which[hashed[from + n]] == which[hashed[from]])
+        n++;
+    return n;
 }
 
 //  Decodes one entity of a reply: HMGET's [v, pb] pair (or a cached copy
@@ -930,18 +969,21 @@ cpec_store_get_mixed (cpec_store_t *self, const char **keys,
     //  command.
     bool *asked = (bool *)calloc (count, sizeof (bool));
     bool *tracked = (bool *)calloc (count, sizeof (bool));
-    size_t *hashed = (size_t *)calloc (count, sizeof (size_t));
-    assert (asked && tracked && hashed);
+    size_t *hashed = (size_t *)calloc (count, sizeof (size_t)); //  their places, by prefix
+    size_t *which = (size_t *)calloc (count, sizeof (size_t));
+    assert (asked && tracked && hashed && which);
     size_t hashed_count = 0;
     //  One look at what Redis announced serves the whole batch: what
     //  changed before this call began is forgotten by then
     bool drained = self->tracker && s_drain (self);
     int rc = CPEC_OK;
+    for (size_t h = 0; h < self->hashed_count; h++)
+        for (size_t i = 0; i < count; i++)
+            if (s_hashed_field_of (self, keys[i], &which[i]) && which[i] == h)
+                hashed[hashed_count++] = i;
     for (size_t i = 0; rc == CPEC_OK && i < count; i++) {
-        if (s_hashed_field (self, keys[i])) {
-            hashed[hashed_count++] = i;
+        if (s_hashed_field (self, keys[i]))
             continue;
-        }
         const s_entry_t *entry = s_cached (self, keys[i], &drained);
         if (entry)
             messages[i] = cpec_pb_unpack (descriptors[i], entry->data, entry->size);
@@ -951,15 +993,17 @@ cpec_store_get_mixed (cpec_store_t *self, const char **keys,
             rc = s_fail (self, "cannot queue a command", status);
         asked[i] = true;
     }
-    for (size_t j = 0; rc == CPEC_OK && j < hashed_count; j += S_HASHED_BATCH) {
-        size_t n = hashed_count - j < S_HASHED_BATCH ? hashed_count - j : S_HASHED_BATCH;
-        if (s_append_hashed_read (self, keys, hashed + j, n))
+    for (size_t j = 0; rc == CPEC_OK && j < hashed_count;) {
+        size_t n = s_hashed_batch (hashed, which, hashed_count, j);
+        if (s_append_hashed_read (self, which[hashed[j]], keys, hashed + j, n))
             rc = s_fail (self, "cannot queue a command", status);
+        j += n;
     }
     if (rc != CPEC_OK) {
         free (asked);
         free (tracked);
         free (hashed);
+        free (which);
         for (size_t i = 0; i < count; i++)
             cpec_pb_destroy (&messages[i]);
         return rc;
@@ -980,8 +1024,8 @@ cpec_store_get_mixed (cpec_store_t *self, const char **keys,
                                       &messages[i], status);
         freeReplyObject (reply);
     }
-    for (size_t j = 0; j < hashed_count && self->redis; j += S_HASHED_BATCH) {
-        size_t n = hashed_count - j < S_HASHED_BATCH ? hashed_count - j : S_HASHED_BATCH;
+    for (size_t j = 0, n = 0; j < hashed_count && self->redis; j += n) {
+        n = s_hashed_batch (hashed, which, hashed_count, j);
         redisReply *reply = s_entity_reply (self, false, status);
         if (!reply) {
             rc = status->code;
@@ -991,7 +1035,7 @@ cpec_store_get_mixed (cpec_store_t *self, const char **keys,
             rc = s_reply_error (self, reply, status);
         else if (rc == CPEC_OK && (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 * n))
             rc = cpec_status_set (status, CPEC_INTERNAL, "redis: unexpected reply to HMGET %s",
-                                  self->hashed_key);
+                                  self->hashed[which[hashed[j]]].key);
         for (size_t k = 0; rc == CPEC_OK && k < n; k++) {
             //  The pair as the reply of HMGET key v pb
             redisReply pair = {
@@ -1004,6 +1048,7 @@ cpec_store_get_mixed (cpec_store_t *self, const char **keys,
     free (asked);
     free (tracked);
     free (hashed);
+    free (which);
     if (rc)
         for (size_t i = 0; i < count; i++)
             cpec_pb_destroy (&messages[i]);
@@ -1408,12 +1453,18 @@ s_write_line (cpec_store_t *self, const cpec_store_write_t *write, s_line_t *lin
     size_t runs = 0;
     for (size_t i = 0; i < write->index_count; i += s_run_length (write, i))
         runs++;
-    size_t fields = 0; //  puts of the hashed prefix
-    for (size_t i = 0; i < write->put_count; i++)
-        fields += s_hashed_field (self, write->puts[i].key) != NULL;
+    size_t per_hash[S_HASHED_MAX] = {0}; //  puts under each hashed prefix
+    size_t fields = 0, hashes = 0;
+    for (size_t i = 0; i < write->put_count; i++) {
+        size_t which = 0;
+        if (s_hashed_field_of (self, write->puts[i].key, &which)) {
+            hashes += per_hash[which]++ == 0;
+            fields++;
+        }
+    }
     size_t entities = write->put_count - fields;
-    int keys = 2 + (int)entities + (int)runs + (fields > 0);
-    int args = 6 + 2 * (int)entities + 3 * (int)fields + 2 * (int)runs +
+    int keys = 2 + (int)entities + (int)runs + (int)hashes;
+    int args = 6 + 2 * (int)entities + (int)hashes + 3 * (int)fields + 2 * (int)runs +
                2 * (int)write->index_count +
                2 * (int)write->event_count; //  at most: members alone take one
     if (s_line_init (line, 3 + keys + args))
@@ -1430,8 +1481,9 @@ s_write_line (cpec_store_t *self, const cpec_store_write_t *write, s_line_t *lin
             s_line_add_string (line, write->puts[i].key);
     for (size_t i = 0; i < write->index_count; i += s_run_length (write, i))
         s_line_add_string (line, write->indexes[i].key);
-    if (fields)
-        s_line_add_string (line, self->hashed_key);
+    for (size_t h = 0; h < self->hashed_count; h++)
+        if (per_hash[h])
+            s_line_add_string (line, self->hashed[h].key);
 
     //  ARGV
     rc = rc ? rc : s_line_add_format (line, "%d", self->idempotency_ttl);
@@ -1439,11 +1491,19 @@ s_write_line (cpec_store_t *self, const cpec_store_write_t *write, s_line_t *lin
     rc = rc ? rc : s_line_add_number (line, "", runs);
     rc = rc ? rc : s_line_add_number (line, "", write->event_count);
     rc = rc ? rc : s_line_add_packed (line, write->answer);
-    rc = rc ? rc : s_line_add_number (line, "", fields);
-    for (int hashed = 0; hashed < 2; hashed++)
+    rc = rc ? rc : s_line_add_number (line, "", hashes);
+    //  The entities of their own, then those of each hash after its count
+    for (size_t step = 0; step <= self->hashed_count; step++) {
+        bool own = step == 0;
+        size_t hash = own ? 0 : step - 1;
+        if (!own && per_hash[hash] == 0)
+            continue;
+        if (!own)
+            rc = rc ? rc : s_line_add_number (line, "", per_hash[hash]);
         for (size_t i = 0; i < write->put_count; i++) {
-            const char *field = s_hashed_field (self, write->puts[i].key);
-            if ((field != NULL) != hashed)
+            size_t which = 0;
+            const char *field = s_hashed_field_of (self, write->puts[i].key, &which);
+            if (own ? field != NULL : (field == NULL || which != hash))
                 continue;
             //  "d<version>": delete the entity (no message)
             rc = rc ? rc
@@ -1456,6 +1516,7 @@ s_write_line (cpec_store_t *self, const cpec_store_write_t *write, s_line_t *lin
             else
                 s_line_add_string (line, "");
         }
+    }
     for (size_t i = 0; i < write->index_count;) {
         size_t length = s_run_length (write, i);
         s_line_add_string (line, s_op_name (write->indexes[i].op));

@@ -6,17 +6,18 @@
 -- KEYS[2]                   cpec:events (the event stream)
 -- KEYS[3 .. 2+P]            the entity hashes (fields v, pb)
 -- KEYS[3+P .. 2+P+I]        the index keys, one per run of index operations
--- KEYS[3+P+I]               when F > 0: the hash that holds the field entities
+-- KEYS[3+P+I .. 2+P+I+G]    the hashes that hold field entities (fields
+--                           v:{name}, pb:{name}; see cpec_store_set_hashed)
 -- ARGV[1]                   idempotency ttl, seconds
 -- ARGV[2], ARGV[3], ARGV[4] P (entities), I (runs of index operations), E (events)
 -- ARGV[5]                   the packed answer
--- ARGV[6]                   F (field entities: fields v:{name}, pb:{name} of
---                           the hash, see cpec_store_set_hashed)
+-- ARGV[6]                   G (hashes with field entities)
 -- ARGV[7 ..]                per entity: expected version, packed bytes; or
 --                           "d<expected version>" and "": delete it (it must
 --                           exist; expected version 0: whatever its version)
--- then                      per field entity: expected version (or "d..."
---                           as above), name, packed bytes (or "")
+-- then                      per hash: its count N of field entities, then N
+--                           times expected version (or "d..." as above),
+--                           name, packed bytes (or "")
 -- then                      per run (operations in a row with one key and one
 --                           op, done in one command): op, count N, then N
 --                           members (op 1 SADD, 2 SREM, 4 ZREM, 6 ZADD with the
@@ -36,11 +37,20 @@ end
 local puts = tonumber(ARGV[2])
 local indexes = tonumber(ARGV[3])
 local events = tonumber(ARGV[4])
-local fields = tonumber(ARGV[6])
+local hashes = tonumber(ARGV[6])
 local first_put = 7                           -- ARGV index of entity 1
-local first_field = first_put + 2 * puts      -- of field entity 1
-local first_index = first_field + 3 * fields  -- of run 1
 local chunk = 500                             -- values per command, well inside Lua's stack
+-- Per hash of field entities: its key, its count, the ARGV index of its first
+local groups = {}
+local first_index = first_put + 2 * puts      -- of run 1, once past the hashes
+for g = 1, hashes do
+    local count = tonumber(ARGV[first_index])
+    if not count or count < 1 then
+        return redis.error_reply('INVALID ' .. tostring(ARGV[first_index]) .. ' field entities')
+    end
+    groups[g] = {KEYS[2 + puts + indexes + g], count, first_index + 1}
+    first_index = first_index + 1 + 3 * count
+end
 
 local seen = redis.call('GET', KEYS[1])
 if seen then
@@ -105,42 +115,42 @@ for i = 1, puts do
 end
 
 -- The field entities' versions, a chunk of them per HMGET
-local fields_key = KEYS[3 + puts + indexes]
-local function field_refusal(k, reason)
-    return redis.error_reply(reason .. ' ' .. fields_key .. ':' .. ARGV[first_field + 3 * (k - 1) + 1])
-end
-if fields > 0 then
-    local found_type = key_type(fields_key)
+for g = 1, hashes do
+    local key, fields, first = groups[g][1], groups[g][2], groups[g][3]
+    local function refusal(k, reason)
+        return redis.error_reply(reason .. ' ' .. key .. ':' .. ARGV[first + 3 * k - 2])
+    end
+    local found_type = key_type(key)
     if found_type ~= 'none' and found_type ~= 'hash' then
-        return wrong_type(fields_key, found_type, 'hash')
+        return wrong_type(key, found_type, 'hash')
     end
     for start = 1, fields, chunk do
         local names = {}
         local last = math.min(fields, start + chunk - 1)
         for k = start, last do
-            names[k - start + 1] = 'v:' .. ARGV[first_field + 3 * k - 2]
+            names[k - start + 1] = 'v:' .. ARGV[first + 3 * k - 2]
         end
-        local versions = redis.call('HMGET', fields_key, unpack(names))
+        local versions = redis.call('HMGET', key, unpack(names))
         for k = start, last do
-            local expected_text = ARGV[first_field + 3 * k - 3]
+            local expected_text = ARGV[first + 3 * k - 3]
             local version = versions[k - start + 1]
             if string.byte(expected_text, 1) == 100 then -- "d": a delete
                 local expected = tonumber(string.sub(expected_text, 2))
                 if not version then
-                    return field_refusal(k, 'NOT_FOUND')
+                    return refusal(k, 'NOT_FOUND')
                 elseif expected ~= 0 and tonumber(version) ~= expected then
-                    return field_refusal(k, 'ABORTED version mismatch (expected ' .. expected ..
-                                            ', found ' .. version .. ') for')
+                    return refusal(k, 'ABORTED version mismatch (expected ' .. expected ..
+                                      ', found ' .. version .. ') for')
                 end
             elseif expected_text == '0' then
                 if version then
-                    return field_refusal(k, 'ALREADY_EXISTS')
+                    return refusal(k, 'ALREADY_EXISTS')
                 end
             elseif not version then
-                return field_refusal(k, 'NOT_FOUND (expected version ' .. expected_text .. ')')
+                return refusal(k, 'NOT_FOUND (expected version ' .. expected_text .. ')')
             elseif version ~= expected_text then
-                return field_refusal(k, 'ABORTED version mismatch (expected ' .. expected_text ..
-                                        ', found ' .. version .. ') for')
+                return refusal(k, 'ABORTED version mismatch (expected ' .. expected_text ..
+                                  ', found ' .. version .. ') for')
             end
         end
     end
@@ -196,35 +206,38 @@ end
 
 -- The field entities: HSET and HDEL a chunk at a time. Of two puts of one
 -- name the later wins, as if they were done one after the other.
-local last_put = {}
-for k = 1, fields do
-    last_put[ARGV[first_field + 3 * k - 2]] = k
-end
-local sets, deletes = {}, {}
-local set_count, delete_count = 0, 0
-for k = 1, fields do
-    local at = first_field + 3 * k - 3
-    local expected_text = ARGV[at]
-    local name = ARGV[at + 1]
-    if last_put[name] ~= k then
-        -- written over by a later put of this write
-    elseif string.byte(expected_text, 1) == 100 then -- "d": a delete
-        deletes[delete_count + 1] = 'v:' .. name
-        deletes[delete_count + 2] = 'pb:' .. name
-        delete_count = delete_count + 2
-    else
-        sets[set_count + 1] = 'v:' .. name
-        sets[set_count + 2] = tostring(tonumber(expected_text) + 1)
-        sets[set_count + 3] = 'pb:' .. name
-        sets[set_count + 4] = ARGV[at + 2]
-        set_count = set_count + 4
+for g = 1, hashes do
+    local key, fields, first = groups[g][1], groups[g][2], groups[g][3]
+    local last_put = {}
+    for k = 1, fields do
+        last_put[ARGV[first + 3 * k - 2]] = k
     end
-end
-for start = 1, set_count, 4 * chunk do
-    redis.call('HSET', fields_key, unpack(sets, start, math.min(set_count, start + 4 * chunk - 1)))
-end
-for start = 1, delete_count, 2 * chunk do
-    redis.call('HDEL', fields_key, unpack(deletes, start, math.min(delete_count, start + 2 * chunk - 1)))
+    local sets, deletes = {}, {}
+    local set_count, delete_count = 0, 0
+    for k = 1, fields do
+        local at = first + 3 * k - 3
+        local expected_text = ARGV[at]
+        local name = ARGV[at + 1]
+        if last_put[name] ~= k then
+            -- written over by a later put of this write
+        elseif string.byte(expected_text, 1) == 100 then -- "d": a delete
+            deletes[delete_count + 1] = 'v:' .. name
+            deletes[delete_count + 2] = 'pb:' .. name
+            delete_count = delete_count + 2
+        else
+            sets[set_count + 1] = 'v:' .. name
+            sets[set_count + 2] = tostring(tonumber(expected_text) + 1)
+            sets[set_count + 3] = 'pb:' .. name
+            sets[set_count + 4] = ARGV[at + 2]
+            set_count = set_count + 4
+        end
+    end
+    for start = 1, set_count, 4 * chunk do
+        redis.call('HSET', key, unpack(sets, start, math.min(set_count, start + 4 * chunk - 1)))
+    end
+    for start = 1, delete_count, 2 * chunk do
+        redis.call('HDEL', key, unpack(deletes, start, math.min(delete_count, start + 2 * chunk - 1)))
+    end
 end
 
 local commands = {'SADD', 'SREM', 'ZADD', 'ZREM'}

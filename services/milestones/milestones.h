@@ -216,20 +216,24 @@ int ms_validate_list (const Cpec__V1__ListMilestonesRequest *request, size_t *pa
 void ms_key (char *buffer, size_t size, const char *id);       //  cpec:ms:{id}
 void ms_state_key (char *buffer, size_t size, const char *id); //  cpec:msf:{id}
 
-//  How the service's store keeps the states (cpec:msf:{id}): as fields of
-//  the one hash cpec:msf (cpec_store_set_hashed), so that a propagation
-//  reads a wave's states in one command and writes a thousand in a few,
-//  and never cached (nearly every propagation changes them). Every store
-//  that touches states is set up so, before its first use.
-#define MS_STATE_PREFIX "cpec:msf:"
-#define MS_STATES_KEY   "cpec:msf"
+//  How the service's store keeps milestones (cpec:ms:{id}) and their states
+//  (cpec:msf:{id}): as fields of the hashes cpec:ms and cpec:msf
+//  (cpec_store_set_hashed), so that a propagation reads a wave's milestones
+//  and states in two commands and writes a thousand states in a few,
+//  whatever the size of the in-process cache (they are not cached). Every
+//  store that touches them is set up so, before its first use.
+#define MS_MILESTONE_PREFIX "cpec:ms:"
+#define MS_MILESTONES_KEY   "cpec:ms"
+#define MS_STATE_PREFIX     "cpec:msf:"
+#define MS_STATES_KEY       "cpec:msf"
 void ms_store_setup (cpec_store_t *store);
 
-//  Moves states kept the way earlier versions did (a hash of their own at
-//  cpec:msf:{id}, fields v and pb) into the one hash, keeping the higher
-//  version where both exist. Idempotent; ms_timers_run does it once before
-//  its first timer, so before the replica's first request. OK, or the
-//  store's error (tried again at the next tick).
+//  Moves milestones and states kept the way earlier versions did (a hash of
+//  their own at cpec:ms:{id} or cpec:msf:{id}, fields v and pb) into the
+//  hashes, keeping the higher version where both exist. Idempotent;
+//  ms_timers_run does it once before its first timer, so before the
+//  replica's first request. OK, or the store's error (tried again at the
+//  next tick).
 int ms_migrate_states (ms_t *self, cpec_status_t *status);
 
 #define MS_TIMERS_KEY "cpec:ms:timers"

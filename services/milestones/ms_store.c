@@ -34,7 +34,7 @@
 void
 ms_key (char *buffer, size_t size, const char *id)
 {
-    snprintf (buffer, size, "cpec:ms:%s", id);
+    snprintf (buffer, size, MS_MILESTONE_PREFIX "%s", id);
 }
 
 void
@@ -65,25 +65,29 @@ int
 ms_migrate_states (ms_t *self, cpec_status_t *status)
 {
     assert (self);
-    char cursor[32] = "0";
+    static const char *const layouts[2][2] = {{MS_MILESTONES_KEY, MS_MILESTONE_PREFIX},
+                                              {MS_STATES_KEY, MS_STATE_PREFIX}};
     size_t steps = 0;
-    do {
-        const char *argv[] = {"1", MS_STATES_KEY, cursor, MS_STATE_PREFIX, "1000"};
-        redisReply *reply = cpec_store_script (self->store, s_migrate_script, self->migrate_sha, 5,
-                                               argv, NULL, status);
-        if (!reply)
-            return status->code;
-        if (reply->type != REDIS_REPLY_STRING || reply->len >= sizeof (cursor)) {
+    for (size_t l = 0; l < 2; l++) {
+        char cursor[32] = "0";
+        do {
+            const char *argv[] = {"1", layouts[l][0], cursor, layouts[l][1], "1000"};
+            redisReply *reply = cpec_store_script (self->store, s_migrate_script, self->migrate_sha,
+                                                   5, argv, NULL, status);
+            if (!reply)
+                return status->code;
+            if (reply->type != REDIS_REPLY_STRING || reply->len >= sizeof (cursor)) {
+                freeReplyObject (reply);
+                return cpec_status_set (status, CPEC_INTERNAL,
+                                        "redis: unexpected reply to the migration");
+            }
+            memcpy (cursor, reply->str, reply->len + 1);
             freeReplyObject (reply);
-            return cpec_status_set (status, CPEC_INTERNAL,
-                                    "redis: unexpected reply to the migration");
-        }
-        memcpy (cursor, reply->str, reply->len + 1);
-        freeReplyObject (reply);
-        steps++;
-    } while (strcmp (cursor, "0") != 0);
-    if (steps > 1)
-        cpec_log_info (NULL, "states: looked for the old layout in %zu steps", steps);
+            steps++;
+        } while (strcmp (cursor, "0") != 0);
+    }
+    if (steps > 2)
+        cpec_log_info (NULL, "milestones: looked for the earlier layout in %zu steps", steps);
     return CPEC_OK;
 }
 
@@ -92,6 +96,7 @@ ms_store_setup (cpec_store_t *store)
 {
     assert (store);
     cpec_store_set_uncached (store, MS_STATE_PREFIX);
+    cpec_store_set_hashed (store, MS_MILESTONE_PREFIX);
     cpec_store_set_hashed (store, MS_STATE_PREFIX);
 }
 
@@ -810,7 +815,8 @@ ms_timers_run (ms_t *self, int64_t now)
     cpec_status_t status;
     if (!self->migrated) {
         if (ms_migrate_states (self, &status) != CPEC_OK) {
-            cpec_log_warn (NULL, "states: cannot look for the old layout: %s", status.message);
+            cpec_log_warn (NULL, "milestones: cannot look for the earlier layout: %s",
+                           status.message);
             return now + MS_POLL_MS;
         }
         self->migrated = true;

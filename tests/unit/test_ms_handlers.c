@@ -2454,6 +2454,15 @@ test_states_migrate (void **state)
         redisCommand (self->env.redis, "HSET %s%s v 0 pb %b", MS_STATE_PREFIX, a, pb->str, pb->len);
     freeReplyObject (reply);
     freeReplyObject (pb);
+    //  a itself (the milestone) in the old layout too
+    pb = redisCommand (self->env.redis, "HGET %s pb:%s", MS_MILESTONES_KEY, a);
+    assert_int_equal (pb->type, REDIS_REPLY_STRING);
+    reply = redisCommand (self->env.redis, "HSET %s%s v 1 pb %b", MS_MILESTONE_PREFIX, a, pb->str,
+                          pb->len);
+    freeReplyObject (reply);
+    freeReplyObject (pb);
+    reply = redisCommand (self->env.redis, "HDEL %s v:%s pb:%s", MS_MILESTONES_KEY, a, a);
+    freeReplyObject (reply);
     cpec_status_t status;
     char key[160];
     ms_state_key (key, sizeof (key), b);
@@ -2473,10 +2482,15 @@ test_states_migrate (void **state)
         assert_int_equal (after->n_successors, 1); //  its own, not the old copy (b's)
         assert_string_equal (after->successors[0], b);
         s_destroy (&after);
-        reply = redisCommand (self->env.redis, "EXISTS %s%s %s%s", MS_STATE_PREFIX, a,
-                              MS_STATE_PREFIX, b);
+        reply = redisCommand (self->env.redis, "EXISTS %s%s %s%s %s%s", MS_STATE_PREFIX, a,
+                              MS_STATE_PREFIX, b, MS_MILESTONE_PREFIX, a);
         assert_int_equal (reply->integer, 0);
         freeReplyObject (reply);
+        Cpec__V1__Milestone *milestone = NULL;
+        assert_int_equal (s_get (self, a, &milestone, &status), CPEC_OK);
+        assert_string_equal (milestone->id, a);
+        assert_int_equal (milestone->version, 1);
+        s_destroy (&milestone);
     }
     s_destroy (&before);
     free (zone);

@@ -920,6 +920,30 @@ test_hashed_entities (void **state)
                       CPEC_DATA_LOSS);
     assert_null (found[0]);
 
+    //  Two hashed prefixes and an entity of its own in one write, read back in one call
+    cpec_store_set_hashed (store, PREFIX "h2:");
+    Cpec__V1__Sez in_h = s_sez ("y1", "In h", 1), in_h2 = s_sez ("y2", "In h2", 1),
+                  own = s_sez ("y3", "Own", 1);
+    cpec_store_put_t three[3] = {{PREFIX "h2:y2", 0, &in_h2.base},
+                                 {PREFIX "own:y3", 0, &own.base},
+                                 {PREFIX "h:y1", 0, &in_h.base}};
+    s_request_id (request_id);
+    write = (cpec_store_write_t){.request_id = request_id, .puts = three, .put_count = 3};
+    assert_int_equal (cpec_store_write (store, &write, NULL, NULL, NULL, &status), CPEC_OK);
+    text = s_raw_string (redis, "HGET %s v:y2", PREFIX "h2");
+    assert_string_equal (text, "1");
+    free (text);
+    assert_int_equal (s_raw_integer (redis, "HLEN %s", PREFIX "own:y3"), 2); //  a hash of its own
+    const char *mixed[4] = {PREFIX "h:y1", PREFIX "own:y3", PREFIX "h2:y2", PREFIX "h:z9"};
+    assert_int_equal (cpec_store_get_mixed (store, mixed, descriptors, 4, found, &status), CPEC_OK);
+    assert_string_equal (((Cpec__V1__Sez *)found[0])->name, "In h");
+    assert_string_equal (((Cpec__V1__Sez *)found[1])->name, "Own");
+    assert_string_equal (((Cpec__V1__Sez *)found[2])->name, "In h2");
+    assert_string_equal (((Cpec__V1__Sez *)found[3])->id, "z9");
+    for (int i = 0; i < 4; i++)
+        cpec_pb_destroy (&found[i]);
+    s_raw_ok (redis, "DEL %s %s", PREFIX "h2", PREFIX "own:y3");
+
     //  A hash of another type is refused
     cpec_store_set_hashed (store, PREFIX "own:");
     cpec_store_put_t wrong = {PREFIX "own:x", 0, &sezs[0].base};
