@@ -334,7 +334,7 @@ cpec_uuid (char buf[37])
             ssize_t rc = getrandom (pool + filled, S_UUID_POOL - filled, 0);
             if (rc > 0)
                 filled += (size_t)rc;
-            else if (rc < 0 && errno != EINTR)
+            else if (rc == 0 || errno != EINTR)
                 break;
         }
         if (filled == S_UUID_POOL)

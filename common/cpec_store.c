@@ -473,9 +473,12 @@ s_hashed_field_of (const cpec_store_t *self, const char *key, size_t *which)
 {
     for (size_t h = 0; h < self->hashed_count; h++)
         if (strncmp (key, self->hashed[h].prefix, self->hashed[h].length) == 0) {
+            const char *name = key + self->hashed[h].length;
+            if (strchr (name, ':'))
+                return NULL; //  a key of its own beside them (an index, ...)
             if (which)
                 *which = h;
-            return key + self->hashed[h].length;
+            return name;
         }
     return NULL;
 }
@@ -537,11 +540,15 @@ cpec_store_set_hashed (cpec_store_t *self, const char *prefix)
         return;
     }
     size_t length = strlen (prefix);
-    assert (prefix[length - 1] == ':');
     for (size_t h = 0; h < self->hashed_count; h++)
         if (strcmp (self->hashed[h].prefix, prefix) == 0)
             return;
-    assert (self->hashed_count < S_HASHED_MAX);
+    if (prefix[length - 1] != ':' || self->hashed_count == S_HASHED_MAX) {
+        //  A programmer's error that a release build must not write past
+        fprintf (stderr, "cpec_store_set_hashed: '%s' does not end in ':' or is one too many\n",
+                 prefix);
+        abort ();
+    }
     s_hashed_t *hashed = &self->hashed[self->hashed_count++];
     hashed->prefix = cpec_strdup (prefix);
     hashed->length = length;
@@ -783,6 +790,23 @@ s_entity_reply (cpec_store_t *self, bool tracked, cpec_status_t *status)
     return reply;
 }
 
+//  True (DATA_LOSS in status) when the [v, pb] pair of a field entity holds
+//  one of the two: they are always written together, and the write script
+//  goes by the version alone.
+static bool
+s_hashed_damaged (const char *key, const redisReply *pair, cpec_status_t *status)
+{
+    if (pair->type != REDIS_REPLY_ARRAY || pair->elements != 2)
+        return false; //  s_check_entity says what is wrong
+    bool v = pair->element[0]->type != REDIS_REPLY_NIL;
+    bool pb = pair->element[1]->type != REDIS_REPLY_NIL;
+    if (v == pb)
+        return false;
+    cpec_status_set (status, CPEC_DATA_LOSS, "%s: stored %s", key,
+                     v ? "with a version but no bytes" : "without a version");
+    return true;
+}
+
 int
 cpec_store_get_packed (cpec_store_t *self, const char *key, uint8_t **data, size_t *size,
                        uint32_t *version, cpec_status_t *status)
@@ -819,7 +843,9 @@ cpec_store_get_packed (cpec_store_t *self, const char *key, uint8_t **data, size
         return code;
     }
     uint32_t found = 0;
-    int rc = s_check_entity (key, reply, &found, status);
+    int rc = s_hashed_field (self, key) && s_hashed_damaged (key, reply, status)
+                 ? status->code
+                 : s_check_entity (key, reply, &found, status);
     if (rc == CPEC_OK) {
         const redisReply *pb = reply->element[1];
         if (tracked)
@@ -932,10 +958,8 @@ s_take_entity (cpec_store_t *self, const char *key, const redisReply *pair,
                const ProtobufCMessageDescriptor *descriptor, bool tracked,
                ProtobufCMessage **message, cpec_status_t *status)
 {
-    if (s_hashed_field (self, key) && pair->element[0]->type == REDIS_REPLY_NIL &&
-        pair->element[1]->type != REDIS_REPLY_NIL)
-        //  Written always together: the write script would take it for absent
-        return cpec_status_set (status, CPEC_DATA_LOSS, "%s: stored without a version", key);
+    if (s_hashed_field (self, key) && s_hashed_damaged (key, pair, status))
+        return status->code;
     uint32_t found = 0;
     int rc = s_decode_entity (key, pair, descriptor, message, &found, status);
     if (rc == 0 && *message && tracked)

@@ -151,13 +151,16 @@ void cpec_store_set_cache (cpec_store_t *self, size_t max_entries);
 //  cost invalidations. NULL or "": none.
 void cpec_store_set_uncached (cpec_store_t *self, const char *prefix);
 
-//  Keys that start with prefix (ending in ':') are not hashes of their own:
-//  the entity at prefix + name is the fields v:name and pb:name of the one
-//  hash named by the prefix without its ':'. Reads of many such entities
-//  take one command, and a write checks and writes them in a few commands
-//  (not two each): for entities written by the thousand. They are never
-//  cached. Every process that reads or writes those keys must say so, as
-//  it must for the layout itself. NULL or "": none.
+//  Adds a prefix (ending in ':'; at most 4 in all) whose keys are not hashes
+//  of their own: the entity at prefix + name (a name without ':') is the
+//  fields v:name and pb:name of the one hash named by the prefix without
+//  its ':'. Reads of many such entities take one command per hash, and a
+//  write checks and writes them in a few commands (not two each): for
+//  entities written by the thousand. They are never cached. Keys under the
+//  prefix whose rest holds a ':' stay keys of their own. Every process that
+//  reads or writes those entities must say so, as it must for the layout
+//  itself. The first prefix that matches counts: do not add one inside
+//  another. NULL or "": none any more.
 void cpec_store_set_hashed (cpec_store_t *self, const char *prefix);
 
 //  True while the cache is on (tracking established on this connection).

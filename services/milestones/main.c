@@ -7,21 +7,36 @@
     (ms_timers_run): it sleeps until the next one falls due, and never longer
     than MS_POLL_MS, so that timers another replica set are seen within that.
 */
+#include <czmq.h>
+
 #include "cpec/v1/milestones.pb-c.h"
+#include "cpec_log.h"
 #include "cpec_service.h"
 #include "milestones.h"
 
 static void
 s_setup (const cpec_service_t *service, void *state)
 {
-    //  A milestone's state changes with every propagation through it: read
-    //  from Redis, not cached (the milestones themselves are)
+    //  Milestones and states as fields of two hashes, read many to a command
     ms_store_setup (service->store);
-    *(ms_t *)state = (ms_t){.store = service->store,
-                            .bus = service->bus,
-                            .metrics = service->metrics,
-                            .page_bytes = service->page_bytes,
-                            .defer_publish = true};
+    ms_t *ms = (ms_t *)state;
+    *ms = (ms_t){.store = service->store,
+                 .bus = service->bus,
+                 .metrics = service->metrics,
+                 .page_bytes = service->page_bytes,
+                 .defer_publish = true};
+    //  Data of an earlier layout moved before any request is served: until
+    //  Redis answers, the replica is not registered with the broker (and not
+    //  ready), as when Redis is down at any other time
+    cpec_status_t status;
+    for (int attempt = 0; !zsys_interrupted; attempt++) {
+        if (ms_migrate_states (ms, &status) == CPEC_OK)
+            break;
+        if (attempt % 20 == 0)
+            cpec_log_warn (NULL, "milestones: cannot check the data's layout yet: %s",
+                           status.message);
+        zclock_sleep (500);
+    }
 }
 
 //  After each answer: what its propagation wrote goes on the bus

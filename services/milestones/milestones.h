@@ -68,8 +68,7 @@ typedef struct
     cpec_metrics_t *metrics; //  service counters; NULL: none
     size_t page_bytes;       //  a list page stops short of this; 0: 512 KiB
     char claim_sha[41];      //  SHA of claim.lua once loaded
-    char migrate_sha[41];    //  SHA of the states' migration script once loaded
-    bool migrated;           //  states of the old layout looked for and moved
+    char migrate_sha[41];    //  SHA of the migration script once loaded
     //  True: the events a propagation wrote wait in `unpublished` until
     //  ms_publish (after the answer has gone, and after the timers' work),
     //  so that a re-plan's answer does not wait for a thousand sends. False
@@ -221,7 +220,10 @@ void ms_state_key (char *buffer, size_t size, const char *id); //  cpec:msf:{id}
 //  (cpec_store_set_hashed), so that a propagation reads a wave's milestones
 //  and states in two commands and writes a thousand states in a few,
 //  whatever the size of the in-process cache (they are not cached). Every
-//  store that touches them is set up so, before its first use.
+//  store that touches them is set up so, before its first use. Only ids
+//  (slugs: no ':') map to fields; the index keys beside them (cpec:ms:all,
+//  cpec:ms:zone:{zone}, cpec:ms:timers, ...) are never read or written as
+//  entities.
 #define MS_MILESTONE_PREFIX "cpec:ms:"
 #define MS_MILESTONES_KEY   "cpec:ms"
 #define MS_STATE_PREFIX     "cpec:msf:"
@@ -229,11 +231,15 @@ void ms_state_key (char *buffer, size_t size, const char *id); //  cpec:msf:{id}
 void ms_store_setup (cpec_store_t *store);
 
 //  Moves milestones and states kept the way earlier versions did (a hash of
-//  their own at cpec:ms:{id} or cpec:msf:{id}, fields v and pb) into the
-//  hashes, keeping the higher version where both exist. Idempotent;
-//  ms_timers_run does it once before its first timer, so before the
-//  replica's first request. OK, or the store's error (tried again at the
-//  next tick).
+//  their own at cpec:ms:{id} or cpec:msf:{id}, holding just v and pb) into
+//  the hashes, keeping the higher version where both exist; other keys
+//  under those prefixes are left alone. Once done it sets MS_LAYOUT_KEY,
+//  and later calls return at once: so an upgrade stops every replica of an
+//  earlier version before the first of this one starts (what an earlier
+//  version writes afterwards is not looked at). main.c runs it before the
+//  worker exists, so before the replica's first request. Idempotent. OK, or
+//  the store's error.
+#define MS_LAYOUT_KEY "cpec:layout:milestones"
 int ms_migrate_states (ms_t *self, cpec_status_t *status);
 
 #define MS_TIMERS_KEY "cpec:ms:timers"

@@ -13,8 +13,9 @@
     only): a milestone write needs Redis alone, and the store's exact cache
     makes the read cheap.
 
-    Keys: cpec:ms:{id}, cpec:msf:{id} (a field of the hash cpec:msf); sets cpec:ms:all,
-   cpec:ms:zone:{zone}, cpec:ms:province:{P}, cpec:ms:status:{STATUS}, cpec:ms:agency:{agency,
+    Keys: cpec:ms:{id} and cpec:msf:{id} (fields of the hashes cpec:ms and
+    cpec:msf: ms_store_setup); sets cpec:ms:all, cpec:ms:zone:{zone},
+    cpec:ms:province:{P}, cpec:ms:status:{STATUS}, cpec:ms:agency:{agency,
     lowercase}; sorted sets cpec:ms:timers, cpec:ms:leases.
 */
 #include "milestones.h"

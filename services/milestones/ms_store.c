@@ -44,50 +44,80 @@ ms_state_key (char *buffer, size_t size, const char *id)
 }
 
 //  One step of the migration: SCAN from ARGV[1] (COUNT ARGV[3]) for keys
-//  under the prefix ARGV[2]; each hash among them moves into KEYS[1]
-//  unless a higher version is there already. Returns the next cursor.
+//  under the prefix ARGV[2]. A hash there whose name (after the prefix) is
+//  an id, with exactly the fields v and pb, is an entity of the earlier
+//  layout: it moves into KEYS[1] unless a higher version is there already,
+//  and is deleted. Anything else is left alone. Returns {next cursor, moved,
+//  left alone}. (It touches keys it does not declare, as SCAN finds them:
+//  standalone or Sentinel Redis, not Cluster.)
 static const char *s_migrate_script =
     "local found = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2] .. '*', 'COUNT', ARGV[3])\n"
+    "local moved, left = 0, 0\n"
     "for _, key in ipairs(found[2]) do\n"
+    "    local name = string.sub(key, #ARGV[2] + 1)\n"
     "    if redis.call('TYPE', key)['ok'] == 'hash' then\n"
     "        local old = redis.call('HMGET', key, 'v', 'pb')\n"
-    "        local name = string.sub(key, #ARGV[2] + 1)\n"
-    "        local now = redis.call('HGET', KEYS[1], 'v:' .. name)\n"
-    "        if old[2] and (not now or (tonumber(now) or 0) < (tonumber(old[1]) or 0)) then\n"
-    "            redis.call('HSET', KEYS[1], 'v:' .. name, old[1] or '0', 'pb:' .. name, old[2])\n"
+    "        if string.find(name, ':', 1, true) or redis.call('HLEN', key) ~= 2\n"
+    "           or not old[1] or not old[2] then\n"
+    "            left = left + 1\n"
+    "        else\n"
+    "            local now = redis.call('HGET', KEYS[1], 'v:' .. name)\n"
+    "            if not now or (tonumber(now) or 0) < (tonumber(old[1]) or 0) then\n"
+    "                redis.call('HSET', KEYS[1], 'v:' .. name, old[1], 'pb:' .. name, old[2])\n"
+    "            end\n"
+    "            redis.call('DEL', key)\n"
+    "            moved = moved + 1\n"
     "        end\n"
-    "        redis.call('DEL', key)\n"
     "    end\n"
     "end\n"
-    "return found[1]\n";
+    "return {found[1], moved, left}\n";
 
 int
 ms_migrate_states (ms_t *self, cpec_status_t *status)
 {
     assert (self);
+    //  Done once for the database: then each start is one GET
+    const char *marker[2] = {"GET", MS_LAYOUT_KEY};
+    redisReply *reply = cpec_store_command (self->store, 2, marker, NULL, status);
+    if (!reply)
+        return status->code;
+    bool done = reply->type == REDIS_REPLY_STRING;
+    freeReplyObject (reply);
+    if (done)
+        return CPEC_OK;
     static const char *const layouts[2][2] = {{MS_MILESTONES_KEY, MS_MILESTONE_PREFIX},
                                               {MS_STATES_KEY, MS_STATE_PREFIX}};
-    size_t steps = 0;
+    long long moved = 0, left = 0;
     for (size_t l = 0; l < 2; l++) {
         char cursor[32] = "0";
         do {
             const char *argv[] = {"1", layouts[l][0], cursor, layouts[l][1], "1000"};
-            redisReply *reply = cpec_store_script (self->store, s_migrate_script, self->migrate_sha,
-                                                   5, argv, NULL, status);
+            reply = cpec_store_script (self->store, s_migrate_script, self->migrate_sha, 5, argv,
+                                       NULL, status);
             if (!reply)
                 return status->code;
-            if (reply->type != REDIS_REPLY_STRING || reply->len >= sizeof (cursor)) {
+            if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+                reply->element[0]->type != REDIS_REPLY_STRING ||
+                reply->element[0]->len >= sizeof (cursor)) {
                 freeReplyObject (reply);
                 return cpec_status_set (status, CPEC_INTERNAL,
                                         "redis: unexpected reply to the migration");
             }
-            memcpy (cursor, reply->str, reply->len + 1);
+            memcpy (cursor, reply->element[0]->str, reply->element[0]->len + 1);
+            moved += reply->element[1]->integer;
+            left += reply->element[2]->integer;
             freeReplyObject (reply);
-            steps++;
         } while (strcmp (cursor, "0") != 0);
     }
-    if (steps > 2)
-        cpec_log_info (NULL, "milestones: looked for the earlier layout in %zu steps", steps);
+    const char *set[3] = {"SET", MS_LAYOUT_KEY, "hashed"};
+    reply = cpec_store_command (self->store, 3, set, NULL, status);
+    if (!reply)
+        return status->code;
+    freeReplyObject (reply);
+    cpec_log_info (NULL,
+                   "milestones: %lld moved from the earlier layout, %lld hashes under "
+                   "%s or %s left alone (not milestones)",
+                   moved, left, MS_MILESTONE_PREFIX, MS_STATE_PREFIX);
     return CPEC_OK;
 }
 
@@ -95,7 +125,6 @@ void
 ms_store_setup (cpec_store_t *store)
 {
     assert (store);
-    cpec_store_set_uncached (store, MS_STATE_PREFIX);
     cpec_store_set_hashed (store, MS_MILESTONE_PREFIX);
     cpec_store_set_hashed (store, MS_STATE_PREFIX);
 }
@@ -491,6 +520,9 @@ s_wave_load (ms_t *self, s_graph_t *graph, char **wave, size_t count, cpec_statu
                 more[n++] = node->state->successors[s];
             }
     }
+    if (rc == CPEC_OK && graph->count + n > S_GRAPH_MAX)
+        rc = cpec_status_set (status, CPEC_RESOURCE_EXHAUSTED,
+                              "more than %d milestones to re-forecast", S_GRAPH_MAX);
     if (rc == CPEC_OK && n)
         rc = s_graph_load (self, graph, more, n, true, &first, status);
     free (more);
@@ -813,14 +845,6 @@ ms_timers_run (ms_t *self, int64_t now)
     char **members = NULL;
     int64_t next = -1;
     cpec_status_t status;
-    if (!self->migrated) {
-        if (ms_migrate_states (self, &status) != CPEC_OK) {
-            cpec_log_warn (NULL, "milestones: cannot look for the earlier layout: %s",
-                           status.message);
-            return now + MS_POLL_MS;
-        }
-        self->migrated = true;
-    }
     if (cpec_store_claim (self->store, self->claim_sha, MS_TIMERS_KEY, MS_LEASES_KEY, now,
                           MS_CLAIM_BATCH, MS_LEASE_MS, &members, &next, &status) != CPEC_OK) {
         cpec_log_debug (NULL, "timers: %s", status.message);

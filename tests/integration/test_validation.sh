@@ -238,6 +238,7 @@ if [[ -n "$REDIS_CLI" ]]; then
         last=$now
         sleep 0.25
     done
+    ((settled >= 4)) || fail "Redis's key and event counts did not hold still after the seed: $last"
     rebase
 fi
 

@@ -2426,6 +2426,37 @@ test_timers_leases_are_per_claim (void **state)
     free (zone);
 }
 
+//  With defer_publish (as the service runs), a propagation's events wait
+//  for ms_publish (called once the answer has gone): the handler's own
+//  event is on the bus at once, the risk it caused after ms_publish, in
+//  that order; both are in the event log at once.
+static void
+test_publish_deferred (void **state)
+{
+    s_fixture_t *self = (s_fixture_t *)*state;
+    char buf[1024], a[128], b[128], topic[512];
+    char *zone = s_zone (self, "deferred", "PK-PB");
+    s_id (a, sizeof (a), zone, "a");
+    s_id (b, sizeof (b), zone, "b");
+    s_make (self, zone, "a", S_AT (self, 10), NULL, 0);
+    s_make (self, zone, "b", S_AT (self, 20), a, 0);
+    s_bus_topics (self, zone, buf, sizeof (buf)); //  drain
+    char *mark = s_stream_mark (self);
+    self->ms.defer_publish = true;
+    s_move (self, a, S_AT (self, 25)); //  b at risk
+    assert_int_equal (s_count (self, mark, b, "MilestoneAtRisk"), 1);
+    snprintf (topic, sizeof (topic), "MilestoneReplanned.PK-PB.%s", zone);
+    assert_string_equal (s_bus_topics (self, zone, buf, sizeof (buf)), topic);
+    assert_int_equal (self->ms.unpublished_count, 1);
+    ms_publish (&self->ms);
+    assert_int_equal (self->ms.unpublished_count, 0);
+    snprintf (topic, sizeof (topic), "MilestoneAtRisk.PK-PB.%s", zone);
+    assert_string_equal (s_bus_topics (self, zone, buf, sizeof (buf)), topic);
+    self->ms.defer_publish = false;
+    free (mark);
+    free (zone);
+}
+
 //  States kept the old way (a hash of their own per milestone) are moved
 //  into the one hash, a version already there higher than the old copy's
 //  is kept, and the old keys are gone; a second run finds nothing to do.
@@ -2463,6 +2494,13 @@ test_states_migrate (void **state)
     freeReplyObject (pb);
     reply = redisCommand (self->env.redis, "HDEL %s v:%s pb:%s", MS_MILESTONES_KEY, a, a);
     freeReplyObject (reply);
+    //  Hashes under the prefixes that are not milestones of the old layout
+    reply = redisCommand (self->env.redis, "HSET %s%s:extra v 1 pb x", MS_MILESTONE_PREFIX, zone);
+    freeReplyObject (reply);
+    reply = redisCommand (self->env.redis, "HSET %s%s-other v 1 pb x note y", MS_STATE_PREFIX, a);
+    freeReplyObject (reply);
+    reply = redisCommand (self->env.redis, "DEL %s", MS_LAYOUT_KEY); //  not done yet here
+    freeReplyObject (reply);
     cpec_status_t status;
     char key[160];
     ms_state_key (key, sizeof (key), b);
@@ -2491,6 +2529,10 @@ test_states_migrate (void **state)
         assert_string_equal (milestone->id, a);
         assert_int_equal (milestone->version, 1);
         s_destroy (&milestone);
+        reply = redisCommand (self->env.redis, "EXISTS %s%s:extra %s%s-other %s",
+                              MS_MILESTONE_PREFIX, zone, MS_STATE_PREFIX, a, MS_LAYOUT_KEY);
+        assert_int_equal (reply->integer, 3); //  left alone; the layout marked done
+        freeReplyObject (reply);
     }
     s_destroy (&before);
     free (zone);
@@ -2528,6 +2570,7 @@ main (void)
         cmocka_unit_test (test_retry_add_dependency),
         cmocka_unit_test (test_retry_remove_dependency),
         cmocka_unit_test (test_states_migrate),
+        cmocka_unit_test (test_publish_deferred),
         //  Last: ms_schedule passes NULL to qsort for a zone without
         //  dependencies, which UBSan stops the process on.
         cmocka_unit_test (test_zone_schedule_without_dependencies),

@@ -919,6 +919,23 @@ test_hashed_entities (void **state)
     assert_int_equal (cpec_store_get_mixed (store, damaged, descriptors, 1, found, &status),
                       CPEC_DATA_LOSS);
     assert_null (found[0]);
+    assert_int_equal (
+        cpec_store_get (store, PREFIX "h:z7", &cpec__v1__sez__descriptor, &one, NULL, &status),
+        CPEC_DATA_LOSS);
+    s_raw_ok (redis, "HDEL %s pb:z8", PREFIX "h"); //  and a version without bytes
+    assert_int_equal (
+        cpec_store_get (store, PREFIX "h:z8", &cpec__v1__sez__descriptor, &one, NULL, &status),
+        CPEC_DATA_LOSS);
+    assert_non_null (strstr (status.message, "no bytes"));
+
+    //  A name holding ':' under the prefix is a key of its own
+    Cpec__V1__Sez sub = s_sez ("sub", "Sub", 1);
+    cpec_store_put_t apart = {PREFIX "h:sub:x", 0, &sub.base};
+    s_request_id (request_id);
+    write = (cpec_store_write_t){.request_id = request_id, .puts = &apart, .put_count = 1};
+    assert_int_equal (cpec_store_write (store, &write, NULL, NULL, NULL, &status), CPEC_OK);
+    assert_int_equal (s_raw_integer (redis, "HLEN %s", PREFIX "h:sub:x"), 2);
+    s_raw_ok (redis, "DEL %s", PREFIX "h:sub:x");
 
     //  Two hashed prefixes and an entity of its own in one write, read back in one call
     cpec_store_set_hashed (store, PREFIX "h2:");
@@ -1465,7 +1482,7 @@ test_script_refuses_bad_ttl (void **state)
     const char *ttls[] = {"0", "-1", "1.5", "x"};
     for (size_t i = 0; i < 4; i++) {
         //  KEYS: request, stream, entity; ARGV: ttl, puts, index runs, events,
-        //  answer, field entities, expected, packed entity.
+        //  answer, hashes of field entities, expected, packed entity.
         redisReply *reply =
             redisCommand (raw, "EVAL %s 3 %s %s %s %s 1 0 0 answer 0 0 entity", cpec_lua_write,
                           request, CPEC_STORE_EVENTS_KEY, key, ttls[i]);
