@@ -919,7 +919,7 @@ s_append_hashed_read (cpec_store_t *self, size_t which, const char **keys, const
     argv[1] = self->hashed[which].key;
     lengths[1] = strlen (self->hashed[which].key);
     for (size_t j = 0; j < n; j++) {
-        const char *field = s_hashed_field (self, keys[at[j]]);
+        const char *field = keys[at[j]] + self->hashed[which].length;
         size_t length = strlen (field);
         for (int k = 0; k < 2; k++) {
             char *name = (char *)cpec_realloc (NULL, length + 4);
@@ -955,10 +955,10 @@ s_hashed_batch (const size_t *hashed, const size_t *which, size_t count, size_t 
 //  put aside when tracked).
 static int
 s_take_entity (cpec_store_t *self, const char *key, const redisReply *pair,
-               const ProtobufCMessageDescriptor *descriptor, bool tracked,
+               const ProtobufCMessageDescriptor *descriptor, bool tracked, bool hashed,
                ProtobufCMessage **message, cpec_status_t *status)
 {
-    if (s_hashed_field (self, key) && s_hashed_damaged (key, pair, status))
+    if (hashed && s_hashed_damaged (key, pair, status))
         return status->code;
     uint32_t found = 0;
     int rc = s_decode_entity (key, pair, descriptor, message, &found, status);
@@ -1001,12 +1001,15 @@ cpec_store_get_mixed (cpec_store_t *self, const char **keys,
     //  changed before this call began is forgotten by then
     bool drained = self->tracker && s_drain (self);
     int rc = CPEC_OK;
+    for (size_t i = 0; i < count; i++)
+        if (!s_hashed_field_of (self, keys[i], &which[i]))
+            which[i] = S_HASHED_MAX; //  a key of its own
     for (size_t h = 0; h < self->hashed_count; h++)
         for (size_t i = 0; i < count; i++)
-            if (s_hashed_field_of (self, keys[i], &which[i]) && which[i] == h)
+            if (which[i] == h)
                 hashed[hashed_count++] = i;
     for (size_t i = 0; rc == CPEC_OK && i < count; i++) {
-        if (s_hashed_field (self, keys[i]))
+        if (which[i] != S_HASHED_MAX)
             continue;
         const s_entry_t *entry = s_cached (self, keys[i], &drained);
         if (entry)
@@ -1044,7 +1047,7 @@ cpec_store_get_mixed (cpec_store_t *self, const char **keys,
         if (rc == CPEC_OK)
             rc = reply->type == REDIS_REPLY_ERROR
                      ? s_reply_error (self, reply, status)
-                     : s_take_entity (self, keys[i], reply, descriptors[i], tracked[i],
+                     : s_take_entity (self, keys[i], reply, descriptors[i], tracked[i], false,
                                       &messages[i], status);
         freeReplyObject (reply);
     }
@@ -1065,7 +1068,8 @@ cpec_store_get_mixed (cpec_store_t *self, const char **keys,
             redisReply pair = {
                 .type = REDIS_REPLY_ARRAY, .elements = 2, .element = reply->element + 2 * k};
             size_t i = hashed[j + k];
-            rc = s_take_entity (self, keys[i], &pair, descriptors[i], false, &messages[i], status);
+            rc = s_take_entity (self, keys[i], &pair, descriptors[i], false, true, &messages[i],
+                                status);
         }
         freeReplyObject (reply);
     }
@@ -1477,12 +1481,15 @@ s_write_line (cpec_store_t *self, const cpec_store_write_t *write, s_line_t *lin
     size_t runs = 0;
     for (size_t i = 0; i < write->index_count; i += s_run_length (write, i))
         runs++;
+    //  Each put's group: the hashed prefix it is under, or S_HASHED_MAX
+    size_t *group = (size_t *)cpec_realloc (NULL, (write->put_count + 1) * sizeof (size_t));
     size_t per_hash[S_HASHED_MAX] = {0}; //  puts under each hashed prefix
     size_t fields = 0, hashes = 0;
     for (size_t i = 0; i < write->put_count; i++) {
-        size_t which = 0;
-        if (s_hashed_field_of (self, write->puts[i].key, &which)) {
-            hashes += per_hash[which]++ == 0;
+        if (!s_hashed_field_of (self, write->puts[i].key, &group[i]))
+            group[i] = S_HASHED_MAX;
+        else {
+            hashes += per_hash[group[i]]++ == 0;
             fields++;
         }
     }
@@ -1491,8 +1498,10 @@ s_write_line (cpec_store_t *self, const cpec_store_write_t *write, s_line_t *lin
     int args = 6 + 2 * (int)entities + (int)hashes + 3 * (int)fields + 2 * (int)runs +
                2 * (int)write->index_count +
                2 * (int)write->event_count; //  at most: members alone take one
-    if (s_line_init (line, 3 + keys + args))
+    if (s_line_init (line, 3 + keys + args)) {
+        free (group);
         return cpec_status_set (status, CPEC_RESOURCE_EXHAUSTED, "out of memory");
+    }
     s_line_add_string (line, "EVALSHA");
     s_line_add_string (line, "");
     int rc = s_line_add_format (line, "%d", keys);
@@ -1501,7 +1510,7 @@ s_write_line (cpec_store_t *self, const cpec_store_write_t *write, s_line_t *lin
     rc = rc ? rc : s_line_add_format (line, "%s%s", S_REQUEST_PREFIX, write->request_id);
     s_line_add_string (line, CPEC_STORE_EVENTS_KEY);
     for (size_t i = 0; i < write->put_count; i++)
-        if (!s_hashed_field (self, write->puts[i].key))
+        if (group[i] == S_HASHED_MAX)
             s_line_add_string (line, write->puts[i].key);
     for (size_t i = 0; i < write->index_count; i += s_run_length (write, i))
         s_line_add_string (line, write->indexes[i].key);
@@ -1518,23 +1527,21 @@ s_write_line (cpec_store_t *self, const cpec_store_write_t *write, s_line_t *lin
     rc = rc ? rc : s_line_add_number (line, "", hashes);
     //  The entities of their own, then those of each hash after its count
     for (size_t step = 0; step <= self->hashed_count; step++) {
-        bool own = step == 0;
-        size_t hash = own ? 0 : step - 1;
-        if (!own && per_hash[hash] == 0)
-            continue;
-        if (!own)
+        size_t hash = step == 0 ? S_HASHED_MAX : step - 1;
+        if (hash != S_HASHED_MAX) {
+            if (per_hash[hash] == 0)
+                continue;
             rc = rc ? rc : s_line_add_number (line, "", per_hash[hash]);
+        }
         for (size_t i = 0; i < write->put_count; i++) {
-            size_t which = 0;
-            const char *field = s_hashed_field_of (self, write->puts[i].key, &which);
-            if (own ? field != NULL : (field == NULL || which != hash))
+            if (group[i] != hash)
                 continue;
             //  "d<version>": delete the entity (no message)
             rc = rc ? rc
                     : s_line_add_number (line, write->puts[i].message ? "" : "d",
                                          write->puts[i].expected_version);
-            if (field)
-                s_line_add_string (line, field);
+            if (hash != S_HASHED_MAX) //  its name in the hash
+                s_line_add_string (line, write->puts[i].key + self->hashed[hash].length);
             if (write->puts[i].message)
                 rc = rc ? rc : s_line_add_packed (line, write->puts[i].message);
             else
@@ -1559,6 +1566,7 @@ s_write_line (cpec_store_t *self, const cpec_store_write_t *write, s_line_t *lin
         rc = rc ? rc : s_line_add_packed (line, &event->base);
     }
     assert (rc || line->count <= 3 + keys + args);
+    free (group);
     return rc ? cpec_status_set (status, CPEC_RESOURCE_EXHAUSTED, "out of memory") : 0;
 }
 

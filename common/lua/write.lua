@@ -72,6 +72,30 @@ local function wrong_type(key, found, wanted)
     return redis.error_reply('WRONGTYPE ' .. key .. ' holds a ' .. found .. ', expected a ' .. wanted)
 end
 
+-- The refusal of a put at expected_text ("<version>", or "d<version>" for a
+-- delete) of the entity at key (or its field entity `name`: key:name),
+-- which exists at version `found` or not; nil when the put may go.
+local function put_refusal(key, name, expected_text, exists, found)
+    local delete = string.byte(expected_text, 1) == 100 -- "d"
+    local expected = tonumber(delete and string.sub(expected_text, 2) or expected_text)
+    local reason
+    if not exists then
+        if delete then
+            reason = 'NOT_FOUND %s not found'
+        elseif expected ~= 0 then
+            reason = 'NOT_FOUND %s not found (expected version ' .. expected .. ')'
+        end
+    elseif expected ~= 0 and found ~= expected then
+        reason = 'ABORTED version mismatch for %s: expected ' .. expected .. ', found ' .. found
+    elseif expected == 0 and not delete then
+        reason = 'ALREADY_EXISTS %s already exists'
+    end
+    if reason then
+        return redis.error_reply(string.format(reason, name and key .. ':' .. name or key))
+    end
+    return nil
+end
+
 -- 1. checks
 local stream_type = key_type(KEYS[2])
 if events > 0 and stream_type ~= 'none' and stream_type ~= 'stream' then
@@ -80,9 +104,6 @@ end
 
 for i = 1, puts do
     local key = KEYS[2 + i]
-    local expected_text = ARGV[first_put + 2 * (i - 1)]
-    local delete = string.sub(expected_text, 1, 1) == 'd'
-    local expected = tonumber(delete and string.sub(expected_text, 2) or expected_text)
     -- The version straight away (one call for the usual case, an existing
     -- hash); TYPE only when there is none or the key is not a hash.
     local version = redis.pcall('HGET', key, 'v')
@@ -90,36 +111,19 @@ for i = 1, puts do
     if version == false or type(version) == 'table' then
         found_type = key_type(key)
     end
-    if found_type == 'none' then
-        if delete then
-            return redis.error_reply('NOT_FOUND ' .. key .. ' not found')
-        elseif expected ~= 0 then
-            return redis.error_reply('NOT_FOUND ' .. key .. ' not found (expected version ' .. expected .. ')')
-        end
-    elseif found_type ~= 'hash' then
+    if found_type ~= 'none' and found_type ~= 'hash' then
         return wrong_type(key, found_type, 'hash')
-    else
-        local found = tonumber(version) or 0
-        if delete then
-            if expected ~= 0 and found ~= expected then
-                return redis.error_reply('ABORTED version mismatch for ' .. key .. ': expected ' ..
-                                         expected .. ', found ' .. found)
-            end
-        elseif expected == 0 then
-            return redis.error_reply('ALREADY_EXISTS ' .. key .. ' already exists')
-        elseif found ~= expected then
-            return redis.error_reply('ABORTED version mismatch for ' .. key .. ': expected ' ..
-                                     expected .. ', found ' .. found)
-        end
+    end
+    local refusal = put_refusal(key, nil, ARGV[first_put + 2 * (i - 1)], found_type == 'hash',
+                                tonumber(version) or 0)
+    if refusal then
+        return refusal
     end
 end
 
 -- The field entities' versions, a chunk of them per HMGET
 for g = 1, hashes do
     local key, fields, first = groups[g][1], groups[g][2], groups[g][3]
-    local function refusal(k, reason)
-        return redis.error_reply(reason .. ' ' .. key .. ':' .. ARGV[first + 3 * k - 2])
-    end
     local found_type = key_type(key)
     if found_type ~= 'none' and found_type ~= 'hash' then
         return wrong_type(key, found_type, 'hash')
@@ -132,25 +136,11 @@ for g = 1, hashes do
         end
         local versions = redis.call('HMGET', key, unpack(names))
         for k = start, last do
-            local expected_text = ARGV[first + 3 * k - 3]
             local version = versions[k - start + 1]
-            if string.byte(expected_text, 1) == 100 then -- "d": a delete
-                local expected = tonumber(string.sub(expected_text, 2))
-                if not version then
-                    return refusal(k, 'NOT_FOUND')
-                elseif expected ~= 0 and tonumber(version) ~= expected then
-                    return refusal(k, 'ABORTED version mismatch (expected ' .. expected ..
-                                      ', found ' .. version .. ') for')
-                end
-            elseif expected_text == '0' then
-                if version then
-                    return refusal(k, 'ALREADY_EXISTS')
-                end
-            elseif not version then
-                return refusal(k, 'NOT_FOUND (expected version ' .. expected_text .. ')')
-            elseif version ~= expected_text then
-                return refusal(k, 'ABORTED version mismatch (expected ' .. expected_text ..
-                                  ', found ' .. version .. ') for')
+            local refusal = put_refusal(key, ARGV[first + 3 * k - 2], ARGV[first + 3 * k - 3],
+                                        version ~= false, tonumber(version) or 0)
+            if refusal then
+                return refusal
             end
         end
     end

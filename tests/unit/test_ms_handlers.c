@@ -446,6 +446,23 @@ s_redis_integer (s_fixture_t *self, const char *format, const char *a, const cha
     return value;
 }
 
+//  A raw command's reply (not an error; the caller frees it).
+static redisReply *
+s_redis_reply (s_fixture_t *self, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    redisReply *reply = (redisReply *)redisvCommand (self->env.redis, format, args);
+    va_end (args);
+    assert_non_null (reply);
+    if (reply->type == REDIS_REPLY_ERROR)
+        fail_msg ("redis: %s", reply->str);
+    return reply;
+}
+
+//  Runs a raw command that must not fail.
+#define s_redis_run(...) freeReplyObject (s_redis_reply (__VA_ARGS__))
+
 static void
 s_redis_zadd (s_fixture_t *self, const char *key, int64_t score, const char *member)
 {
@@ -2326,10 +2343,7 @@ test_timers_bad_member_set_aside (void **state)
     s_make (self, zone, "late", now + 30 * S_DAY, NULL, 0);
     s_move (self, late, now - 1000); //  overdue: its due timer is ready
     //  bad's state no longer decodes; a prop timer for it is due
-    redisReply *reply =
-        redisCommand (self->env.redis, "HSET cpec:msf pb:%s %b", bad, "\xff\xff\xff", (size_t)3);
-    assert_non_null (reply);
-    freeReplyObject (reply);
+    s_redis_run (self, "HSET %s pb:%s %b", MS_STATES_KEY, bad, "\xff\xff\xff", (size_t)3);
     snprintf (bad_member, sizeof (bad_member), "prop:%s:9", bad);
     s_redis_zadd (self, MS_TIMERS_KEY, now - 10, bad_member);
     char *mark = s_stream_mark (self);
@@ -2473,34 +2487,23 @@ test_states_migrate (void **state)
     s_make (self, zone, "b", now + 60 * S_DAY, a, 2);
     Cpec__V1__MilestoneState *before = s_state_of (self, b);
     //  b's state back in the old layout; a stale old copy of a's beside its own
-    redisReply *pb = redisCommand (self->env.redis, "HGET %s pb:%s", MS_STATES_KEY, b);
-    assert_non_null (pb);
+    redisReply *pb = s_redis_reply (self, "HGET %s pb:%s", MS_STATES_KEY, b);
     assert_int_equal (pb->type, REDIS_REPLY_STRING);
-    redisReply *reply = redisCommand (self->env.redis, "HSET %s%s v %u pb %b", MS_STATE_PREFIX, b,
-                                      before->version, pb->str, pb->len);
-    freeReplyObject (reply);
-    reply = redisCommand (self->env.redis, "HDEL %s v:%s pb:%s", MS_STATES_KEY, b, b);
-    freeReplyObject (reply);
-    reply =
-        redisCommand (self->env.redis, "HSET %s%s v 0 pb %b", MS_STATE_PREFIX, a, pb->str, pb->len);
-    freeReplyObject (reply);
+    s_redis_run (self, "HSET %s%s v %u pb %b", MS_STATE_PREFIX, b, before->version, pb->str,
+                 pb->len);
+    s_redis_run (self, "HDEL %s v:%s pb:%s", MS_STATES_KEY, b, b);
+    s_redis_run (self, "HSET %s%s v 0 pb %b", MS_STATE_PREFIX, a, pb->str, pb->len);
     freeReplyObject (pb);
     //  a itself (the milestone) in the old layout too
-    pb = redisCommand (self->env.redis, "HGET %s pb:%s", MS_MILESTONES_KEY, a);
+    pb = s_redis_reply (self, "HGET %s pb:%s", MS_MILESTONES_KEY, a);
     assert_int_equal (pb->type, REDIS_REPLY_STRING);
-    reply = redisCommand (self->env.redis, "HSET %s%s v 1 pb %b", MS_MILESTONE_PREFIX, a, pb->str,
-                          pb->len);
-    freeReplyObject (reply);
+    s_redis_run (self, "HSET %s%s v 1 pb %b", MS_MILESTONE_PREFIX, a, pb->str, pb->len);
     freeReplyObject (pb);
-    reply = redisCommand (self->env.redis, "HDEL %s v:%s pb:%s", MS_MILESTONES_KEY, a, a);
-    freeReplyObject (reply);
+    s_redis_run (self, "HDEL %s v:%s pb:%s", MS_MILESTONES_KEY, a, a);
     //  Hashes under the prefixes that are not milestones of the old layout
-    reply = redisCommand (self->env.redis, "HSET %s%s:extra v 1 pb x", MS_MILESTONE_PREFIX, zone);
-    freeReplyObject (reply);
-    reply = redisCommand (self->env.redis, "HSET %s%s-other v 1 pb x note y", MS_STATE_PREFIX, a);
-    freeReplyObject (reply);
-    reply = redisCommand (self->env.redis, "DEL %s", MS_LAYOUT_KEY); //  not done yet here
-    freeReplyObject (reply);
+    s_redis_run (self, "HSET %s%s:extra v 1 pb x", MS_MILESTONE_PREFIX, zone);
+    s_redis_run (self, "HSET %s%s-other v 1 pb x note y", MS_STATE_PREFIX, a);
+    s_redis_run (self, "DEL %s", MS_LAYOUT_KEY); //  not done yet here
     cpec_status_t status;
     char key[160];
     ms_state_key (key, sizeof (key), b);
@@ -2520,19 +2523,19 @@ test_states_migrate (void **state)
         assert_int_equal (after->n_successors, 1); //  its own, not the old copy (b's)
         assert_string_equal (after->successors[0], b);
         s_destroy (&after);
-        reply = redisCommand (self->env.redis, "EXISTS %s%s %s%s %s%s", MS_STATE_PREFIX, a,
-                              MS_STATE_PREFIX, b, MS_MILESTONE_PREFIX, a);
-        assert_int_equal (reply->integer, 0);
-        freeReplyObject (reply);
+        redisReply *exists = s_redis_reply (self, "EXISTS %s%s %s%s %s%s", MS_STATE_PREFIX, a,
+                                            MS_STATE_PREFIX, b, MS_MILESTONE_PREFIX, a);
+        assert_int_equal (exists->integer, 0);
+        freeReplyObject (exists);
         Cpec__V1__Milestone *milestone = NULL;
         assert_int_equal (s_get (self, a, &milestone, &status), CPEC_OK);
         assert_string_equal (milestone->id, a);
         assert_int_equal (milestone->version, 1);
         s_destroy (&milestone);
-        reply = redisCommand (self->env.redis, "EXISTS %s%s:extra %s%s-other %s",
-                              MS_MILESTONE_PREFIX, zone, MS_STATE_PREFIX, a, MS_LAYOUT_KEY);
-        assert_int_equal (reply->integer, 3); //  left alone; the layout marked done
-        freeReplyObject (reply);
+        exists = s_redis_reply (self, "EXISTS %s%s:extra %s%s-other %s", MS_MILESTONE_PREFIX, zone,
+                                MS_STATE_PREFIX, a, MS_LAYOUT_KEY);
+        assert_int_equal (exists->integer, 3); //  left alone; the layout marked done
+        freeReplyObject (exists);
     }
     s_destroy (&before);
     free (zone);

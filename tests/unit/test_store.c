@@ -846,11 +846,9 @@ test_hashed_entities (void **state)
     cpec_pb_destroy (&found[1]);
     uint32_t version = 0;
     ProtobufCMessage *one = NULL;
-    assert_int_equal (
-        cpec_store_get (store, PREFIX "h:z3", &cpec__v1__sez__descriptor, &one, &version, &status),
-        CPEC_OK);
+    Cpec__V1__Sez *got = s_get_sez (store, PREFIX "h:z3", &version, CPEC_OK);
     assert_int_equal (version, 1);
-    cpec_pb_destroy (&one);
+    cpec_pb_destroy ((ProtobufCMessage **)&got);
 
     //  Two updates, one stale: nothing written, the fresh one neither
     Cpec__V1__Sez z1 = s_sez ("z1", "Renamed", 2), z2 = s_sez ("z2", "Renamed", 3);
@@ -859,23 +857,19 @@ test_hashed_entities (void **state)
     write = (cpec_store_write_t){.request_id = request_id, .puts = updates, .put_count = 2};
     assert_int_equal (cpec_store_write (store, &write, NULL, NULL, NULL, &status), CPEC_ABORTED);
     assert_non_null (strstr (status.message, "z2"));
-    assert_int_equal (
-        cpec_store_get (store, PREFIX "h:z1", &cpec__v1__sez__descriptor, &one, &version, &status),
-        CPEC_OK);
-    assert_string_equal (((Cpec__V1__Sez *)one)->name, "Zone");
+    got = s_get_sez (store, PREFIX "h:z1", &version, CPEC_OK);
+    assert_string_equal (got->name, "Zone");
     assert_int_equal (version, 1);
-    cpec_pb_destroy (&one);
+    cpec_pb_destroy ((ProtobufCMessage **)&got);
     //  At the right versions both are written
     updates[1].expected_version = 1;
     z2.version = 2;
     s_request_id (request_id);
     assert_int_equal (cpec_store_write (store, &write, NULL, NULL, NULL, &status), CPEC_OK);
-    assert_int_equal (
-        cpec_store_get (store, PREFIX "h:z2", &cpec__v1__sez__descriptor, &one, &version, &status),
-        CPEC_OK);
-    assert_string_equal (((Cpec__V1__Sez *)one)->name, "Renamed");
+    got = s_get_sez (store, PREFIX "h:z2", &version, CPEC_OK);
+    assert_string_equal (got->name, "Renamed");
     assert_int_equal (version, 2);
-    cpec_pb_destroy (&one);
+    cpec_pb_destroy ((ProtobufCMessage **)&got);
 
     //  Created twice; deleted (then gone); deleting what is not there
     cpec_store_put_t again = {PREFIX "h:z5", 0, &sezs[5].base};
@@ -901,12 +895,10 @@ test_hashed_entities (void **state)
     write = (cpec_store_write_t){
         .request_id = request_id, .puts = twice, .put_count = 2, .answer = &z6.base};
     assert_int_equal (cpec_store_write (store, &write, NULL, NULL, NULL, &status), CPEC_OK);
-    assert_int_equal (
-        cpec_store_get (store, PREFIX "h:z6", &cpec__v1__sez__descriptor, &one, &version, &status),
-        CPEC_OK);
-    assert_string_equal (((Cpec__V1__Sez *)one)->name, "Again");
+    got = s_get_sez (store, PREFIX "h:z6", &version, CPEC_OK);
+    assert_string_equal (got->name, "Again");
     assert_int_equal (version, 2);
-    cpec_pb_destroy (&one);
+    cpec_pb_destroy ((ProtobufCMessage **)&got);
     twice[0] = (cpec_store_put_t){PREFIX "h:z6", 2, &z6.base};
     twice[1] = (cpec_store_put_t){PREFIX "h:z6", 2, NULL};
     s_request_id (request_id);
