@@ -8,6 +8,7 @@
 
 #include <czmq.h>
 #include <hiredis/hiredis.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +88,20 @@ handlers_env_close (handlers_env_t *self)
 
 //  The id of the newest entry of the event stream ("0-0" when empty),
 //  malloc'd: events after it are new.
+//  A raw command's reply, which must not be an error (the caller frees it).
+static inline redisReply *
+handlers_redis (redisContext *redis, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    redisReply *reply = (redisReply *)redisvCommand (redis, format, args);
+    va_end (args);
+    assert_non_null (reply);
+    if (reply->type == REDIS_REPLY_ERROR)
+        fail_msg ("redis %s: %s", format, reply->str);
+    return reply;
+}
+
 static inline char *
 handlers_stream_mark (redisContext *redis)
 {

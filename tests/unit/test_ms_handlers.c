@@ -447,19 +447,7 @@ s_redis_integer (s_fixture_t *self, const char *format, const char *a, const cha
 }
 
 //  A raw command's reply (not an error; the caller frees it).
-static redisReply *
-s_redis_reply (s_fixture_t *self, const char *format, ...)
-{
-    va_list args;
-    va_start (args, format);
-    redisReply *reply = (redisReply *)redisvCommand (self->env.redis, format, args);
-    va_end (args);
-    assert_non_null (reply);
-    if (reply->type == REDIS_REPLY_ERROR)
-        fail_msg ("redis: %s", reply->str);
-    return reply;
-}
-
+#define s_redis_reply(self, ...) handlers_redis ((self)->env.redis, __VA_ARGS__)
 //  Runs a raw command that must not fail.
 #define s_redis_run(...) freeReplyObject (s_redis_reply (__VA_ARGS__))
 

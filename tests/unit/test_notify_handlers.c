@@ -334,18 +334,7 @@ s_make (s_fixture_t *self, s_caller_t caller, const char *id,
 //  --------------------------------------------------------------------------
 //  Looking at Redis
 
-static redisReply *
-s_redis (s_fixture_t *self, const char *format, ...)
-{
-    va_list args;
-    va_start (args, format);
-    redisReply *reply = (redisReply *)redisvCommand (self->env.redis, format, args);
-    va_end (args);
-    assert_non_null (reply);
-    if (reply->type == REDIS_REPLY_ERROR)
-        fail_msg ("redis %s: %s", format, reply->str);
-    return reply;
-}
+#define s_redis(self, ...) handlers_redis ((self)->env.redis, __VA_ARGS__)
 
 static void
 s_redis_do (s_fixture_t *self, const char *format, ...)
